@@ -1,0 +1,2 @@
+//! The clickhouse sink of batchrow.
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]

@@ -1,0 +1,8 @@
+//! Items the derive's generated code names. Not public API: they may change in any
+//! release.
+
+pub use crate::fit::{assert_fits, decl, Fits};
+pub use crate::format::{Encode, EncodeError, EnumValue, Format};
+pub use crate::row::{BatchRow, Column, EncodeRow};
+pub use crate::value::{ColumnValue, EnumVariant, ValueKind};
+pub use core::result::Result;

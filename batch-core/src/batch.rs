@@ -1,0 +1,310 @@
+//! Encoded rows: the chunks producers fill and the frozen batches sinks send.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+
+/// A producer's buffer of encoded rows: the bytes and where each row ends.
+///
+/// It is reused across chunks: [`RowBuffer::take`] freezes what was written and leaves
+/// the buffer empty with its capacity kept where possible.
+#[derive(Debug, Default)]
+pub struct RowBuffer {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl RowBuffer {
+    /// An empty buffer with room for `bytes` bytes and `rows` rows.
+    #[must_use]
+    pub fn with_capacity(bytes: usize, rows: usize) -> Self {
+        RowBuffer {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(rows),
+        }
+    }
+
+    /// The number of rows written.
+    #[must_use]
+    pub fn rows(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The number of bytes written.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether no row was written.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Appends one row written by `write`. If `write` fails, or the chunk would exceed
+    /// 4 GiB, the buffer is left exactly as it was and the error is returned.
+    ///
+    /// Returns the size of the row in bytes.
+    ///
+    /// # Errors
+    ///
+    /// The error of `write`, or `E::from(ChunkFull)` when the chunk is over 4 GiB.
+    pub fn push_row<E>(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<usize, E>
+    where
+        E: From<ChunkFull>,
+    {
+        let start = self.bytes.len();
+        if let Err(e) = write(&mut self.bytes) {
+            self.bytes.truncate(start);
+            return Err(e);
+        }
+        let Ok(end) = u32::try_from(self.bytes.len()) else {
+            self.bytes.truncate(start);
+            return Err(E::from(ChunkFull));
+        };
+        self.ends.push(end);
+        Ok(self.bytes.len() - start)
+    }
+
+    /// Freezes the rows written so far into a [`Chunk`] and empties the buffer.
+    #[must_use]
+    pub fn take(&mut self) -> Chunk {
+        let (byte_cap, row_cap) = (self.bytes.capacity(), self.ends.capacity());
+        let bytes = Bytes::from(std::mem::replace(
+            &mut self.bytes,
+            Vec::with_capacity(byte_cap),
+        ));
+        let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(row_cap));
+        Chunk {
+            bytes,
+            ends: ends.into(),
+            rows: 0..0,
+        }
+        .whole()
+    }
+}
+
+/// A chunk reached 4 GiB; seal it and start another.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("a chunk of encoded rows cannot exceed 4 GiB")]
+pub struct ChunkFull;
+
+/// Frozen encoded rows: a byte buffer and the end offset of each row.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    bytes: Bytes,
+    ends: std::sync::Arc<[u32]>,
+    /// The rows of `ends` this chunk covers.
+    rows: Range<usize>,
+}
+
+impl Chunk {
+    fn whole(mut self) -> Self {
+        self.rows = 0..self.ends.len();
+        self
+    }
+
+    fn start_of(&self, row: usize) -> usize {
+        if row == 0 {
+            0
+        } else {
+            self.ends[row - 1] as usize
+        }
+    }
+
+    /// The number of rows.
+    #[must_use]
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The encoded bytes of all rows, back to back.
+    #[must_use]
+    pub fn bytes(&self) -> Bytes {
+        let start = self.start_of(self.rows.start);
+        let end = self.start_of(self.rows.end);
+        self.bytes.slice(start..end)
+    }
+
+    /// The number of encoded bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.start_of(self.rows.end) - self.start_of(self.rows.start)
+    }
+
+    /// Whether the chunk holds no row.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The encoded bytes of row `i` (counted within this chunk).
+    #[must_use]
+    pub fn row(&self, i: usize) -> Option<&[u8]> {
+        if i >= self.rows.len() {
+            return None;
+        }
+        let r = self.rows.start + i;
+        self.bytes.get(self.start_of(r)..self.start_of(r + 1))
+    }
+
+    /// The rows `range` (counted within this chunk), sharing the same bytes.
+    #[must_use]
+    fn slice(&self, range: Range<usize>) -> Chunk {
+        Chunk {
+            bytes: self.bytes.clone(),
+            ends: self.ends.clone(),
+            rows: self.rows.start + range.start..self.rows.start + range.end,
+        }
+    }
+}
+
+/// A sealed batch: frozen chunks of encoded rows, sent to a sink as one insert.
+///
+/// The bytes never change once sealed, so a retry sends exactly the same bytes.
+/// Cloning is cheap (reference counts).
+#[derive(Debug, Clone)]
+pub struct Batch {
+    id: u64,
+    chunks: Vec<Chunk>,
+    rows: usize,
+    bytes: usize,
+}
+
+impl Batch {
+    /// A batch of the given chunks (empty chunks are dropped).
+    #[must_use]
+    pub fn new(id: u64, chunks: Vec<Chunk>) -> Self {
+        let chunks: Vec<Chunk> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
+        let rows = chunks.iter().map(Chunk::rows).sum();
+        let bytes = chunks.iter().map(Chunk::len).sum();
+        Batch {
+            id,
+            chunks,
+            rows,
+            bytes,
+        }
+    }
+
+    /// The batch id, unique within one batcher.
+    #[must_use]
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The number of rows.
+    #[must_use]
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The number of encoded bytes (without any format header or trailer).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether the batch holds no row.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The encoded rows as a sequence of byte buffers, to be sent in order.
+    pub fn chunks(&self) -> impl ExactSizeIterator<Item = Bytes> + '_ {
+        self.chunks.iter().map(Chunk::bytes)
+    }
+
+    /// The encoded bytes of row `i`.
+    #[must_use]
+    pub fn row(&self, mut i: usize) -> Option<&[u8]> {
+        for c in &self.chunks {
+            if i < c.rows() {
+                return c.row(i);
+            }
+            i -= c.rows();
+        }
+        None
+    }
+
+    /// The rows `range` of this batch as a batch of their own with the same id, sharing
+    /// the same bytes. Used to isolate a bad row by bisection.
+    #[must_use]
+    pub fn slice(&self, range: Range<usize>) -> Batch {
+        let end = range.end.min(self.rows);
+        let mut start = range.start.min(end);
+        let mut remaining = end - start;
+        let mut chunks = Vec::new();
+        for c in &self.chunks {
+            if remaining == 0 {
+                break;
+            }
+            if start >= c.rows() {
+                start -= c.rows();
+                continue;
+            }
+            let take = (c.rows() - start).min(remaining);
+            chunks.push(c.slice(start..start + take));
+            remaining -= take;
+            start = 0;
+        }
+        Batch::new(self.id, chunks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffer(rows: &[&[u8]]) -> RowBuffer {
+        let mut b = RowBuffer::default();
+        for r in rows {
+            b.push_row(|buf| {
+                buf.extend_from_slice(r);
+                Ok::<_, ChunkFull>(())
+            })
+            .unwrap();
+        }
+        b
+    }
+
+    #[test]
+    fn batch_rows_and_slices_share_bytes() {
+        let c1 = buffer(&[b"a", b"bc"]).take();
+        let c2 = buffer(&[b"def", b"", b"g"]).take();
+        let batch = Batch::new(7, vec![c1, c2]);
+        assert_eq!(batch.rows(), 5);
+        assert_eq!(batch.len(), 7);
+        assert_eq!(batch.row(1), Some(&b"bc"[..]));
+        assert_eq!(batch.row(3), Some(&b""[..]));
+        assert_eq!(batch.row(4), Some(&b"g"[..]));
+        assert_eq!(batch.row(5), None);
+        let s = batch.slice(1..4);
+        assert_eq!(s.rows(), 3);
+        assert_eq!(s.id(), 7);
+        let all: Vec<u8> = s.chunks().flat_map(|b| b.to_vec()).collect();
+        assert_eq!(all, b"bcdef");
+        let t = s.slice(1..3);
+        assert_eq!(t.row(0), Some(&b"def"[..]));
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn failed_write_leaves_buffer_unchanged() {
+        let mut b = buffer(&[b"xy"]);
+        let r = b.push_row(|buf| {
+            buf.extend_from_slice(b"partial");
+            Err(ChunkFull)
+        });
+        assert!(r.is_err());
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.rows(), 1);
+        let c = b.take();
+        assert_eq!(c.bytes(), Bytes::from_static(b"xy"));
+        assert!(b.is_empty());
+    }
+}

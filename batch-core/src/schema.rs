@@ -1,0 +1,82 @@
+//! The report of a schema check: every column that does not fit, at once.
+
+use std::fmt;
+
+/// One column of the row type that does not fit the live table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnMismatch {
+    /// The column name.
+    pub column: String,
+    /// The Rust type of the field, or `None` for a table column the struct leaves out.
+    pub rust_type: Option<String>,
+    /// The server's column type, or `None` when the table has no such column.
+    pub server_type: Option<String>,
+    /// Why they do not fit, and what to change.
+    pub reason: String,
+}
+
+/// The row type does not fit the live table. Lists every mismatched column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaMismatch {
+    /// The table, as the sink names it (for example `db.events`).
+    pub table: String,
+    /// Every column that does not fit.
+    pub columns: Vec<ColumnMismatch>,
+}
+
+impl fmt::Display for SchemaMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.columns.len();
+        write!(
+            f,
+            "the row type does not match table {} ({n} column{}):",
+            self.table,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for c in &self.columns {
+            write!(f, "\n  - column `{}`: ", c.column)?;
+            match (&c.rust_type, &c.server_type) {
+                (Some(r), Some(s)) => write!(f, "field type `{r}`, server type `{s}`: ")?,
+                (Some(r), None) => write!(f, "field type `{r}`, not in the table: ")?,
+                (None, Some(s)) => write!(f, "server type `{s}`, not in the struct: ")?,
+                (None, None) => {}
+            }
+            f.write_str(&c.reason)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SchemaMismatch {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_column() {
+        let m = SchemaMismatch {
+            table: "db.t".into(),
+            columns: vec![
+                ColumnMismatch {
+                    column: "a".into(),
+                    rust_type: Some("u64".into()),
+                    server_type: Some("Int32".into()),
+                    reason: "a u64 needs UInt64".into(),
+                },
+                ColumnMismatch {
+                    column: "b".into(),
+                    rust_type: None,
+                    server_type: Some("String".into()),
+                    reason: "the column has no default".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            m.to_string(),
+            "the row type does not match table db.t (2 columns):\n  \
+             - column `a`: field type `u64`, server type `Int32`: a u64 needs UInt64\n  \
+             - column `b`: server type `String`, not in the struct: the column has no default"
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! The `Sink` trait: where sealed batches go.
+
+use std::future::Future;
+
+use crate::batch::Batch;
+use crate::format::Format;
+use crate::row::Schema;
+use crate::schema::SchemaMismatch;
+
+/// A destination for batches of encoded rows: a ClickHouse table, a PostgreSQL table,
+/// or anything a user writes.
+///
+/// The batcher owns the sink. It calls [`Sink::prepare`] once, before the first row is
+/// accepted, then [`Sink::send`] for each sealed batch, possibly concurrently (up to the
+/// batcher's `max_in_flight`) and more than once for the same batch when retrying.
+pub trait Sink: Send + Sync + 'static {
+    /// The wire format rows are encoded in.
+    type Format: Format;
+
+    /// Checks the row type against the destination and resolves what the encoder needs
+    /// for each column, in the order of `schema.columns`.
+    ///
+    /// # Errors
+    ///
+    /// A [`SinkError`] of kind [`SinkErrorKind::Schema`] listing every mismatched column,
+    /// or any other error that prevents writing (missing table, bad credentials).
+    fn prepare(
+        &mut self,
+        schema: Schema,
+    ) -> impl Future<Output = Result<Vec<<Self::Format as Format>::Column>, SinkError>> + Send;
+
+    /// Writes one batch, all or nothing where the destination allows it.
+    ///
+    /// # Errors
+    ///
+    /// A classified [`SinkError`]: the batcher retries [`SinkErrorKind::Retryable`]
+    /// errors and never retries the others.
+    fn send(&self, batch: &Batch) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+/// How the batcher should treat a failed sink call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SinkErrorKind {
+    /// Worth retrying: a network error, a timeout, an overloaded server.
+    Retryable,
+    /// Retrying the same bytes will fail again: bad data, a constraint violation.
+    Permanent,
+    /// The row type does not fit the table (found at start, or because the table changed).
+    Schema,
+    /// Configuration or access: missing table or database, bad credentials, permissions.
+    Config,
+}
+
+/// An error from a sink, classified for the batcher.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SinkError {
+    kind: SinkErrorKind,
+    message: String,
+    code: Option<String>,
+    row: Option<usize>,
+    mismatch: Option<SchemaMismatch>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl SinkError {
+    /// An error of the given kind with a message.
+    #[must_use]
+    pub fn new(kind: SinkErrorKind, message: impl Into<String>) -> Self {
+        SinkError {
+            kind,
+            message: message.into(),
+            code: None,
+            row: None,
+            mismatch: None,
+            source: None,
+        }
+    }
+
+    /// A retryable error.
+    #[must_use]
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self::new(SinkErrorKind::Retryable, message)
+    }
+
+    /// A permanent error.
+    #[must_use]
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self::new(SinkErrorKind::Permanent, message)
+    }
+
+    /// A schema mismatch report.
+    #[must_use]
+    pub fn schema(mismatch: SchemaMismatch) -> Self {
+        SinkError {
+            message: mismatch.to_string(),
+            mismatch: Some(mismatch),
+            ..Self::new(SinkErrorKind::Schema, String::new())
+        }
+    }
+
+    /// Attaches the server's error code (a ClickHouse exception code, a SQLSTATE).
+    #[must_use]
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Attaches the index, within the batch, of the row the server rejected.
+    #[must_use]
+    pub fn with_row(mut self, row: usize) -> Self {
+        self.row = Some(row);
+        self
+    }
+
+    /// Attaches the underlying error.
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// How to treat the error.
+    #[must_use]
+    pub fn kind(&self) -> SinkErrorKind {
+        self.kind
+    }
+
+    /// Whether retrying may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        self.kind == SinkErrorKind::Retryable
+    }
+
+    /// The server's error code, if any.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The index of the rejected row within the batch, if the server named one.
+    #[must_use]
+    pub fn row(&self) -> Option<usize> {
+        self.row
+    }
+
+    /// The schema mismatch report, for errors of kind [`SinkErrorKind::Schema`].
+    #[must_use]
+    pub fn mismatch(&self) -> Option<&SchemaMismatch> {
+        self.mismatch.as_ref()
+    }
+}
