@@ -1,0 +1,45 @@
+# Shared helpers for batchrow's scripts. Sourced, not run.
+# Connection settings live here and nowhere else: tests, examples and benchmarks read
+# BATCHROW_CLICKHOUSE_URL and BATCHROW_POSTGRES_URL, whose defaults match what
+# scripts/servers.sh starts.
+
+: "${BATCHROW_CLICKHOUSE_URL:=http://127.0.0.1:8123}"
+: "${BATCHROW_POSTGRES_URL:=postgres://batchrow:batchrow@127.0.0.1:5432/batchrow}"
+export BATCHROW_CLICKHOUSE_URL BATCHROW_POSTGRES_URL
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export BATCHROW_CACHE="${BATCHROW_CACHE:-$ROOT/target/batchrow-cache}"
+
+log() { printf '[batchrow] %s\n' "$*" >&2; }
+die() { printf '[batchrow] error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "this step needs root: $*"; fi
+}
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ $apt_updated -eq 0 ]; then
+    log "apt-get update"
+    as_root apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt_updated=1
+  fi
+  log "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+# wait_for DESCRIPTION SECONDS COMMAND...: retries COMMAND until it succeeds.
+wait_for() {
+  local what=$1 secs=$2; shift 2
+  local i
+  for ((i = 0; i < secs * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  die "$what did not come up within ${secs}s"
+}
