@@ -579,3 +579,213 @@ fn errors_are_send_sync_static() {
     check::<InsertError<Ev<'static>>>();
     check::<H>();
 }
+
+#[tokio::test(start_paused = true)]
+async fn isolate_bad_rows_bisects_to_the_bad_rows() {
+    let sink = MemorySink::new();
+    // The sink refuses any batch holding id 13 or 40, without saying which row.
+    sink.rule(|batch| {
+        if support::ids(batch).iter().any(|id| [13, 40].contains(id)) {
+            Act::Fail(SinkError::permanent("bad value somewhere"))
+        } else {
+            Act::Commit
+        }
+    });
+    let h = spawn(&sink, |b| b.max_rows(64).isolate_bad_rows(true)).await;
+    h.insert_many((0..64).map(Ev::new)).await.unwrap();
+    let err = h.flush().await.unwrap_err();
+    let mut bad: Vec<u64> = err
+        .failed_batches()
+        .iter()
+        .flat_map(|f| support::ids(f.batch()))
+        .collect();
+    bad.sort_unstable();
+    assert_eq!(bad, vec![13, 40]);
+    assert!(err.failed_batches().iter().all(|f| f.rows() == 1));
+    let mut good = sink.committed_ids();
+    good.sort_unstable();
+    assert_eq!(
+        good,
+        (0..64)
+            .filter(|id| ![13, 40].contains(id))
+            .collect::<Vec<_>>()
+    );
+    let s = err.failed_batches().len();
+    assert_eq!(s, 2);
+    let stats = h.close().await.unwrap();
+    assert_eq!((stats.committed.rows, stats.failed.rows), (62, 2));
+    conserved(&stats);
+}
+
+#[tokio::test(start_paused = true)]
+async fn isolate_bad_rows_uses_the_row_the_sink_names() {
+    let sink = MemorySink::new();
+    sink.rule(
+        |batch| match support::ids(batch).iter().position(|&id| id == 5) {
+            Some(i) => Act::Fail(SinkError::permanent("cannot parse").with_row(i)),
+            None => Act::Commit,
+        },
+    );
+    let h = spawn(&sink, |b| b.max_rows(10).isolate_bad_rows(true)).await;
+    h.insert_many((0..10).map(Ev::new)).await.unwrap();
+    let err = h.flush().await.unwrap_err();
+    assert_eq!(support::ids(err.failed_batches()[0].batch()), vec![5]);
+    // One failed attempt, then the rows before and after the bad one: three attempts.
+    assert_eq!(sink.attempts().len(), 3);
+    assert_eq!(
+        sink.committed(),
+        vec![vec![0, 1, 2, 3, 4], vec![6, 7, 8, 9]]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_isolation_a_permanent_failure_fails_the_whole_batch() {
+    let sink = MemorySink::new();
+    sink.script([Act::Fail(SinkError::permanent("bad").with_row(2))]);
+    let h = spawn(&sink, |b| b.max_rows(10)).await;
+    h.insert_many((0..10).map(Ev::new)).await.unwrap();
+    let err = h.flush().await.unwrap_err();
+    assert_eq!(err.failed_batches()[0].rows(), 10);
+    assert_eq!(sink.attempts().len(), 1);
+}
+
+mod recorder {
+    //! A `metrics` recorder that keeps every value, for the metrics test.
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use metrics::{
+        Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString,
+        Unit,
+    };
+
+    #[derive(Default)]
+    pub(super) struct Values(Mutex<Vec<f64>>);
+
+    impl HistogramFn for Values {
+        fn record(&self, value: f64) {
+            self.0.lock().unwrap().push(value);
+        }
+    }
+
+    #[derive(Default)]
+    pub(super) struct Keep {
+        counters: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
+        gauges: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
+        histograms: Mutex<BTreeMap<String, Arc<Values>>>,
+    }
+
+    fn name(key: &Key) -> String {
+        let labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
+        format!("{}{{{}}}", key.name(), labels.join(","))
+    }
+
+    impl Keep {
+        pub(super) fn counter(&self, key: &str) -> u64 {
+            self.counters.lock().unwrap()[key].load(Ordering::Relaxed)
+        }
+
+        pub(super) fn gauge(&self, key: &str) -> f64 {
+            f64::from_bits(self.gauges.lock().unwrap()[key].load(Ordering::Relaxed))
+        }
+
+        pub(super) fn histogram(&self, key: &str) -> Vec<f64> {
+            self.histograms.lock().unwrap()[key]
+                .0
+                .lock()
+                .unwrap()
+                .clone()
+        }
+    }
+
+    impl Recorder for Keep {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let c = self
+                .counters
+                .lock()
+                .unwrap()
+                .entry(name(key))
+                .or_default()
+                .clone();
+            Counter::from_arc(c)
+        }
+
+        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+            let g = self
+                .gauges
+                .lock()
+                .unwrap()
+                .entry(name(key))
+                .or_default()
+                .clone();
+            Gauge::from_arc(g)
+        }
+
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            let h = self
+                .histograms
+                .lock()
+                .unwrap()
+                .entry(name(key))
+                .or_default()
+                .clone();
+            Histogram::from_arc(h)
+        }
+    }
+}
+
+#[test]
+fn metrics_are_recorded_with_the_table_label() {
+    let keep = recorder::Keep::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let sink = MemorySink::new();
+    sink.script([
+        Act::Fail(SinkError::retryable("once")),
+        Act::Commit,
+        Act::Fail(SinkError::permanent("no")),
+    ]);
+    // The handles are registered at spawn, with the recorder of that moment.
+    let h = metrics::with_local_recorder(&keep, || {
+        runtime.block_on(Batcher::builder(sink.clone()).max_rows(4).spawn::<Ev>())
+    })
+    .unwrap();
+    runtime.block_on(async {
+        h.insert_many((0..6).map(Ev::new)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = h.close().await;
+    });
+    let t = "{table=events}";
+    let c = |name: &str| keep.counter(&format!("{name}{t}"));
+    assert_eq!(c("batchrow.rows.accepted"), 6);
+    assert_eq!(c("batchrow.rows.committed"), 4);
+    assert_eq!(c("batchrow.rows.failed"), 2);
+    assert_eq!(c("batchrow.bytes.committed"), 4 * EMPTY_ROW as u64);
+    assert_eq!(c("batchrow.bytes.sent"), (4 + 4 + 2) * EMPTY_ROW as u64);
+    assert_eq!(c("batchrow.batches.committed"), 1);
+    assert_eq!(c("batchrow.batches.failed"), 1);
+    assert_eq!(c("batchrow.retries"), 1);
+    assert_eq!(
+        keep.histogram(&format!("batchrow.flush.duration{t}")).len(),
+        3
+    );
+    assert_eq!(
+        keep.histogram(&format!("batchrow.batch.rows{t}")),
+        vec![4.0, 2.0]
+    );
+    // The second batch waited max_wait (1 s) for its first row.
+    assert_eq!(keep.histogram(&format!("batchrow.batch.age{t}"))[1], 1.0);
+    assert_eq!(keep.gauge(&format!("batchrow.buffer.rows{t}")), 0.0);
+    assert_eq!(keep.gauge(&format!("batchrow.batches.in_flight{t}")), 0.0);
+}

@@ -349,10 +349,13 @@ impl<R, S: Sink> Handle<R, S> {
         self.shared.stats()
     }
 
-    /// Whether the batcher was closed (or its worker stopped).
+    /// Whether the batcher is closing or closed (no row is accepted), or its worker
+    /// stopped.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.commands.is_closed() || self.shared.finished.load(Ordering::Acquire)
+        self.shared.closing.load(Ordering::Acquire)
+            || self.shared.finished.load(Ordering::Acquire)
+            || self.commands.is_closed()
     }
 
     /// The table of the row type.

@@ -141,6 +141,8 @@ pub(crate) struct Shared<F: Format> {
     /// A producer is waiting for room.
     pub(crate) pressure: AtomicBool,
     next_shard: AtomicUsize,
+    /// `close` was called or every handle dropped: no row is accepted any more.
+    pub(crate) closing: AtomicBool,
     /// The worker finished (after close, or when every handle was dropped).
     pub(crate) finished: AtomicBool,
     pub(crate) metrics: Metrics,
@@ -172,6 +174,7 @@ impl<F: Format> Shared<F> {
             wake: Notify::new(),
             pressure: AtomicBool::new(false),
             next_shard: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             metrics: Metrics::new(table),
         }

@@ -161,6 +161,12 @@ impl<S: Sink> Worker<S> {
                 break;
             }
             let timer = self.timer();
+            // Checked here too, so that a stream of chunks waking the worker cannot
+            // starve the timer branch below.
+            if timer.is_some_and(|t| t <= Instant::now()) {
+                self.on_timer();
+                continue;
+            }
             let close_at = self
                 .closing
                 .as_ref()
@@ -175,10 +181,10 @@ impl<S: Sink> Worker<S> {
                 () = tokio::time::sleep_until(close_at.unwrap_or_else(far_future)), if close_at.is_some() => {
                     self.on_close_deadline().await;
                 }
-                () = self.shared.wake.notified() => self.on_wake(),
                 () = tokio::time::sleep_until(timer.unwrap_or_else(far_future)), if timer.is_some() => {
                     self.on_timer();
                 }
+                () = self.shared.wake.notified() => self.on_wake(),
             }
         }
         self.finish();
@@ -234,6 +240,9 @@ impl<S: Sink> Worker<S> {
                 closing.replies.extend(reply);
             }
             None => {
+                self.shared
+                    .closing
+                    .store(true, std::sync::atomic::Ordering::Release);
                 self.shared.pull_all(true);
                 // Producers waiting for room must see that the batcher closed.
                 self.shared.room.notify_waiters();
