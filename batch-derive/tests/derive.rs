@@ -1,6 +1,8 @@
 //! Runtime behaviour of the derives: the generated table and columns, and `encode_row`
 //! with a small text format defined here (so that no sink crate is needed).
 
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::fmt::Write as _;
 
 use batchrow::{
