@@ -343,7 +343,7 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 
 /// The field type as written, with the spacing a person would use:
 /// `Option<&'a [u8]>`, `HashMap<String, u64>`, `[u8; 16]`.
-fn type_string(ty: &Type) -> String {
+pub(crate) fn type_string(ty: &Type) -> String {
     fn push(out: &mut String, tokens: TokenStream, prev_word: &mut bool) {
         for tt in tokens {
             match tt {

@@ -211,3 +211,29 @@ fn enum_errors() {
     );
     assert!(expand::derive_enum(&empty).is_err());
 }
+
+#[test]
+fn rust_type_strings() {
+    let cases: [(syn::Type, &str); 8] = [
+        (syn::parse_quote!(u64), "u64"),
+        (syn::parse_quote!(&'a str), "&'a str"),
+        (syn::parse_quote!(Option<&'a [u8]>), "Option<&'a [u8]>"),
+        (syn::parse_quote!(&'a mut [u8; 16]), "&'a mut [u8; 16]"),
+        (
+            syn::parse_quote!(std::collections::HashMap<String, Vec<u64>>),
+            "std::collections::HashMap<String, Vec<u64>>",
+        ),
+        (
+            syn::parse_quote!(Box<dyn Fn(u8) -> u8 + Send>),
+            "Box<dyn Fn(u8) -> u8 + Send>",
+        ),
+        (syn::parse_quote!((u8, i8)), "(u8, i8)"),
+        (
+            syn::parse_quote!(<T as Trait>::Assoc),
+            "<T as Trait>::Assoc",
+        ),
+    ];
+    for (ty, expected) in cases {
+        assert_eq!(expand::type_string(&ty), expected);
+    }
+}
