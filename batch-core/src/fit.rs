@@ -105,7 +105,7 @@ pub mod decl {
 /// Implemented by batchrow; the derive uses it to check `#[batch(type = "...")]`.
 #[diagnostic::on_unimplemented(
     message = "the field type `{Self}` does not fit the declared column type `{D}`",
-    label = "declared here",
+    label = "a `{Self}` field cannot be declared `{D}`",
     note = "change the field to a Rust type that fits `{D}` (the docs of `batchrow::decl` list them), or change `#[batch(type = \"...\")]` to a column type that `{Self}` fits"
 )]
 pub trait Fits<D> {}
