@@ -113,6 +113,15 @@ pub(crate) fn parse_code(message: &str) -> Option<u32> {
     digits[..end].parse().ok()
 }
 
+/// The row a data error names, counted from 0: servers add `(at row N)`, from 1, to
+/// parse errors.
+pub(crate) fn parse_row(message: &str) -> Option<usize> {
+    let at = message.find("(at row ")? + "(at row ".len();
+    let digits = &message[at..];
+    let end = digits.find(|c: char| !c.is_ascii_digit())?;
+    digits[..end].parse::<usize>().ok()?.checked_sub(1)
+}
+
 /// The server's exception code of a classified error, if any.
 pub(crate) fn server_code(e: &SinkError) -> Option<u32> {
     e.code().and_then(|c| c.parse().ok())
@@ -137,6 +146,11 @@ pub(crate) fn classify(e: Error, context: &str) -> SinkError {
     let mut err = SinkError::new(kind, format!("ClickHouse: {context}: {e}"));
     if let Some(code) = code {
         err = err.with_code(code.to_string());
+    }
+    if let Error::BadResponse(message) = &e {
+        if let Some(row) = parse_row(message) {
+            err = err.with_row(row);
+        }
     }
     err.with_source(e)
 }
@@ -170,6 +184,20 @@ mod tests {
         );
         assert_eq!(parse_code("Code: 16"), Some(16));
         assert_eq!(parse_code("503 Service Unavailable"), None);
+    }
+
+    #[test]
+    fn parses_the_failing_row() {
+        assert_eq!(
+            parse_row(
+                "Code: 33, e.displayText() = DB::Exception: Cannot read all data. Bytes read: \
+                 2. Bytes expected: 8.: (at row 1)\n, e.what() = DB::Exception"
+            ),
+            Some(0)
+        );
+        assert_eq!(parse_row("... (at row 12345): while ..."), Some(12344));
+        assert_eq!(parse_row("no row here"), None);
+        assert_eq!(parse_row("(at row 0)"), None);
     }
 
     #[test]

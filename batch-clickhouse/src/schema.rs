@@ -244,3 +244,116 @@ pub(crate) async fn recheck(
         Ok(now) => changed(table_label, schema, before, &now),
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use batch_core::{Column, ValueKind};
+
+    fn server(cols: &[(&str, &str, &str)]) -> Vec<ServerColumn> {
+        cols.iter()
+            .map(|(n, t, d)| ServerColumn {
+                name: (*n).to_owned(),
+                type_name: (*t).to_owned(),
+                default_kind: (*d).to_owned(),
+            })
+            .collect()
+    }
+
+    static COLUMNS: [Column; 4] = [
+        Column::new("id", "id", "u64", None, ValueKind::U64),
+        Column::new("name", "name", "&'a str", None, ValueKind::String),
+        Column::new(
+            "at",
+            "at",
+            "Option<DateTime<Utc>>",
+            Some("DateTime64(3)"),
+            ValueKind::Nullable(&ValueKind::Timestamp),
+        ),
+        Column::new(
+            "tags",
+            "tags",
+            "Vec<String>",
+            None,
+            ValueKind::Array(&ValueKind::String),
+        ),
+    ];
+    const SCHEMA: Schema = Schema {
+        table: "events",
+        columns: &COLUMNS,
+    };
+
+    #[test]
+    fn resolves_the_server_types_in_struct_order() {
+        let cols = check(
+            "db.events",
+            &SCHEMA,
+            &server(&[
+                ("tags", "Array(LowCardinality(String))", ""),
+                ("at", "Nullable(DateTime64(3, 'UTC'))", ""),
+                ("name", "FixedString(8)", ""),
+                ("id", "UInt64", ""),
+                ("inserted", "DateTime", "DEFAULT"),
+                ("day", "Date", "MATERIALIZED"),
+                ("alias", "String", "ALIAS"),
+            ]),
+        )
+        .unwrap();
+        let names: Vec<String> = cols.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "UInt64",
+                "FixedString(8)",
+                "Nullable(DateTime64(3, 'UTC'))",
+                "Array(LowCardinality(String))"
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_every_mismatch_at_once() {
+        let m = check(
+            "db.events",
+            &SCHEMA,
+            &server(&[
+                ("id", "Int64", ""),
+                ("name", "MATERIALIZED_TYPE_IS_IRRELEVANT", "MATERIALIZED"),
+                ("at", "Nullable(DateTime64(6))", ""),
+                ("required", "UInt8", ""),
+                ("optional", "UInt8", "DEFAULT"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            m.to_string(),
+            "the row type does not match table db.events (5 columns):\n  \
+             - column `id`: field type `u64`, server type `Int64`: this field type needs UInt64\n  \
+             - column `name`: field type `&'a str`, server type `MATERIALIZED_TYPE_IS_IRRELEVANT`: \
+             MATERIALIZED columns cannot be inserted into: remove the field or mark it #[batch(skip)]\n  \
+             - column `at`: field type `Option<DateTime<Utc>>`, server type `Nullable(DateTime64(6))`: \
+             the field declares the type `Nullable(DateTime64(3))` (#[batch(type = \"DateTime64(3)\")]), \
+             but the server's is different\n  \
+             - column `tags`: field type `Vec<String>`, not in the table: the table has no such column\n  \
+             - column `required`: server type `UInt8`, not in the struct: the column has no DEFAULT, \
+             MATERIALIZED or ALIAS expression, so every insert must set it: add a field for it"
+        );
+    }
+
+    #[test]
+    fn a_changed_type_is_reported_even_when_it_still_fits() {
+        let before = vec![
+            ChType::UInt64,
+            ChType::String,
+            ChType::parse("Nullable(DateTime64(3))").unwrap(),
+            ChType::parse("Array(String)").unwrap(),
+        ];
+        let mut now = before.clone();
+        now[1] = ChType::FixedString(8);
+        let m = changed("db.events", &SCHEMA, &before, &now).unwrap();
+        assert_eq!(m.columns.len(), 1);
+        assert_eq!(m.columns[0].column, "name");
+        assert!(changed("db.events", &SCHEMA, &before, &before).is_none());
+    }
+}
