@@ -1,7 +1,7 @@
 //! Turning tokio-postgres and pool errors into classified [`SinkError`]s.
 //!
 //! By SQLSTATE:
-//! - **Retryable**: connection loss (no SQLSTATE, or class `08`), `40001`
+//! - **Retryable**: connection loss (no SQLSTATE, or class `08` but `08P01`), `40001`
 //!   serialization failure, `40P01` deadlock, `55P03` lock not available, `57P01`..`57P03`
 //!   server shutdown or start-up, and class `53` (insufficient resources, such as
 //!   `53300` too many connections).
@@ -11,8 +11,10 @@
 //!   SQLSTATE not listed here.
 //! - **Config**: authentication (`28xxx`), a missing database (`3D000`).
 //! - **Schema change**: `42703` undefined column, `42804` datatype mismatch, `42P01`
-//!   undefined table, `3F000` undefined schema, `42501` insufficient privilege: the sink
-//!   runs the schema check again and reports what changed.
+//!   undefined table, `3F000` undefined schema, `42501` insufficient privilege, and
+//!   `08P01` (in a COPY: a field's bytes do not fit the column type, so the type
+//!   changed): the sink runs the schema check again and reports what changed, or else
+//!   the error as permanent.
 
 use batch_core::{SinkError, SinkErrorKind};
 use tokio_postgres::error::DbError;
@@ -55,22 +57,23 @@ pub(crate) fn classify(err: tokio_postgres::Error, what: &str, rows: usize) -> O
         );
     };
     let code = db.code().code().to_owned();
-    let message = format!("{what}: {}", db_message(db));
+    let row = if code.starts_with("22") || code.starts_with("23") {
+        db.where_().and_then(row_from_context).filter(|r| *r < rows)
+    } else {
+        None
+    };
+    let message = match row {
+        Some(row) => format!("{what}: row {row} of the batch: {}", db_message(db)),
+        None => format!("{what}: {}", db_message(db)),
+    };
     let kind = kind_of(&code);
     let mut error =
         SinkError::new(kind.unwrap_or(SinkErrorKind::Permanent), message).with_code(code.clone());
-    if code.starts_with("22") || code.starts_with("23") {
-        if let Some(row) = db.where_().and_then(row_from_context).filter(|r| *r < rows) {
-            error = error.with_row(row);
-        }
+    if let Some(row) = row {
+        error = error.with_row(row);
     }
     let error = error.with_source(err);
-    if kind.is_none()
-        && matches!(
-            code.as_str(),
-            "42703" | "42804" | "42P01" | "3F000" | "42501"
-        )
-    {
+    if kind.is_none() {
         Outcome::Recheck(error)
     } else {
         Outcome::Error(error)
@@ -80,10 +83,12 @@ pub(crate) fn classify(err: tokio_postgres::Error, what: &str, rows: usize) -> O
 /// The kind for a SQLSTATE, or `None` for a schema change (and then Permanent).
 fn kind_of(code: &str) -> Option<SinkErrorKind> {
     Some(match code {
+        // 08P01 during COPY: the server read a field whose bytes do not fit its type,
+        // which means the column type changed since the check (never retry these).
+        "42703" | "42804" | "42P01" | "3F000" | "42501" | "08P01" => return None,
         "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" => SinkErrorKind::Retryable,
         c if c.starts_with("08") || c.starts_with("53") => SinkErrorKind::Retryable,
         c if c.starts_with("28") || c == "3D000" => SinkErrorKind::Config,
-        "42703" | "42804" | "42P01" | "3F000" | "42501" => return None,
         _ => SinkErrorKind::Permanent,
     })
 }
@@ -149,7 +154,7 @@ mod tests {
         for c in ["28P01", "3D000"] {
             assert_eq!(kind_of(c), Some(SinkErrorKind::Config), "{c}");
         }
-        for c in ["42703", "42804"] {
+        for c in ["42703", "42804", "08P01"] {
             assert_eq!(kind_of(c), None, "{c}");
         }
     }

@@ -160,13 +160,11 @@ impl PostgresSink {
 
     /// Runs the schema check again after an error that suggests the table changed, and
     /// reports what changed; `original` if nothing did.
-    async fn recheck(
-        &self,
-        client: &tokio_postgres::Client,
-        prepared: &Prepared,
-        original: SinkError,
-    ) -> SinkError {
-        match schema::check(client, &prepared.name, prepared.schema).await {
+    async fn recheck(&self, prepared: &Prepared, original: SinkError) -> SinkError {
+        let Ok(client) = self.pool.get().await else {
+            return original;
+        };
+        match schema::check(&client, &prepared.name, prepared.schema).await {
             Err(e) => e,
             Ok(now) => {
                 let was = &prepared.checked;
@@ -326,21 +324,25 @@ impl Sink for PostgresSink {
         }
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let what = format!("COPY into {}", prepared.checked.table.display());
-        match copy_batch(&mut client, &prepared.checked.copy_sql, batch).await {
+        let result = copy_batch(&mut client, &prepared.checked.copy_sql, batch).await;
+        if result.is_err() {
+            // After a failed COPY the connection may be in a state the client library
+            // does not track (an error at the COPY's Bind leaves an extra ReadyForQuery
+            // in flight), so it is closed rather than reused.
+            drop(deadpool_postgres::Object::take(client));
+        }
+        match result {
             Ok(()) => Ok(()),
             Err(CopyFailure::Failed(err)) => match classify(err, &what, batch.rows()) {
                 Outcome::Error(e) => Err(e),
-                Outcome::Recheck(e) => Err(self.recheck(&client, &prepared, e).await),
+                Outcome::Recheck(e) => Err(self.recheck(&prepared, e).await),
             },
             Err(CopyFailure::RowCount { inserted }) => Err(SinkError::permanent(format!(
                 "{what}: the server read {inserted} rows, but the batch holds {}; \
                  nothing was committed",
                 batch.rows()
             ))),
-            Err(CopyFailure::Commit { xid, err }) => {
-                drop(client);
-                self.commit_status(xid, err).await
-            }
+            Err(CopyFailure::Commit { xid, err }) => self.commit_status(xid, err).await,
         }
     }
 }
