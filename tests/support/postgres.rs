@@ -87,3 +87,19 @@ pub(crate) async fn prepare<R: BatchRow>(
 ) -> Result<Vec<PgType>, SinkError> {
     sink.prepare(Schema::of::<R>()).await
 }
+
+/// Inserts `rows` into `table` through a [`PostgresSink`] (schema check, then one batch
+/// in chunks of 3 rows), panicking on any error.
+pub(crate) async fn insert_all<R>(table: &str, rows: &[R])
+where
+    R: BatchRow + EncodeRow<PgBinary>,
+{
+    let mut sink = sink(table);
+    let columns = prepare::<R>(&mut sink)
+        .await
+        .unwrap_or_else(|e| panic!("schema check of {table}: {e}"));
+    let batch = batch_of(rows, &columns, 3).unwrap();
+    sink.send(&batch)
+        .await
+        .unwrap_or_else(|e| panic!("COPY into {table}: {e}"));
+}
