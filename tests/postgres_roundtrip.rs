@@ -9,6 +9,8 @@
 //! `0.0`, prints `NaN`, and keeps a `Decimal`'s scale) and, unlike `==`, treats NaN as
 //! equal to itself.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/postgres.rs"]
 mod pg;
 

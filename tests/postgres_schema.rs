@@ -5,6 +5,8 @@
 //! Needs PostgreSQL 15: `bash scripts/servers.sh` starts it; the URL comes from
 //! `BATCHROW_POSTGRES_URL` (see `support/postgres.rs`). Each test uses its own tables.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/postgres.rs"]
 mod pg;
 

@@ -8,6 +8,41 @@
 //!   batch as one COPY in one transaction, on pooled connections.
 //!
 //! Most users reach this crate as `batchrow::postgres`.
+//!
+//! A row type with a field PostgreSQL cannot store is a compile error where the row is
+//! used with this sink:
+//!
+//! ```compile_fail
+//! # use batch_core as batchrow;
+//! use batch_derive::BatchRow;
+//! use batch_postgres::PgBinary;
+//!
+//! #[derive(BatchRow)]
+//! #[batch(crate = "batch_core")]
+//! struct Event {
+//!     id: u64, // PostgreSQL has no unsigned integers: use i64
+//! }
+//!
+//! fn usable_with_postgres<R: batch_core::EncodeRow<PgBinary>>() {}
+//! usable_with_postgres::<Event>();
+//! ```
+//!
+//! ```
+//! # use batch_core as batchrow;
+//! use batch_derive::BatchRow;
+//! use batch_postgres::PgBinary;
+//!
+//! #[derive(BatchRow)]
+//! #[batch(crate = "batch_core")]
+//! struct Event {
+//!     id: i64,
+//!     payload: Vec<u8>, // bytea
+//!     tags: Vec<Option<String>>, // text[] with NULLs
+//! }
+//!
+//! fn usable_with_postgres<R: batch_core::EncodeRow<PgBinary>>() {}
+//! usable_with_postgres::<Event>();
+//! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod copy;

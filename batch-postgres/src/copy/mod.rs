@@ -45,6 +45,35 @@ pub use types::{oid, PgType, PgTypeKind};
 /// // field count 1 | length 4 | -2
 /// assert_eq!(buf, [0, 1, 0, 0, 0, 4, 0xff, 0xff, 0xff, 0xfe]);
 /// ```
+///
+/// PostgreSQL has no unsigned integers, so a `u64` (or `u32`, `u16`, `i8`, …) has no
+/// encoder: using one with this format does not compile.
+///
+/// ```compile_fail
+/// use batch_core::Encode;
+/// use batch_postgres::{oid, PgBinary, PgType};
+/// let mut buf = Vec::new();
+/// let _ = Encode::<PgBinary>::encode(&1u64, &PgType::builtin(oid::INT8, "bigint"), &mut buf);
+/// ```
+///
+/// A lone `u8` does not compile either, while `Vec<u8>` (and `&[u8]`, `[u8; N]`) is
+/// `bytea`:
+///
+/// ```compile_fail
+/// use batch_core::Encode;
+/// use batch_postgres::{oid, PgBinary, PgType};
+/// let mut buf = Vec::new();
+/// let _ = Encode::<PgBinary>::encode(&1u8, &PgType::builtin(oid::INT2, "smallint"), &mut buf);
+/// ```
+///
+/// ```
+/// use batch_core::Encode;
+/// use batch_postgres::{oid, PgBinary, PgType};
+/// let mut buf = Vec::new();
+/// Encode::<PgBinary>::encode(&vec![1u8, 2], &PgType::builtin(oid::BYTEA, "bytea"), &mut buf)
+///     .unwrap();
+/// assert_eq!(buf, [0, 0, 0, 2, 1, 2]); // length 2 | the bytes
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PgBinary;
 

@@ -1,6 +1,8 @@
 //! Golden bytes for every encoder, one comment per field, and cross-checks against
 //! tokio-postgres's own `ToSql` encodings (`postgres-types`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use batch_core::{Encode, EncodeError, Format};

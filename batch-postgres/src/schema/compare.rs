@@ -207,6 +207,7 @@ fn takes_scalar(ty: &PgType) -> Option<&'static str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use batch_core::EnumVariant;
 

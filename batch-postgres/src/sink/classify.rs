@@ -123,6 +123,7 @@ pub(crate) fn pool_error(err: deadpool_postgres::PoolError) -> SinkError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
