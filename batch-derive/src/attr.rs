@@ -64,14 +64,11 @@ pub(crate) fn container(cx: &mut Ctxt, attrs: &[Attribute], target: Target) -> C
                 ),
             }
         } else {
-            let (on, expected) = match target {
-                Target::Row => (
-                    "a `#[derive(BatchRow)]` struct",
-                    "`table`, `rename_all` or `crate`",
-                ),
-                Target::Enum => ("a `#[derive(BatchEnum)]` enum", "`rename_all` or `crate`"),
+            let (on, keys) = match target {
+                Target::Row => ("a `#[derive(BatchRow)]` struct", ROW_KEYS),
+                Target::Enum => ("a `#[derive(BatchEnum)]` enum", ENUM_KEYS),
             };
-            unknown(cx, &meta, on, expected)?;
+            unknown(cx, &meta, on, keys)?;
         }
         Ok(())
     });
@@ -97,7 +94,7 @@ pub(crate) fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
             let lit = string(&meta)?;
             set(cx, &meta.path, "type", &mut out.ty, lit);
         } else {
-            unknown(cx, &meta, "a field", "`rename`, `skip` or `type`")?;
+            unknown(cx, &meta, "a field", FIELD_KEYS)?;
         }
         Ok(())
     });
@@ -114,7 +111,7 @@ pub(crate) fn variant(cx: &mut Ctxt, attrs: &[Attribute]) -> Variant {
             }
             set(cx, &meta.path, "rename", &mut out.rename, lit);
         } else {
-            unknown(cx, &meta, "an enum variant", "`rename`")?;
+            unknown(cx, &meta, "an enum variant", VARIANT_KEYS)?;
         }
         Ok(())
     });
@@ -161,13 +158,75 @@ fn string(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
         .map_err(|e| syn::Error::new(e.span(), format!("expected a string: `{key} = \"...\"`")))
 }
 
-fn unknown(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, on: &str, expected: &str) -> syn::Result<()> {
+/// The keys of each target, for messages.
+const ROW_KEYS: &[&str] = &["table", "rename_all", "crate"];
+const ENUM_KEYS: &[&str] = &["rename_all", "crate"];
+const FIELD_KEYS: &[&str] = &["rename", "skip", "type"];
+const VARIANT_KEYS: &[&str] = &["rename"];
+
+/// Reports an unknown key with the keys accepted here and, when it is likely, the one
+/// that was meant.
+fn unknown(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, on: &str, keys: &[&str]) -> syn::Result<()> {
     let name = path_name(&meta.path);
-    cx.error_at(
-        &meta.path,
-        format!("unknown batch attribute `{name}` on {on}; expected {expected}"),
-    );
+    let expected = match keys {
+        [only] => format!("`{only}`"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(|k| format!("`{k}`")).collect();
+            format!("{} or `{last}`", init.join(", "))
+        }
+        [] => String::new(),
+    };
+    let mut message = format!("unknown batch attribute `{name}` on {on}; expected {expected}");
+    if let Some(hint) = hint(&name, keys) {
+        message.push_str("; ");
+        message.push_str(&hint);
+    }
+    cx.error_at(&meta.path, message);
     skip_value(meta)
+}
+
+fn hint(name: &str, keys: &[&str]) -> Option<String> {
+    if keys == FIELD_KEYS && ROW_KEYS.contains(&name) {
+        return Some(format!(
+            "`{name}` goes on the struct: `#[batch({name} = \"..\")]`"
+        ));
+    }
+    if keys == ROW_KEYS && FIELD_KEYS.contains(&name) {
+        return Some(format!("`{name}` goes on a field"));
+    }
+    let alias = match name {
+        "name" | "column" | "rename_to" => Some("rename"),
+        "ty" | "sql_type" | "column_type" | "db_type" => Some("type"),
+        "ignore" | "skip_serializing" | "skip_insert" => Some("skip"),
+        "table_name" | "tablename" => Some("table"),
+        _ => None,
+    };
+    let meant = alias.filter(|a| keys.contains(a)).or_else(|| {
+        keys.iter()
+            .map(|k| (distance(name, k), *k))
+            .filter(|(d, _)| *d <= 2)
+            .min()
+            .map(|(_, k)| k)
+    })?;
+    Some(format!("did you mean `{meant}`?"))
+}
+
+/// Levenshtein distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(diag + usize::from(ca != *cb));
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// Consumes `= value` or `(..)` after an unknown key, so that parsing can go on.
@@ -185,4 +244,43 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
 fn path_name(path: &Path) -> String {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     segments.join("::")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints() {
+        assert_eq!(
+            hint("tabel", ROW_KEYS).as_deref(),
+            Some("did you mean `table`?")
+        );
+        assert_eq!(
+            hint("rename_al", ROW_KEYS).as_deref(),
+            Some("did you mean `rename_all`?")
+        );
+        assert_eq!(
+            hint("name", FIELD_KEYS).as_deref(),
+            Some("did you mean `rename`?")
+        );
+        assert_eq!(
+            hint("ignore", FIELD_KEYS).as_deref(),
+            Some("did you mean `skip`?")
+        );
+        assert_eq!(
+            hint("table", FIELD_KEYS).as_deref(),
+            Some("`table` goes on the struct: `#[batch(table = \"..\")]`")
+        );
+        assert_eq!(
+            hint("skip", ROW_KEYS).as_deref(),
+            Some("`skip` goes on a field")
+        );
+        assert_eq!(hint("table", ENUM_KEYS), None);
+        assert_eq!(hint("colour", FIELD_KEYS), None);
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("same", "same"), 0);
+    }
 }

@@ -131,6 +131,7 @@ pub(crate) fn table_name(ident: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

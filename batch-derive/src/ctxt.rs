@@ -44,13 +44,14 @@ impl Ctxt {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use proc_macro2::Span;
 
     #[test]
     fn combines_every_error() {
-        let mut cx = Ctxt::new();
+        let cx = Ctxt::new();
         assert!(cx.finish().is_ok());
         let mut cx = Ctxt::new();
         cx.error_span(Span::call_site(), "first");

@@ -111,13 +111,15 @@ fn expand_row(row: &Row<'_>) -> TokenStream {
     let row_where = where_clause(&row_bounds);
     let encode_where = where_clause(row_bounds.iter().chain(&encode_bounds));
 
-    let force_columns = generics.params.is_empty().then(|| {
-        quote! {
-            const _: () = {
-                let _ = <#ident as #p::BatchRow>::COLUMNS;
-            };
-        }
-    });
+    // Evaluate COLUMNS now when it does not depend on a type or const parameter.
+    let force_columns =
+        (generics.type_params().count() == 0 && generics.const_params().count() == 0).then(|| {
+            quote! {
+                const _: () = {
+                    let _ = <#static_ty as #p::BatchRow>::COLUMNS;
+                };
+            }
+        });
 
     quote! {
         #[automatically_derived]
@@ -341,7 +343,7 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 
 /// The field type as written, with the spacing a person would use:
 /// `Option<&'a [u8]>`, `HashMap<String, u64>`, `[u8; 16]`.
-fn type_string(ty: &Type) -> String {
+pub(crate) fn type_string(ty: &Type) -> String {
     fn push(out: &mut String, tokens: TokenStream, prev_word: &mut bool) {
         for tt in tokens {
             match tt {
@@ -352,6 +354,9 @@ fn type_string(ty: &Type) -> String {
                         proc_macro2::Delimiter::Brace => ("{", "}"),
                         proc_macro2::Delimiter::None => ("", ""),
                     };
+                    if *prev_word && group.delimiter() == proc_macro2::Delimiter::Bracket {
+                        out.push(' ');
+                    }
                     out.push_str(open);
                     *prev_word = false;
                     push(out, group.stream(), prev_word);

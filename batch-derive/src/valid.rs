@@ -1,5 +1,7 @@
 //! Checks across fields (or variants), run on the parsed model before expansion.
 
+use std::collections::HashMap;
+
 use crate::ast::{Enum, Row};
 use crate::ctxt::Ctxt;
 
@@ -22,17 +24,19 @@ pub(crate) fn check_row(cx: &mut Ctxt, row: &Row<'_>) {
             }
         }
     }
-    let mut seen: Vec<(&str, &syn::Ident)> = Vec::new();
+    let mut seen: HashMap<&str, &syn::Ident> = HashMap::new();
     for field in row.columns() {
-        match seen.iter().find(|(name, _)| *name == field.name) {
-            Some((_, first)) => cx.error_span(
+        match seen.get(field.name.as_str()) {
+            Some(first) => cx.error_span(
                 field.name_span,
                 format!(
                     "duplicate column name `{}`: field `{}` already has it; give one of them `#[batch(rename = \"..\")]` or `#[batch(skip)]`",
                     field.name, first
                 ),
             ),
-            None => seen.push((&field.name, field.ident)),
+            None => {
+                seen.insert(&field.name, field.ident);
+            }
         }
     }
     let count = row.columns().count();

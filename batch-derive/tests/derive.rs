@@ -1,6 +1,8 @@
 //! Runtime behaviour of the derives: the generated table and columns, and `encode_row`
 //! with a small text format defined here (so that no sink crate is needed).
 
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::fmt::Write as _;
 
 use batchrow::{
@@ -87,7 +89,7 @@ impl<T: Encode<Text>> Encode<Text> for Vec<T> {
 #[batch(table = "events", rename_all = "camelCase")]
 struct Event<'a> {
     event_id: u64,
-    #[batch(rename = "who")]
+    #[batch(rename = "who", type = "text")]
     user_name: &'a str,
     #[batch(type = "LowCardinality(Nullable(String))")]
     kind: Option<String>,
@@ -131,7 +133,7 @@ fn table_and_columns() {
         columns,
         [
             ("eventId", "event_id", "u64", None, false),
-            ("who", "user_name", "&'a str", None, false),
+            ("who", "user_name", "&'a str", Some("text"), false),
             (
                 "kind",
                 "kind",
@@ -301,4 +303,26 @@ fn generic_rows() {
         tags: [0xab, 0x01],
     };
     assert_eq!(encode(&row).unwrap(), "3|key:5;name:n;tags:ab01;");
+}
+
+/// `#[batch(crate = "..")]`: the generated code names only `<path>::__private` items, so
+/// a crate that depends on batch-core directly (as the sink crates do) can use the derive.
+mod via_core {
+    #[derive(batchrow::BatchRow)]
+    #[batch(crate = "batch_core")]
+    pub(super) struct CoreRow {
+        pub(super) id: u64,
+    }
+}
+
+#[test]
+fn crate_path_override() {
+    use batch_core::BatchRow as _;
+    assert_eq!(via_core::CoreRow::TABLE, "core_row");
+    assert_eq!(
+        via_core::CoreRow::COLUMNS[0].kind,
+        batch_core::ValueKind::U64
+    );
+    let row = via_core::CoreRow { id: 9 };
+    assert_eq!(encode(&row).unwrap(), "1|id:9;");
 }
