@@ -2,7 +2,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub use batch_core::*;
-pub use batch_derive::BatchRow;
+pub use batch_derive::{BatchEnum, BatchRow};
 
 #[cfg(feature = "clickhouse")]
 pub use batch_clickhouse as clickhouse;

@@ -5,4 +5,6 @@ pub use crate::fit::{assert_fits, decl, Fits};
 pub use crate::format::{Encode, EncodeError, EnumValue, Format};
 pub use crate::row::{BatchRow, Column, EncodeRow};
 pub use crate::value::{ColumnValue, EnumVariant, ValueKind};
+pub use core::option::Option;
 pub use core::result::Result;
+pub use std::vec::Vec;

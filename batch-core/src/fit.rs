@@ -9,8 +9,30 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Marker types for the families of declared column types.
 pub mod decl {
+    //! Marker types for the families of declared column types.
+    //!
+    //! Which Rust field types fit each family (`T` also fits through `&T`, `Box<T>` and
+    //! `Option<T>`):
+    //!
+    //! | family | declared as | Rust types |
+    //! |---|---|---|
+    //! | `I8`..`I128`, `U8`..`U128` | `Int32`, `UInt64`, `integer`, `bigint`, … | the integer of the same width and sign |
+    //! | `F32`, `F64` | `Float32`, `real`, `double precision`, … | `f32`, `f64` |
+    //! | `Bool` | `Bool`, `boolean` | `bool` |
+    //! | `Str` | `String`, `text`, `varchar(n)`, `LowCardinality(String)`, … | `String`, `&str`, `Cow<str>`, `Vec<u8>`, `&[u8]`, `[u8; N]`, enums with `#[derive(BatchEnum)]` |
+    //! | `FixedString<N>` | `FixedString(N)` | `[u8; N]`, `String`, `&str`, `Cow<str>` |
+    //! | `Bytes` | `bytea` | `Vec<u8>`, `&[u8]`, `[u8; N]` |
+    //! | `Date` | `Date`, `Date32`, `date` | `chrono::NaiveDate`, `time::Date` |
+    //! | `DateTime` | `DateTime`, `DateTime64(p)`, `timestamp`, `timestamptz` | `chrono::NaiveDateTime`, `chrono::DateTime<Utc>`, `time::PrimitiveDateTime`, `time::OffsetDateTime` |
+    //! | `Uuid` | `UUID`, `uuid` | `uuid::Uuid` |
+    //! | `Ipv4`, `Ipv6`, `Inet` | `IPv4`, `IPv6`, `inet` | `Ipv4Addr`, `Ipv6Addr`; `inet` also `IpAddr` |
+    //! | `Decimal` | `Decimal(P, S)`, `numeric(p, s)` | `rust_decimal::Decimal` |
+    //! | `Json` | `JSON`, `json`, `jsonb` | `serde_json::Value`, `String`, `&str`, `Cow<str>` |
+    //! | `Enum` | `Enum8(..)`, `Enum16(..)` | enums with `#[derive(BatchEnum)]`, `String`, `&str`, `Cow<str>` |
+    //! | `Array<D>` | `Array(T)`, `T[]` | `Vec<T>`, `&[T]` where `T` fits `D` |
+    //! | `Map<K, V>` | `Map(K, V)` | `HashMap`, `BTreeMap` whose keys and values fit |
+
     macro_rules! markers {
         ($($(#[$m:meta])* $name:ident),* $(,)?) => {
             $($(#[$m])* #[derive(Debug)] pub struct $name;)*
@@ -82,9 +104,9 @@ pub mod decl {
 ///
 /// Implemented by batchrow; the derive uses it to check `#[batch(type = "...")]`.
 #[diagnostic::on_unimplemented(
-    message = "the field type `{Self}` does not fit the declared column type",
-    label = "declared here",
-    note = "change the field's Rust type, or the `#[batch(type = \"...\")]` attribute, so that they agree"
+    message = "the field type `{Self}` does not fit the declared column type `{D}`",
+    label = "a `{Self}` field cannot be declared `{D}`",
+    note = "change the field to a Rust type that fits `{D}` (the docs of `batchrow::decl` list them), or change `#[batch(type = \"...\")]` to a column type that `{Self}` fits"
 )]
 pub trait Fits<D> {}
 

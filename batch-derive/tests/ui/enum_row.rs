@@ -1,0 +1,9 @@
+use batchrow::BatchRow;
+
+#[derive(BatchRow)]
+enum Level {
+    Info,
+    Warn,
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use batchrow::BatchRow;
+
+#[derive(BatchRow)]
+struct Event {
+    #[batch(type = "DateTime64(3")]
+    at: String,
+    #[batch(type = "Decimal(40, 2)")]
+    price: String,
+    #[batch(type = "Int256")]
+    big: i128,
+}
+
+fn main() {}
