@@ -2,8 +2,9 @@
 //!
 //! It shows the three parts every sink has:
 //! - a [`Format`](batchrow::Format) with an [`Encode`](batchrow::Encode) impl for each
-//!   Rust type it can write (here `u64`, `f64`, `bool` and strings; a row with any other
-//!   field type does not compile with this sink);
+//!   Rust type it can write (here `u64`, `f64`, `bool`, strings, and enums through
+//!   `Format::encode_enum`; a row with any other field type does not compile with this
+//!   sink);
 //! - [`Sink::prepare`](batchrow::Sink::prepare), the schema check that runs before the
 //!   first row, reporting every unsupported column at once;
 //! - [`Sink::send`](batchrow::Sink::send), which writes one batch and classifies its
@@ -16,8 +17,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use batchrow::{
-    Batch, BatchRow, Batcher, Column, ColumnMismatch, Encode, EncodeError, EncodeRow, Format,
-    RetryPolicy, Schema, SchemaMismatch, Sink, SinkError, ValueKind,
+    Batch, BatchEnum, BatchRow, Batcher, ColumnMismatch, Encode, EncodeError, Format, RetryPolicy,
+    Schema, SchemaMismatch, Sink, SinkError, ValueKind,
 };
 
 /// Comma-separated values, one line per row.
@@ -44,7 +45,7 @@ impl Format for Csv {
         column: &CsvColumn,
         buf: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
-        label.encode(column, buf)
+        <str as Encode<Csv>>::encode(label, column, buf)
     }
 }
 
@@ -102,7 +103,7 @@ impl Encode<Csv> for str {
 
 impl Encode<Csv> for String {
     fn encode(&self, column: &CsvColumn, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        self.as_str().encode(column, buf)
+        <str as Encode<Csv>>::encode(self, column, buf)
     }
 }
 
@@ -124,14 +125,18 @@ impl Sink for StdoutSink {
             .filter(|c| {
                 !matches!(
                     c.kind,
-                    ValueKind::U64 | ValueKind::F64 | ValueKind::Bool | ValueKind::String
+                    ValueKind::U64
+                        | ValueKind::F64
+                        | ValueKind::Bool
+                        | ValueKind::String
+                        | ValueKind::Enum(_)
                 )
             })
             .map(|c| ColumnMismatch {
                 column: c.name.to_owned(),
                 rust_type: Some(c.rust_type.to_owned()),
                 server_type: None,
-                reason: "the CSV sink writes only u64, f64, bool and strings".to_owned(),
+                reason: "the CSV sink writes only u64, f64, bool, strings and enums".to_owned(),
             })
             .collect();
         if !unsupported.is_empty() {
@@ -170,49 +175,24 @@ impl Sink for StdoutSink {
     }
 }
 
-/// The row type. `#[derive(BatchRow)]` generates these two impls; they are written out
-/// here to show what a sink receives.
-#[derive(Debug)]
+/// The row type. The derive generates `BatchRow` and an `EncodeRow<F>` for every format
+/// `F` whose `Encode` impls cover the field types, such as `Csv` here.
+#[derive(Debug, BatchRow)]
+#[batch(table = "readings")]
 struct Reading<'a> {
     sensor: &'a str,
     seq: u64,
     celsius: f64,
-    ok: bool,
+    status: Status,
 }
 
-impl<'a> BatchRow for Reading<'a> {
-    const TABLE: &'static str = "readings";
-    const COLUMNS: &'static [Column] = &[
-        Column::new("sensor", "sensor", "&'a str", None, ValueKind::String),
-        Column::new("seq", "seq", "u64", None, ValueKind::U64),
-        Column::new("celsius", "celsius", "f64", None, ValueKind::F64),
-        Column::new("ok", "ok", "bool", None, ValueKind::Bool),
-    ];
-    type Static = Reading<'static>;
-}
-
-impl<'a, F: Format> EncodeRow<F> for Reading<'a>
-where
-    &'a str: Encode<F>,
-    u64: Encode<F>,
-    f64: Encode<F>,
-    bool: Encode<F>,
-{
-    fn encode_row(&self, columns: &[F::Column], buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let [sensor, seq, celsius, ok] = columns else {
-            return Err(EncodeError::ColumnCount {
-                expected: 4,
-                got: columns.len(),
-            });
-        };
-        F::begin_row(4, buf);
-        <&'a str as Encode<F>>::encode(&self.sensor, sensor, buf)
-            .map_err(|e| e.in_column("sensor"))?;
-        <u64 as Encode<F>>::encode(&self.seq, seq, buf).map_err(|e| e.in_column("seq"))?;
-        <f64 as Encode<F>>::encode(&self.celsius, celsius, buf)
-            .map_err(|e| e.in_column("celsius"))?;
-        <bool as Encode<F>>::encode(&self.ok, ok, buf).map_err(|e| e.in_column("ok"))
-    }
+/// An enum column: the format decides how to write it (`Format::encode_enum`); CSV
+/// writes the label.
+#[derive(Debug, Clone, Copy, BatchEnum)]
+#[batch(rename_all = "lowercase")]
+enum Status {
+    Ok = 1,
+    Faulty,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -240,7 +220,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 sensor,
                 seq,
                 celsius: 18.5 + seq as f64 / 4.0,
-                ok: seq != 7,
+                status: if seq == 7 { Status::Faulty } else { Status::Ok },
             })
             .await?;
     }
@@ -249,7 +229,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sensor: "broken",
         seq: 99,
         celsius: f64::NAN,
-        ok: false,
+        status: Status::Faulty,
     };
     if let Err(refused) = handle.insert(nan).await {
         eprintln!("# refused row {:?}: {refused}", refused.row());
