@@ -249,8 +249,10 @@ impl<R, S: Sink> Handle<R, S> {
         T: EncodeRow<S::Format> + BatchRow<Static = R>,
     {
         const ROWS_PER_LOCK: usize = 64;
+        const LOCKS_PER_YIELD: usize = 16;
         let mut rows = rows.into_iter();
         let mut accepted = 0;
+        let mut locks = 0;
         loop {
             let mut stopped = None;
             {
@@ -269,8 +271,11 @@ impl<R, S: Sink> Handle<R, S> {
                 }
             }
             let Some((row, refused)) = stopped else {
-                // Let other tasks (and the worker, on a single-threaded runtime) run.
-                tokio::task::yield_now().await;
+                locks += 1;
+                if locks % LOCKS_PER_YIELD == 0 {
+                    // Let other tasks (and the worker, on a single-threaded runtime) run.
+                    tokio::task::yield_now().await;
+                }
                 continue;
             };
             let result = match refused {

@@ -1,6 +1,6 @@
 //! The batcher runtime: many producers, bounded memory, flush triggers, no silent loss.
 //!
-//! [`Batcher::builder`] configures a batcher for a [`Sink`](crate::Sink) and
+//! [`Batcher::builder`] configures a batcher for a [`Sink`] and
 //! [`Builder::spawn`] starts it, returning a cheap, cloneable [`Handle`]. Producers
 //! [`insert`](Handle::insert) typed rows; each row is encoded on the producer's task into
 //! a reused buffer of one of a few producer shards, and whole chunks of rows are handed to
