@@ -883,3 +883,30 @@ fn each_send_attempt_has_a_flush_span() {
     assert_eq!(flushes[1]["outcome"], "committed");
     assert_eq!(flushes[1]["duration_ms"], "250.0");
 }
+
+#[tokio::test(start_paused = true)]
+async fn close_wakes_a_producer_waiting_for_room_and_hands_its_row_back() {
+    let sink = MemorySink::new();
+    sink.close_gate();
+    let h = spawn(&sink, |b| b.max_buffered_bytes(2 * EMPTY_ROW).max_rows(1)).await;
+    h.insert(Ev::new(0)).await.unwrap();
+    h.insert(Ev::new(1)).await.unwrap();
+    let waiting = tokio::spawn({
+        let h = h.clone();
+        async move { h.insert(Ev::new(2)).await }
+    });
+    settle().await;
+    assert!(!waiting.is_finished());
+    let closing = tokio::spawn({
+        let h = h.clone();
+        async move { h.close().await }
+    });
+    settle().await;
+    let InsertError::Closed(row) = waiting.await.unwrap().unwrap_err() else {
+        panic!("expected Closed");
+    };
+    assert_eq!(row.id, 2);
+    sink.open_gate();
+    let s = closing.await.unwrap().unwrap();
+    assert_eq!((s.accepted.rows, s.committed.rows), (2, 2));
+}

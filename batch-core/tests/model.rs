@@ -4,7 +4,8 @@
 //! - `random_interleavings_lose_and_duplicate_nothing`: random sequences of insert,
 //!   try_insert, insert_many, flush, close and clock advances, with a sink that commits
 //!   or fails (retryable or permanent) at random. After every step
-//!   `accepted = committed + failed + in_buffer`; at the end every accepted row id was
+//!   `accepted = committed + failed + in_buffer` and the buffered bytes are within
+//!   `max_buffered_bytes` plus one row; at the end every accepted row id was
 //!   committed exactly once or reported failed exactly once, and no other id was.
 //! - `stats_are_exact_under_concurrent_producers`: producers on a multi-threaded runtime
 //!   while another thread checks the identity on every snapshot.
@@ -187,8 +188,12 @@ async fn run(setup: Setup, ops: Vec<Op>) {
             }
             Op::Advance(ms) => tokio::time::sleep(Duration::from_millis(u64::from(ms))).await,
         }
-        check(&h.stats());
-        assert_eq!(h.stats().accepted.rows, accepted.len() as u64);
+        let stats = h.stats();
+        check(&stats);
+        assert_eq!(stats.accepted.rows, accepted.len() as u64);
+        // The memory bound, with one row of slack.
+        let bound = (setup.max_buffered + support::EMPTY_ROW) as u64;
+        assert!(stats.in_buffer.bytes <= bound, "{stats:?} over {bound}");
     }
     let stats = failed_ids(h.close().await, &mut failed);
     failed.extend(dead.lock().unwrap().iter());
