@@ -1,0 +1,180 @@
+//! The PostgreSQL binary COPY row format: the [`PgBinary`] marker and its encoders.
+//!
+//! A row is an `i16` field count followed by each field as an `i32` length (`-1` for
+//! NULL) and the value in the type's binary `receive` format. The sink writes the file
+//! header and trailer ([`HEADER`], [`TRAILER`]) around the rows of a batch.
+//!
+//! Which Rust type goes into which column type is decided twice: at compile time (a type
+//! without an `Encode<PgBinary>` impl, such as `u64`, cannot be used with this sink) and
+//! once at start by the schema check, which compares each field with the live column.
+//! Encoders still check the resolved [`PgType`] they are handed, so that a mismatch can
+//! never put wrong bytes on the wire.
+
+mod array;
+mod datetime;
+mod json;
+mod net;
+mod numeric;
+mod scalar;
+mod text;
+mod types;
+mod uuid;
+
+#[cfg(test)]
+mod tests;
+
+use batch_core::{EncodeError, Format};
+
+pub use array::PgElement;
+pub use types::{oid, PgType, PgTypeKind};
+
+/// The PostgreSQL binary COPY format (`COPY ... FROM STDIN (FORMAT binary)`).
+///
+/// Its column type is the [`PgType`] the schema check resolved from the catalog.
+///
+/// # Examples
+///
+/// ```
+/// use batch_core::{Encode, Format};
+/// use batch_postgres::{oid, PgBinary, PgType};
+///
+/// let int4 = PgType::builtin(oid::INT4, "integer");
+/// let mut buf = Vec::new();
+/// PgBinary::begin_row(1, &mut buf);
+/// Encode::<PgBinary>::encode(&-2i32, &int4, &mut buf).unwrap();
+/// // field count 1 | length 4 | -2
+/// assert_eq!(buf, [0, 1, 0, 0, 0, 4, 0xff, 0xff, 0xff, 0xfe]);
+/// ```
+///
+/// PostgreSQL has no unsigned integers, so a `u64` (or `u32`, `u16`, `i8`, …) has no
+/// encoder: using one with this format does not compile.
+///
+/// ```compile_fail
+/// use batch_core::Encode;
+/// use batch_postgres::{oid, PgBinary, PgType};
+/// let mut buf = Vec::new();
+/// let _ = Encode::<PgBinary>::encode(&1u64, &PgType::builtin(oid::INT8, "bigint"), &mut buf);
+/// ```
+///
+/// A lone `u8` does not compile either, while `Vec<u8>` (and `&[u8]`, `[u8; N]`) is
+/// `bytea`:
+///
+/// ```compile_fail
+/// use batch_core::Encode;
+/// use batch_postgres::{oid, PgBinary, PgType};
+/// let mut buf = Vec::new();
+/// let _ = Encode::<PgBinary>::encode(&1u8, &PgType::builtin(oid::INT2, "smallint"), &mut buf);
+/// ```
+///
+/// ```
+/// use batch_core::Encode;
+/// use batch_postgres::{oid, PgBinary, PgType};
+/// let mut buf = Vec::new();
+/// Encode::<PgBinary>::encode(&vec![1u8, 2], &PgType::builtin(oid::BYTEA, "bytea"), &mut buf)
+///     .unwrap();
+/// assert_eq!(buf, [0, 0, 0, 2, 1, 2]); // length 2 | the bytes
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgBinary;
+
+/// The 19 bytes that start a binary COPY stream: the 11-byte signature
+/// `PGCOPY\n\xff\r\n\0`, the `i32` flags (0: no OIDs) and the `i32` length of the
+/// header extension (0).
+pub const HEADER: [u8; 19] = *b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// The `i16` -1 that ends a binary COPY stream.
+pub const TRAILER: [u8; 2] = [0xff, 0xff];
+
+impl Format for PgBinary {
+    type Column = PgType;
+    const NAME: &'static str = "PostgreSQL binary COPY";
+
+    #[inline]
+    fn begin_row(columns: u16, buf: &mut Vec<u8>) {
+        // The field count is an i16 on the wire. A table has at most 1600 columns, so
+        // the u16 bit pattern is the same number.
+        buf.extend_from_slice(&columns.to_be_bytes());
+    }
+
+    fn encode_enum(
+        label: &'static str,
+        _value: i16,
+        column: &PgType,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        text::encode_label(label, column, buf)
+    }
+}
+
+/// Writes a value of known length: the `i32` length prefix, then `value`.
+#[inline]
+pub(crate) fn put_fixed<const N: usize>(buf: &mut Vec<u8>, value: [u8; N]) {
+    buf.extend_from_slice(&FixedLen::<N>::PREFIX);
+    buf.extend_from_slice(&value);
+}
+
+/// The length prefix of an `N`-byte value, computed at compile time.
+struct FixedLen<const N: usize>;
+
+impl<const N: usize> FixedLen<N> {
+    #[allow(clippy::cast_possible_truncation)] // N <= 64, asserted at compile time.
+    const PREFIX: [u8; 4] = {
+        assert!(N <= 64);
+        (N as u32).to_be_bytes()
+    };
+}
+
+/// Writes a value of unknown length: a length placeholder, then whatever `write`
+/// appends, then patches the length in. Appends nothing if `write` fails.
+#[inline]
+pub(crate) fn put_with_len(
+    buf: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    if let Err(e) = write(buf) {
+        buf.truncate(start);
+        return Err(e);
+    }
+    let len = buf.len() - start - 4;
+    let Ok(len32) = i32::try_from(len) else {
+        buf.truncate(start);
+        return Err(too_long("a PostgreSQL field", len));
+    };
+    buf[start..start + 4].copy_from_slice(&len32.to_be_bytes());
+    Ok(())
+}
+
+/// A value longer than the binary format can describe.
+#[cold]
+pub(crate) fn too_long(what: &'static str, len: usize) -> EncodeError {
+    EncodeError::Length {
+        what,
+        len,
+        max: i32::MAX as usize,
+    }
+}
+
+/// The Rust type cannot be written to the column type.
+#[cold]
+pub(crate) fn unsupported(rust: &'static str, column: &PgType) -> EncodeError {
+    EncodeError::Unsupported {
+        rust,
+        server: column.name().to_owned(),
+    }
+}
+
+/// Checks that the column's binary format is `expected` (after looking through domains).
+#[inline]
+pub(crate) fn expect_base(
+    column: &PgType,
+    expected: u32,
+    rust: &'static str,
+) -> Result<(), EncodeError> {
+    if column.base_oid() == expected && matches!(column.kind(), PgTypeKind::Base) {
+        Ok(())
+    } else {
+        Err(unsupported(rust, column))
+    }
+}

@@ -1,0 +1,55 @@
+//! Integers, floats, booleans and NULL.
+//!
+//! Integers go only into the column type of the same width (`i16` into `int2`, `i32`
+//! into `int4`, `i64` into `int8`): PostgreSQL's binary `receive` functions read exactly
+//! that many bytes. PostgreSQL has no unsigned integers and no 1-byte integer, so `u8`
+//! (except inside `Vec<u8>` for `bytea`), `u16`, `u32`, `u64`, `u128`, `i8` and `i128`
+//! have no `Encode<PgBinary>` impl: using them with this sink is a compile error.
+
+use batch_core::{Encode, EncodeError};
+
+use super::{expect_base, oid, put_fixed, PgBinary, PgType};
+
+macro_rules! fixed {
+    ($($ty:ty => $oid:expr, $name:literal;)*) => {$(
+        impl Encode<PgBinary> for $ty {
+            #[inline]
+            fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+                expect_base(column, $oid, $name)?;
+                put_fixed(buf, self.to_be_bytes());
+                Ok(())
+            }
+        }
+    )*};
+}
+
+fixed! {
+    i16 => oid::INT2, "i16";
+    i32 => oid::INT4, "i32";
+    i64 => oid::INT8, "i64";
+    f32 => oid::FLOAT4, "f32";
+    f64 => oid::FLOAT8, "f64";
+}
+
+impl Encode<PgBinary> for bool {
+    #[inline]
+    fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        expect_base(column, oid::BOOL, "bool")?;
+        put_fixed(buf, [u8::from(*self)]);
+        Ok(())
+    }
+}
+
+/// `None` is NULL: the length -1 and no value.
+impl<T: Encode<PgBinary>> Encode<PgBinary> for Option<T> {
+    #[inline]
+    fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match self {
+            Some(value) => value.encode(column, buf),
+            None => {
+                buf.extend_from_slice(&(-1i32).to_be_bytes());
+                Ok(())
+            }
+        }
+    }
+}
