@@ -1,5 +1,5 @@
-//! Every type ClickHouse 18.16 has, inserted through the sink into the real server and
-//! read back with `SELECT`, compared value by value: minimums, maximums, empty strings
+//! Every type ClickHouse 18.16 has, inserted through the batcher and the ClickHouse sink
+//! into the real server and read back with `SELECT`, compared value by value: minimums, maximums, empty strings
 //! and arrays, NULLs, non-ASCII text, NaN and infinities, and dates at the ends of their
 //! range.
 //!
@@ -17,10 +17,10 @@
 mod support;
 
 use batchrow::clickhouse::ClickHouseSink;
-use batchrow::{BatchEnum, BatchRow, Schema, Sink};
+use batchrow::{BatchEnum, BatchRow, Batcher};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
-use support::{batch, exec, fresh_database, tsv};
+use support::{exec, fresh_database, tsv};
 
 #[derive(BatchEnum, Debug, Clone, Copy, PartialEq)]
 #[batch(rename_all = "lowercase")]
@@ -502,13 +502,17 @@ async fn every_type_round_trips_through_clickhouse() {
 
     let mut rows = edge_rows();
     rows.extend(generated_rows(500));
-    let mut sink = ClickHouseSink::new(client.clone());
-    sink.prepare(Schema::of::<AllTypes>()).await.unwrap();
-    // Two batches, as two inserts.
-    let (a, b) = rows.split_at(rows.len() / 2);
-    for part in [a, b] {
-        sink.send(&batch(&sink, part).unwrap()).await.unwrap();
-    }
+    // Through the batcher, in batches of at most 200 rows (several inserts).
+    let handle = Batcher::builder(ClickHouseSink::new(client.clone()))
+        .max_rows(200)
+        .spawn::<AllTypes>()
+        .await
+        .unwrap();
+    handle.insert_many(rows.clone()).await.unwrap();
+    let stats = handle.close().await.unwrap();
+    assert_eq!(stats.committed.rows, rows.len() as u64, "{stats:?}");
+    assert_eq!(stats.failed.rows, 0, "{stats:?}");
+    assert!(stats.batches_committed >= 3, "{stats:?}");
 
     let exprs: Vec<String> = columns(&rows[0]).into_iter().map(|(e, _)| e).collect();
     let select = exprs
