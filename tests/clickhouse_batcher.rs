@@ -28,10 +28,10 @@ const PRODUCERS: u64 = 4;
 fn name(id: u64, buf: &mut String) {
     use std::fmt::Write;
     buf.clear();
-    if id % 7 != 0 {
+    if !id.is_multiple_of(7) {
         write!(buf, "n{id}").unwrap();
     }
-    if id % 3 == 0 {
+    if id.is_multiple_of(3) {
         buf.push('é');
     }
 }
