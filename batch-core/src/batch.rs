@@ -152,14 +152,26 @@ impl Chunk {
         self.bytes.get(self.start_of(r)..self.start_of(r + 1))
     }
 
-    /// The rows `range` (counted within this chunk), sharing the same bytes.
+    /// The rows `range` (counted within this chunk), sharing the same bytes. The range
+    /// is clamped to the rows of the chunk.
     #[must_use]
-    fn slice(&self, range: Range<usize>) -> Chunk {
+    pub fn slice(&self, range: Range<usize>) -> Chunk {
+        let end = range.end.min(self.rows.len());
+        let start = range.start.min(end);
         Chunk {
             bytes: self.bytes.clone(),
             ends: self.ends.clone(),
-            rows: self.rows.start + range.start..self.rows.start + range.end,
+            rows: self.rows.start + start..self.rows.start + end,
         }
+    }
+
+    /// How many of the first rows fit in `max_bytes` bytes together.
+    #[must_use]
+    pub fn rows_within(&self, max_bytes: usize) -> usize {
+        let base = self.start_of(self.rows.start);
+        let ends = &self.ends[self.rows.clone()];
+        // `ends` is sorted: the rows that fit are those whose end is within the budget.
+        ends.partition_point(|&end| (end as usize) - base <= max_bytes)
     }
 }
 
@@ -291,6 +303,23 @@ mod tests {
         let t = s.slice(1..3);
         assert_eq!(t.row(0), Some(&b"def"[..]));
         assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn chunk_rows_within_a_byte_budget() {
+        let c = buffer(&[b"a", b"bc", b"def", b"", b"g"]).take();
+        assert_eq!(c.rows_within(0), 0);
+        assert_eq!(c.rows_within(1), 1);
+        assert_eq!(c.rows_within(2), 1);
+        assert_eq!(c.rows_within(3), 2);
+        assert_eq!(c.rows_within(6), 4);
+        assert_eq!(c.rows_within(7), 5);
+        assert_eq!(c.rows_within(100), 5);
+        let tail = c.slice(2..5);
+        assert_eq!(tail.rows_within(3), 2);
+        assert_eq!(tail.rows_within(4), 3);
+        assert_eq!(tail.slice(1..99).rows(), 2);
+        assert_eq!(tail.slice(7..9).rows(), 0);
     }
 
     #[test]

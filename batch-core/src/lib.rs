@@ -2,29 +2,41 @@
 //!
 //! It holds the row model that `#[derive(BatchRow)]` generates ([`BatchRow`],
 //! [`Column`], [`ColumnValue`]), the per-field encoding contract that each backend
-//! implements ([`Format`], [`Encode`]), the [`Sink`] trait, and the batcher runtime.
-//! It knows nothing about ClickHouse or PostgreSQL.
+//! implements ([`Format`], [`Encode`]), the [`Sink`] trait, and the [batcher] runtime
+//! ([`Batcher`], [`Handle`]). It knows nothing about ClickHouse or PostgreSQL.
 //!
 //! Most users depend on the `batchrow` facade crate, which re-exports this crate.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod batch;
+pub mod batcher;
+mod dead_letter;
 mod error;
 mod fit;
 mod format;
+mod retry;
 mod row;
 mod schema;
 mod sink;
+mod stats;
+mod telemetry;
 mod value;
 
 #[doc(hidden)]
 pub mod __private;
+#[doc(hidden)]
+pub mod doc_support;
 
 pub use batch::{Batch, Chunk, ChunkFull, RowBuffer};
-pub use error::{Error, Result};
+pub use batcher::{Batcher, Builder, Handle};
+pub use dead_letter::{FailedBatch, FailureCause};
+pub use error::{BatchesFailed, Error, InsertError, InsertManyError, Result};
 pub use fit::{decl, Fits};
 pub use format::{Encode, EncodeError, EnumValue, Format};
+pub use retry::RetryPolicy;
 pub use row::{BatchRow, Column, EncodeRow, Schema};
 pub use schema::{ColumnMismatch, SchemaMismatch};
 pub use sink::{Sink, SinkError, SinkErrorKind};
+pub use stats::{Count, Stats};
 pub use value::{ColumnValue, EnumVariant, ValueKind};

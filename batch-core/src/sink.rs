@@ -53,15 +53,33 @@ pub enum SinkErrorKind {
 }
 
 /// An error from a sink, classified for the batcher.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct SinkError {
+///
+/// It is one pointer wide (the details are boxed), so `Result<(), SinkError>` stays small.
+#[derive(Debug)]
+pub struct SinkError(Box<Details>);
+
+impl std::fmt::Display for SinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+
+impl std::error::Error for SinkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[derive(Debug)]
+struct Details {
     kind: SinkErrorKind,
     message: String,
     code: Option<String>,
     row: Option<usize>,
     mismatch: Option<SchemaMismatch>,
-    #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -69,14 +87,14 @@ impl SinkError {
     /// An error of the given kind with a message.
     #[must_use]
     pub fn new(kind: SinkErrorKind, message: impl Into<String>) -> Self {
-        SinkError {
+        SinkError(Box::new(Details {
             kind,
             message: message.into(),
             code: None,
             row: None,
             mismatch: None,
             source: None,
-        }
+        }))
     }
 
     /// A retryable error.
@@ -94,61 +112,90 @@ impl SinkError {
     /// A schema mismatch report.
     #[must_use]
     pub fn schema(mismatch: SchemaMismatch) -> Self {
-        SinkError {
-            message: mismatch.to_string(),
-            mismatch: Some(mismatch),
-            ..Self::new(SinkErrorKind::Schema, String::new())
-        }
+        let mut e = Self::new(SinkErrorKind::Schema, mismatch.to_string());
+        e.0.mismatch = Some(mismatch);
+        e
     }
 
     /// Attaches the server's error code (a ClickHouse exception code, a SQLSTATE).
     #[must_use]
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
+        self.0.code = Some(code.into());
         self
     }
 
     /// Attaches the index, within the batch, of the row the server rejected.
     #[must_use]
     pub fn with_row(mut self, row: usize) -> Self {
-        self.row = Some(row);
+        self.0.row = Some(row);
         self
     }
 
     /// Attaches the underlying error.
     #[must_use]
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.0.source = Some(Box::new(source));
         self
     }
 
     /// How to treat the error.
     #[must_use]
     pub fn kind(&self) -> SinkErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// Whether retrying may succeed.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
-        self.kind == SinkErrorKind::Retryable
+        self.0.kind == SinkErrorKind::Retryable
     }
 
     /// The server's error code, if any.
     #[must_use]
     pub fn code(&self) -> Option<&str> {
-        self.code.as_deref()
+        self.0.code.as_deref()
     }
 
     /// The index of the rejected row within the batch, if the server named one.
     #[must_use]
     pub fn row(&self) -> Option<usize> {
-        self.row
+        self.0.row
     }
 
     /// The schema mismatch report, for errors of kind [`SinkErrorKind::Schema`].
     #[must_use]
     pub fn mismatch(&self) -> Option<&SchemaMismatch> {
-        self.mismatch.as_ref()
+        self.0.mismatch.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sink_error_is_small_and_keeps_its_details() {
+        assert_eq!(
+            std::mem::size_of::<SinkError>(),
+            std::mem::size_of::<usize>()
+        );
+        let e = SinkError::permanent("bad value")
+            .with_code("27")
+            .with_row(3)
+            .with_source(std::fmt::Error);
+        assert_eq!(e.to_string(), "bad value");
+        assert_eq!(e.kind(), SinkErrorKind::Permanent);
+        assert_eq!(e.code(), Some("27"));
+        assert_eq!(e.row(), Some(3));
+        assert!(!e.is_retryable());
+        assert!(std::error::Error::source(&e).is_some());
+        let m = SchemaMismatch {
+            table: "t".into(),
+            columns: vec![],
+        };
+        let e = SinkError::schema(m.clone());
+        assert_eq!(e.kind(), SinkErrorKind::Schema);
+        assert_eq!(e.mismatch(), Some(&m));
+        assert_eq!(e.to_string(), m.to_string());
     }
 }

@@ -1,0 +1,105 @@
+//! Encoding without a server: resolve the columns from the row type alone.
+
+use batch_core::{EncodeError, EncodeRow, Schema};
+
+use super::RowBinary;
+use crate::error::{Error, Result};
+use crate::kinds::{complete, default_type};
+use crate::types::ChType;
+
+impl RowBinary {
+    /// Resolves the column types of `schema` without a server: each column's declared
+    /// type (`#[batch(type = "...")]`, completed with `Nullable` for an `Option` field),
+    /// or else the default ClickHouse type of its Rust type (`u64` → `UInt64`, `String`
+    /// → `String`, `Vec<u8>` → `String`, `DateTime<Utc>` → `DateTime`, `IpAddr` → `IPv6`,
+    /// an enum → `Enum8`/`Enum16` with its own labels and values...).
+    ///
+    /// A sink resolves the server's types instead; this is for writing RowBinary files,
+    /// tests and benchmarks.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Column`] when a declared type does not parse, is one batchrow cannot
+    /// write, or does not fit the field; or when a field type has no default (a
+    /// `Decimal` needs its precision and scale declared).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use batch_clickhouse::{ChType, RowBinary};
+    /// use batch_core::{Column, Schema, ValueKind};
+    ///
+    /// static COLUMNS: [Column; 2] = [
+    ///     Column::new("id", "id", "u64", None, ValueKind::U64),
+    ///     Column::new("at", "at", "Option<DateTime<Utc>>", Some("DateTime64(3)"),
+    ///         ValueKind::Nullable(&ValueKind::Timestamp)),
+    /// ];
+    /// let types = RowBinary::resolve_offline(Schema { table: "events", columns: &COLUMNS })?;
+    /// assert_eq!(types[0], ChType::UInt64);
+    /// assert_eq!(types[1].to_string(), "Nullable(DateTime64(3))");
+    /// # Ok::<(), batch_clickhouse::Error>(())
+    /// ```
+    pub fn resolve_offline(schema: Schema) -> Result<Vec<ChType>> {
+        schema
+            .columns
+            .iter()
+            .map(|c| {
+                let err = |reason: String| Error::Column {
+                    column: c.name,
+                    reason,
+                };
+                let ty = match c.declared {
+                    Some(d) => {
+                        let ty = ChType::parse(d).map_err(|e| err(e.to_string()))?;
+                        complete(&c.kind, ty)
+                    }
+                    None => default_type(&c.kind).map_err(err)?,
+                };
+                crate::kinds::fits(&c.kind, &ty)
+                    .map_err(|r| err(format!("declared type `{ty}`: {r}")))?;
+                Ok(ty)
+            })
+            .collect()
+    }
+
+    /// Encodes `rows` back to back into `buf` (appending), with `columns` resolved for
+    /// `R` (by a sink or by [`RowBinary::resolve_offline`]). Returns the number of rows.
+    ///
+    /// # Errors
+    ///
+    /// The first row that does not fit its columns; `buf` then holds the rows before it.
+    ///
+    /// # Examples
+    ///
+    /// ```ignore
+    /// let columns = RowBinary::resolve_offline(Schema::of::<Event>())?;
+    /// let mut buf = Vec::new();
+    /// RowBinary::encode_rows(&events, &columns, &mut buf)?;
+    /// std::fs::write("events.rowbinary", &buf)?;
+    /// ```
+    pub fn encode_rows<'r, R>(
+        rows: impl IntoIterator<Item = &'r R>,
+        columns: &[ChType],
+        buf: &mut Vec<u8>,
+    ) -> Result<usize, EncodeError>
+    where
+        R: EncodeRow<RowBinary> + 'r,
+    {
+        if columns.len() != R::COLUMNS.len() {
+            return Err(EncodeError::ColumnCount {
+                expected: R::COLUMNS.len(),
+                got: columns.len(),
+            });
+        }
+        let mut n = 0;
+        for row in rows {
+            let start = buf.len();
+            if let Err(e) = row.encode_row(columns, buf) {
+                buf.truncate(start);
+                return Err(e);
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,359 @@
+//! The schema check: the row type against the live table's columns, once, before any
+//! row is accepted (and again when an insert fails because the table changed).
+
+use batch_core::{ColumnMismatch, Schema, SchemaMismatch, SinkError, SinkErrorKind};
+use clickhouse::Client;
+
+use crate::classify::classify;
+use crate::kinds::{complete, declared_matches, fits};
+use crate::types::ChType;
+
+/// One column of the live table, as `system.columns` describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerColumn {
+    /// The column name.
+    pub(crate) name: String,
+    /// The type as the server spells it.
+    pub(crate) type_name: String,
+    /// `DEFAULT`, `MATERIALIZED`, `ALIAS`, `EPHEMERAL`, or empty.
+    pub(crate) default_kind: String,
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct ColumnRow {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    default_kind: String,
+}
+
+/// Reads the table's columns from `system.columns` (which has the same columns on
+/// 18.16 and on current servers).
+///
+/// # Errors
+///
+/// A [`SinkErrorKind::Config`] error when the database or the table does not exist or
+/// the credentials are refused; other server errors classified.
+pub(crate) async fn load(
+    client: &Client,
+    database: &str,
+    table: &str,
+) -> Result<Vec<ServerColumn>, SinkError> {
+    let rows: Vec<ColumnRow> = client
+        .query(
+            "SELECT name, type, default_kind FROM system.columns WHERE database = ? AND table = ?",
+        )
+        .bind(database)
+        .bind(table)
+        .fetch_all()
+        .await
+        .map_err(|e| check_error(e, database))?;
+    if rows.is_empty() {
+        let databases: u64 = client
+            .query("SELECT count() FROM system.databases WHERE name = ?")
+            .bind(database)
+            .fetch_one()
+            .await
+            .map_err(|e| check_error(e, database))?;
+        let message = if databases == 0 {
+            format!("database `{database}` does not exist")
+        } else {
+            format!("table `{database}`.`{table}` does not exist")
+        };
+        return Err(SinkError::new(SinkErrorKind::Config, message));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| ServerColumn {
+            name: r.name,
+            type_name: r.type_name,
+            default_kind: r.default_kind,
+        })
+        .collect())
+}
+
+/// The database the client's queries run in when none is named: `currentDatabase()`.
+pub(crate) async fn current_database(client: &Client) -> Result<String, SinkError> {
+    client
+        .query("SELECT currentDatabase()")
+        .fetch_one::<String>()
+        .await
+        .map_err(|e| check_error(e, "?"))
+}
+
+fn check_error(e: clickhouse::error::Error, database: &str) -> SinkError {
+    let err = classify(e, "reading the table schema from system.columns");
+    match err.code().and_then(|c| c.parse::<u32>().ok()) {
+        Some(81) => SinkError::new(
+            SinkErrorKind::Config,
+            format!("database `{database}` does not exist ({err})"),
+        )
+        .with_code("81"),
+        _ => err,
+    }
+}
+
+/// Compares every column of the row type with the table's and resolves the type each
+/// column is encoded with, in the order of `schema.columns`.
+///
+/// # Errors
+///
+/// A [`SchemaMismatch`] that lists every column that does not fit: a field the table
+/// lacks, a type the field cannot be written to (nullability included), a declared type
+/// that is not the server's, a column that cannot be inserted into (`MATERIALIZED`,
+/// `ALIAS`), and a table column the struct leaves out that has no default.
+pub(crate) fn check(
+    table_label: &str,
+    schema: &Schema,
+    server: &[ServerColumn],
+) -> Result<Vec<ChType>, SchemaMismatch> {
+    let mut mismatches = Vec::new();
+    let mut resolved = Vec::with_capacity(schema.columns.len());
+    for c in schema.columns {
+        let mut mismatch = |server_type: Option<&str>, reason: String| {
+            mismatches.push(ColumnMismatch {
+                column: c.name.to_owned(),
+                rust_type: Some(c.rust_type.to_owned()),
+                server_type: server_type.map(str::to_owned),
+                reason,
+            });
+        };
+        let Some(s) = server.iter().find(|s| s.name == c.name) else {
+            mismatch(None, "the table has no such column".to_owned());
+            continue;
+        };
+        let st = Some(s.type_name.as_str());
+        if matches!(s.default_kind.as_str(), "MATERIALIZED" | "ALIAS") {
+            mismatch(
+                st,
+                format!(
+                    "{} columns cannot be inserted into: remove the field or mark it \
+                     #[batch(skip)]",
+                    s.default_kind
+                ),
+            );
+            continue;
+        }
+        let ty = match ChType::parse(&s.type_name) {
+            Ok(ty) => ty,
+            Err(e) => {
+                mismatch(st, format!("batchrow cannot read this server type: {e}"));
+                continue;
+            }
+        };
+        if let Some(d) = c.declared {
+            match ChType::parse(d) {
+                Ok(declared) => {
+                    let declared = complete(&c.kind, declared);
+                    if !declared_matches(&declared, &ty) {
+                        mismatch(
+                            st,
+                            format!(
+                                "the field declares the type `{declared}` \
+                                 (#[batch(type = \"{d}\")]), but the server's is different"
+                            ),
+                        );
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    mismatch(st, format!("the declared type does not parse: {e}"));
+                    continue;
+                }
+            }
+        }
+        match fits(&c.kind, &ty) {
+            Ok(()) => resolved.push(ty),
+            Err(reason) => mismatch(st, reason),
+        }
+    }
+    for s in server {
+        if schema.columns.iter().any(|c| c.name == s.name) {
+            continue;
+        }
+        if s.default_kind.is_empty() {
+            mismatches.push(ColumnMismatch {
+                column: s.name.clone(),
+                rust_type: None,
+                server_type: Some(s.type_name.clone()),
+                reason: "the column has no DEFAULT, MATERIALIZED or ALIAS expression, so \
+                         every insert must set it: add a field for it"
+                    .to_owned(),
+            });
+        }
+    }
+    if mismatches.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(SchemaMismatch {
+            table: table_label.to_owned(),
+            columns: mismatches,
+        })
+    }
+}
+
+/// Compares the types resolved at start with the ones the table has now: a column
+/// whose type changed (even to one the field still fits) was encoded for the old type.
+pub(crate) fn changed(
+    table_label: &str,
+    schema: &Schema,
+    before: &[ChType],
+    now: &[ChType],
+) -> Option<SchemaMismatch> {
+    let columns: Vec<ColumnMismatch> = schema
+        .columns
+        .iter()
+        .zip(before.iter().zip(now))
+        .filter(|(_, (b, n))| b != n)
+        .map(|(c, (b, n))| ColumnMismatch {
+            column: c.name.to_owned(),
+            rust_type: Some(c.rust_type.to_owned()),
+            server_type: Some(n.to_string()),
+            reason: format!(
+                "the column's type changed from `{b}` after the sink started; batches \
+                 were encoded for the old type: restart the batcher"
+            ),
+        })
+        .collect();
+    (!columns.is_empty()).then(|| SchemaMismatch {
+        table: table_label.to_owned(),
+        columns,
+    })
+}
+
+/// Whether a server error code may mean that the table changed under the sink.
+pub(crate) fn may_be_schema_change(code: Option<u32>) -> bool {
+    matches!(
+        code,
+        Some(8 | 10 | 16 | 20 | 27 | 32 | 33 | 44 | 47 | 53 | 60 | 70)
+    )
+}
+
+/// Re-reads the table and reports how it no longer fits, if it does not.
+pub(crate) async fn recheck(
+    client: &Client,
+    database: &str,
+    table: &str,
+    table_label: &str,
+    schema: &Schema,
+    before: &[ChType],
+) -> Result<Option<SchemaMismatch>, SinkError> {
+    let server = load(client, database, table).await?;
+    Ok(match check(table_label, schema, &server) {
+        Err(m) => Some(m),
+        Ok(now) => changed(table_label, schema, before, &now),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use batch_core::{Column, ValueKind};
+
+    fn server(cols: &[(&str, &str, &str)]) -> Vec<ServerColumn> {
+        cols.iter()
+            .map(|(n, t, d)| ServerColumn {
+                name: (*n).to_owned(),
+                type_name: (*t).to_owned(),
+                default_kind: (*d).to_owned(),
+            })
+            .collect()
+    }
+
+    static COLUMNS: [Column; 4] = [
+        Column::new("id", "id", "u64", None, ValueKind::U64),
+        Column::new("name", "name", "&'a str", None, ValueKind::String),
+        Column::new(
+            "at",
+            "at",
+            "Option<DateTime<Utc>>",
+            Some("DateTime64(3)"),
+            ValueKind::Nullable(&ValueKind::Timestamp),
+        ),
+        Column::new(
+            "tags",
+            "tags",
+            "Vec<String>",
+            None,
+            ValueKind::Array(&ValueKind::String),
+        ),
+    ];
+    const SCHEMA: Schema = Schema {
+        table: "events",
+        columns: &COLUMNS,
+    };
+
+    #[test]
+    fn resolves_the_server_types_in_struct_order() {
+        let cols = check(
+            "db.events",
+            &SCHEMA,
+            &server(&[
+                ("tags", "Array(LowCardinality(String))", ""),
+                ("at", "Nullable(DateTime64(3, 'UTC'))", ""),
+                ("name", "FixedString(8)", ""),
+                ("id", "UInt64", ""),
+                ("inserted", "DateTime", "DEFAULT"),
+                ("day", "Date", "MATERIALIZED"),
+                ("alias", "String", "ALIAS"),
+            ]),
+        )
+        .unwrap();
+        let names: Vec<String> = cols.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "UInt64",
+                "FixedString(8)",
+                "Nullable(DateTime64(3, 'UTC'))",
+                "Array(LowCardinality(String))"
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_every_mismatch_at_once() {
+        let m = check(
+            "db.events",
+            &SCHEMA,
+            &server(&[
+                ("id", "Int64", ""),
+                ("name", "MATERIALIZED_TYPE_IS_IRRELEVANT", "MATERIALIZED"),
+                ("at", "Nullable(DateTime64(6))", ""),
+                ("required", "UInt8", ""),
+                ("optional", "UInt8", "DEFAULT"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            m.to_string(),
+            "the row type does not match table db.events (5 columns):\n  \
+             - column `id`: field type `u64`, server type `Int64`: this field type needs UInt64\n  \
+             - column `name`: field type `&'a str`, server type `MATERIALIZED_TYPE_IS_IRRELEVANT`: \
+             MATERIALIZED columns cannot be inserted into: remove the field or mark it #[batch(skip)]\n  \
+             - column `at`: field type `Option<DateTime<Utc>>`, server type `Nullable(DateTime64(6))`: \
+             the field declares the type `Nullable(DateTime64(3))` (#[batch(type = \"DateTime64(3)\")]), \
+             but the server's is different\n  \
+             - column `tags`: field type `Vec<String>`, not in the table: the table has no such column\n  \
+             - column `required`: server type `UInt8`, not in the struct: the column has no DEFAULT, \
+             MATERIALIZED or ALIAS expression, so every insert must set it: add a field for it"
+        );
+    }
+
+    #[test]
+    fn a_changed_type_is_reported_even_when_it_still_fits() {
+        let before = vec![
+            ChType::UInt64,
+            ChType::String,
+            ChType::parse("Nullable(DateTime64(3))").unwrap(),
+            ChType::parse("Array(String)").unwrap(),
+        ];
+        let mut now = before.clone();
+        now[1] = ChType::FixedString(8);
+        let m = changed("db.events", &SCHEMA, &before, &now).unwrap();
+        assert_eq!(m.columns.len(), 1);
+        assert_eq!(m.columns[0].column, "name");
+        assert!(changed("db.events", &SCHEMA, &before, &before).is_none());
+    }
+}

@@ -1,0 +1,296 @@
+//! Configuring and starting a batcher.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::batcher::handle::Handle;
+use crate::batcher::rng::Rng;
+use crate::batcher::shared::{Limits, Shared};
+use crate::batcher::worker::{Config, DeadLetter, Worker};
+use crate::dead_letter::FailedBatch;
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::row::{BatchRow, Schema};
+use crate::sink::Sink;
+
+/// The largest `max_bytes`: 2 GiB (a batch's chunks address rows with 32-bit offsets).
+const MAX_BATCH_BYTES: usize = 1 << 31;
+/// A producer shard hands its chunk to the worker at this many bytes (or `max_bytes`).
+const CHUNK_BYTES: usize = 64 << 10;
+/// ... or this many rows (or `max_rows`).
+const CHUNK_ROWS: usize = 4096;
+
+/// Configures a batcher; [`Batcher::builder`](crate::Batcher::builder) makes one and
+/// [`spawn`](Builder::spawn) starts it. Every option has a default.
+#[must_use = "a builder does nothing until `spawn` is called"]
+pub struct Builder<S: Sink> {
+    sink: S,
+    max_rows: usize,
+    max_bytes: usize,
+    max_wait: Duration,
+    jitter: f64,
+    max_buffered_bytes: usize,
+    max_in_flight: usize,
+    retry: RetryPolicy,
+    dead_letter: Option<DeadLetter>,
+    isolate_bad_rows: bool,
+    seed: Option<u64>,
+    shards: Option<usize>,
+}
+
+impl<S: Sink + fmt::Debug> fmt::Debug for Builder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("sink", &self.sink)
+            .field("max_rows", &self.max_rows)
+            .field("max_bytes", &self.max_bytes)
+            .field("max_wait", &self.max_wait)
+            .field("jitter", &self.jitter)
+            .field("max_buffered_bytes", &self.max_buffered_bytes)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("retry", &self.retry)
+            .field("dead_letter", &self.dead_letter.is_some())
+            .field("isolate_bad_rows", &self.isolate_bad_rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Sink> Builder<S> {
+    pub(crate) fn new(sink: S) -> Self {
+        Builder {
+            sink,
+            max_rows: 100_000,
+            max_bytes: 16 << 20,
+            max_wait: Duration::from_secs(1),
+            jitter: 0.0,
+            max_buffered_bytes: 256 << 20,
+            max_in_flight: 2,
+            retry: RetryPolicy::default(),
+            dead_letter: None,
+            isolate_bad_rows: false,
+            seed: None,
+            shards: None,
+        }
+    }
+
+    /// A batch is sealed when it holds this many rows. Default: 100,000.
+    pub fn max_rows(mut self, rows: usize) -> Self {
+        self.max_rows = rows;
+        self
+    }
+
+    /// A batch is sealed before its encoded rows would exceed this many bytes; a single
+    /// row larger than this is refused ([`InsertError::TooLarge`](crate::InsertError::TooLarge)).
+    /// At most 2 GiB. Default: 16 MiB.
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// A batch is sealed at the latest this long after its first row was accepted (plus
+    /// jitter). Default: 1 s.
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.max_wait = wait;
+        self
+    }
+
+    /// Spreads flush times: each batch waits `max_wait × (1 + jitter × u)` with `u`
+    /// uniform in `[0, 1)`, so many processes started together do not flush in step.
+    /// Between 0 and 1. Default: 0.
+    pub fn jitter(mut self, jitter: f64) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The memory bound: the encoded bytes accepted and not yet committed or failed
+    /// (in producer chunks, waiting batches and batches being sent) stay within this
+    /// bound plus one row. Beyond it, [`insert`](Handle::insert) waits and
+    /// [`try_insert`](Handle::try_insert) refuses. Default: 256 MiB.
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.max_buffered_bytes = bytes;
+        self
+    }
+
+    /// How many batches may be sent concurrently. Default: 2.
+    pub fn max_in_flight(mut self, batches: usize) -> Self {
+        self.max_in_flight = batches;
+        self
+    }
+
+    /// How batches that fail with a retryable error are retried. Default:
+    /// [`RetryPolicy::default`].
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Installs a handler for batches that fail for good. It runs on the worker task, so
+    /// it should be quick: hand the batch to a channel, a file, or a spawned task.
+    ///
+    /// Without a handler, failed batches are returned from the next
+    /// [`flush`](Handle::flush) or [`close`](Handle::close) in an
+    /// [`Error::Failed`](crate::Error::Failed). If the handler panics, the batch is
+    /// returned that way too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn builder() -> batch_core::Builder<impl batch_core::Sink> { batch_core::Batcher::builder(batch_core::doc_support::Discard) }
+    /// let (tx, mut failed) = tokio::sync::mpsc::unbounded_channel();
+    /// let builder = builder().dead_letter(move |batch| {
+    ///     // The receiver decides what to do: store the bytes, alert, replay later.
+    ///     let _ = tx.send(batch);
+    /// });
+    /// # drop(builder); let _ = failed.try_recv();
+    /// ```
+    pub fn dead_letter(mut self, handler: impl FnMut(FailedBatch) + Send + 'static) -> Self {
+        self.dead_letter = Some(Box::new(handler));
+        self
+    }
+
+    /// When the sink refuses a batch with a permanent error
+    /// ([`SinkErrorKind::Permanent`](crate::SinkErrorKind::Permanent)), split it to find
+    /// the bad rows and deliver the good ones: the row the error names
+    /// ([`SinkError::row`](crate::SinkError::row)) fails alone and the rows around it
+    /// are sent again; without a row index the batch is halved until the failing parts
+    /// are single rows. Off by default.
+    ///
+    /// Only enable it for sinks that write a refused batch not at all (PostgreSQL
+    /// `COPY`, for example): rows of a partly written batch would be written twice.
+    pub fn isolate_bad_rows(mut self, enable: bool) -> Self {
+        self.isolate_bad_rows = enable;
+        self
+    }
+
+    /// Seeds the random jitter of flush times and retry backoff, for reproducible tests.
+    /// By default the seed is random.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The number of producer shards, each a buffer rows are encoded into under its own
+    /// lock. Default: twice the available parallelism, between 4 and 32.
+    pub fn producer_shards(mut self, shards: usize) -> Self {
+        self.shards = Some(shards);
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        fn bad(option: &'static str, reason: impl Into<String>) -> Result<()> {
+            Err(Error::Config {
+                option,
+                reason: reason.into(),
+            })
+        }
+        if self.max_rows == 0 {
+            return bad("max_rows", "must be at least 1");
+        }
+        if self.max_bytes == 0 || self.max_bytes > MAX_BATCH_BYTES {
+            return bad(
+                "max_bytes",
+                format!(
+                    "must be between 1 and {MAX_BATCH_BYTES}, not {}",
+                    self.max_bytes
+                ),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.jitter) {
+            return bad(
+                "jitter",
+                format!("must be between 0 and 1, not {}", self.jitter),
+            );
+        }
+        if self.max_buffered_bytes == 0 {
+            return bad("max_buffered_bytes", "must be at least 1");
+        }
+        if self.max_in_flight == 0 {
+            return bad("max_in_flight", "must be at least 1");
+        }
+        if self.shards == Some(0) {
+            return bad("producer_shards", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Checks row type `R` against the sink ([`Sink::prepare`]: the schema check, which
+    /// lists every mismatched column at once), then starts the worker task. No row is
+    /// accepted before the check passes.
+    ///
+    /// `R` may borrow data (`Event<'a>`): the handle is typed by `R::Static` and accepts
+    /// `Event<'a>` for any `'a`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sink`] when the check fails or the sink cannot start;
+    /// [`Error::Config`] for an option out of range; [`Error::NoRuntime`] outside a Tokio
+    /// runtime; [`Error::ColumnCount`] when the sink resolves the wrong number of columns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// use std::time::Duration;
+    /// use batch_core::Batcher;
+    ///
+    /// let handle = Batcher::builder(Discard)
+    ///     .max_rows(10_000)
+    ///     .max_wait(Duration::from_millis(500))
+    ///     .spawn::<Event>()
+    ///     .await?;
+    /// handle.insert(Event { id: 1, name: "first" }).await?;
+    /// let stats = handle.close().await?;
+    /// assert_eq!(stats.committed.rows, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn spawn<R: BatchRow + ?Sized>(mut self) -> Result<Handle<R::Static, S>> {
+        self.check()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let schema = Schema::of::<R>();
+        let columns = self.sink.prepare(schema).await?;
+        if columns.len() != schema.columns.len() {
+            return Err(Error::ColumnCount {
+                table: schema.table,
+                expected: schema.columns.len(),
+                got: columns.len(),
+            });
+        }
+        let shards = self.shards.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            (cores * 2).clamp(4, 32)
+        });
+        let limits = Limits {
+            max_bytes: self.max_bytes,
+            chunk_bytes: CHUNK_BYTES.min(self.max_bytes),
+            chunk_rows: CHUNK_ROWS.min(self.max_rows),
+            max_buffered: self.max_buffered_bytes,
+            grant: (self.max_buffered_bytes / (4 * shards)).clamp(1, CHUNK_BYTES),
+        };
+        let shared = Arc::new(Shared::new(columns, schema.table, limits, shards));
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let rng = self.seed.map_or_else(Rng::from_entropy, Rng::new);
+        let config = Config {
+            max_rows: self.max_rows,
+            max_bytes: self.max_bytes,
+            max_wait: self.max_wait,
+            jitter: self.jitter,
+            max_in_flight: self.max_in_flight,
+            retry: self.retry,
+            isolate_bad_rows: self.isolate_bad_rows,
+        };
+        let worker = Worker::new(
+            shared.clone(),
+            Arc::new(self.sink),
+            receiver,
+            config,
+            self.dead_letter,
+            rng,
+        );
+        runtime.spawn(worker.run());
+        Ok(Handle::new(shared, commands))
+    }
+}

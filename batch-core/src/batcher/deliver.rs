@@ -1,0 +1,155 @@
+//! Sending one sealed batch: attempts, retries with backoff, and catching sink panics.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::batch::Batch;
+use crate::batcher::rng::Rng;
+use crate::batcher::shared::Shared;
+use crate::dead_letter::FailureCause;
+use crate::retry::RetryPolicy;
+use crate::sink::{Sink, SinkError};
+
+/// The outcome of delivering one batch.
+#[derive(Debug)]
+pub(crate) struct Delivered {
+    /// The attempts made.
+    pub(crate) attempts: u32,
+    pub(crate) result: Result<(), FailureCause>,
+}
+
+/// Sends `batch` until it is committed, refused, or out of retries. Every attempt sends
+/// the same bytes.
+pub(crate) async fn deliver<S: Sink>(
+    sink: Arc<S>,
+    batch: Batch,
+    policy: RetryPolicy,
+    shared: Arc<Shared<S::Format>>,
+    mut rng: Rng,
+) -> Delivered {
+    let start = Instant::now();
+    let mut attempt: u32 = 0;
+    loop {
+        attempt = attempt.saturating_add(1);
+        let span = tracing::info_span!(
+            "batchrow.flush",
+            table = shared.table,
+            batch.id = batch.id(),
+            batch.rows = batch.rows(),
+            batch.bytes = batch.len(),
+            attempt,
+            duration_ms = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        shared.metrics.bytes_sent.increment(batch.len() as u64);
+        let began = Instant::now();
+        let result = attempt_once(&*sink, &batch, policy.timeout_of_attempt())
+            .instrument(span.clone())
+            .await;
+        let took = began.elapsed();
+        shared.metrics.flush_duration.record(took.as_secs_f64());
+        span.record("duration_ms", took.as_secs_f64() * 1000.0);
+        let error = match result {
+            Ok(()) => {
+                span.record("outcome", "committed");
+                return Delivered {
+                    attempts: attempt,
+                    result: Ok(()),
+                };
+            }
+            Err(e) => e,
+        };
+        if !error.is_retryable() {
+            span.record("outcome", "rejected");
+            return Delivered {
+                attempts: attempt,
+                result: Err(FailureCause::Rejected(Arc::new(error))),
+            };
+        }
+        let pause = policy.backoff_for(attempt, rng.unit());
+        let elapsed = start.elapsed();
+        let past_deadline = policy
+            .total_deadline()
+            .is_some_and(|deadline| elapsed.saturating_add(pause) > deadline);
+        if attempt >= policy.max_attempts() || past_deadline {
+            span.record("outcome", "gave up");
+            return Delivered {
+                attempts: attempt,
+                result: Err(FailureCause::GaveUp {
+                    attempts: attempt,
+                    elapsed,
+                    last: Arc::new(error),
+                }),
+            };
+        }
+        span.record("outcome", "retry");
+        shared.ledger().retries += 1;
+        shared.metrics.retries.increment(1);
+        tracing::warn!(
+            table = shared.table,
+            batch.id = batch.id(),
+            attempt,
+            pause_ms = pause.as_secs_f64() * 1000.0,
+            error = %error,
+            "batchrow: sending a batch failed; retrying"
+        );
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// One attempt. A panic in the sink, and a timed-out attempt, are retryable failures.
+async fn attempt_once<S: Sink>(
+    sink: &S,
+    batch: &Batch,
+    timeout: Option<Duration>,
+) -> Result<(), SinkError> {
+    let send = catch_panic(sink.send(batch));
+    let caught = match timeout {
+        Some(limit) => match tokio::time::timeout(limit, send).await {
+            Ok(caught) => caught,
+            Err(_) => {
+                return Err(SinkError::retryable(format!(
+                    "the attempt timed out after {limit:?}"
+                )))
+            }
+        },
+        None => send.await,
+    };
+    caught.unwrap_or_else(|panic| {
+        Err(SinkError::retryable(format!(
+            "the sink panicked: {}",
+            panic_message(&*panic)
+        )))
+    })
+}
+
+/// Runs `fut`, turning a panic while polling it into an error.
+async fn catch_panic<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(
+        move |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        },
+    )
+    .await
+}
+
+/// The message of a panic payload.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a non-string panic payload)".to_owned()
+    }
+}

@@ -1,0 +1,366 @@
+//! The producers' side: a cheap, cloneable handle that encodes rows into shards.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::batcher::shared::{Refused, Shared};
+use crate::batcher::worker::Command;
+use crate::error::{Error, InsertError, InsertManyError, Result};
+use crate::format::Format;
+use crate::row::{BatchRow, EncodeRow};
+use crate::sink::Sink;
+use crate::stats::Stats;
+
+/// A handle to a running batcher, for rows of type `R` (the row type with every lifetime
+/// `'static`; rows that borrow data are accepted for any lifetime).
+///
+/// Cloning is cheap; give each producing task its own clone (each clone prefers its own
+/// producer shard, so producers rarely contend). The batcher runs until
+/// [`close`](Handle::close) is called or every handle is dropped.
+///
+/// # Drop
+///
+/// When the last handle is dropped, the worker seals and delivers every buffered row
+/// (retrying as configured), then stops. Batches that still fail go to the dead-letter
+/// handler if there is one; otherwise nobody is left to return them to, so each is
+/// reported with `tracing::error!` and counted in the `batchrow.rows.failed` metric.
+/// The rows are never dropped silently, but to get them back call
+/// [`close`](Handle::close) and keep the Tokio runtime running until it returns: a
+/// runtime that shuts down stops the worker wherever it is.
+pub struct Handle<R, S: Sink> {
+    shared: Arc<Shared<S::Format>>,
+    commands: mpsc::UnboundedSender<Command>,
+    shard: usize,
+    _row: PhantomData<fn(R) -> R>,
+}
+
+impl<R, S: Sink> Clone for Handle<R, S> {
+    fn clone(&self) -> Self {
+        Handle {
+            shared: self.shared.clone(),
+            commands: self.commands.clone(),
+            shard: self.shared.next_shard(),
+            _row: PhantomData,
+        }
+    }
+}
+
+impl<R, S: Sink> fmt::Debug for Handle<R, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("table", &self.shared.table)
+            .field("format", &<S::Format as Format>::NAME)
+            .field("shard", &self.shard)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refusal<T>(refused: Refused, row: T) -> InsertError<T> {
+    match refused {
+        Refused::Closed => InsertError::Closed(row),
+        Refused::Full => InsertError::Full(row),
+        Refused::TooLarge { size, limit } => InsertError::TooLarge { row, size, limit },
+        Refused::Encode(source) => InsertError::Encode { row, source },
+        // The shard is unlocked by now: let the encoder's panic go on.
+        Refused::Panicked(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+impl<R, S: Sink> Handle<R, S> {
+    pub(crate) fn new(
+        shared: Arc<Shared<S::Format>>,
+        commands: mpsc::UnboundedSender<Command>,
+    ) -> Self {
+        let shard = shared.next_shard();
+        Handle {
+            shared,
+            commands,
+            shard,
+            _row: PhantomData,
+        }
+    }
+
+    /// Encodes `row` and accepts it, waiting while the buffer is at
+    /// `max_buffered_bytes`.
+    ///
+    /// The row is encoded on the caller's task into a reused buffer (no allocation per
+    /// row); whole chunks of rows are handed to the worker.
+    ///
+    /// # Errors
+    ///
+    /// Hands the row back in an [`InsertError`]: [`Closed`](InsertError::Closed) after
+    /// [`close`](Handle::close), [`TooLarge`](InsertError::TooLarge) when the row alone
+    /// exceeds `max_bytes`, [`Encode`](InsertError::Encode) when a field does not fit its
+    /// column. Never [`Full`](InsertError::Full).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe. The row is accepted in one step without an await point; if the
+    /// future is dropped while waiting for room, the row was not accepted (it is dropped
+    /// with the future) and nothing was buffered or counted.
+    ///
+    /// # Panics
+    ///
+    /// If the row's encoder panics, the panic is resumed here (the buffer is left as it
+    /// was before the row).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// let name = String::from("borrowed");
+    /// handle.insert(Event { id: 7, name: &name }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn insert<T>(&self, row: T) -> Result<(), InsertError<T>>
+    where
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
+        match self.shared.push(self.shard, &row) {
+            Ok(()) => return Ok(()),
+            Err(Refused::Full) => {}
+            Err(refused) => return Err(refusal(refused, row)),
+        }
+        loop {
+            let notified = self.shared.room.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Register before checking again, so that room freed in between wakes us.
+            notified.as_mut().enable();
+            match self.shared.push(self.shard, &row) {
+                Ok(()) => return Ok(()),
+                Err(Refused::Full) => {
+                    self.shared.pressure.store(true, Ordering::Release);
+                    self.shared.wake.notify_one();
+                    notified.await;
+                }
+                Err(refused) => return Err(refusal(refused, row)),
+            }
+        }
+    }
+
+    /// Encodes `row` and accepts it if there is room; never waits.
+    ///
+    /// # Errors
+    ///
+    /// Hands the row back: [`Full`](InsertError::Full) when the buffer is at
+    /// `max_buffered_bytes` (the worker is told to make room), and the errors of
+    /// [`insert`](Handle::insert).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// use batch_core::InsertError;
+    ///
+    /// match handle.try_insert(Event { id: 1, name: "a" }) {
+    ///     Ok(()) => {}
+    ///     Err(InsertError::Full(row)) => { /* keep `row` and try again later */ }
+    ///     Err(e) => return Err(e.into()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn try_insert<T>(&self, row: T) -> Result<(), InsertError<T>>
+    where
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
+        match self.shared.push(self.shard, &row) {
+            Ok(()) => Ok(()),
+            Err(Refused::Full) => {
+                self.shared.pressure.store(true, Ordering::Release);
+                self.shared.wake.notify_one();
+                Err(InsertError::Full(row))
+            }
+            Err(refused) => Err(refusal(refused, row)),
+        }
+    }
+
+    /// Inserts every row of `rows` in order, waiting for room as
+    /// [`insert`](Handle::insert) does. Rows are encoded a few at a time under one lock.
+    ///
+    /// # Errors
+    ///
+    /// Stops at the first row refused: the error hands back that row, the rows after it
+    /// (collected from the iterator, not tried) and the number accepted before it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if the future is dropped, the rows accepted so far stay accepted
+    /// and the rest are dropped with the iterator. Use [`insert`](Handle::insert) in a
+    /// loop when the caller must know exactly which rows were accepted.
+    pub async fn insert_many<T, I>(&self, rows: I) -> Result<(), InsertManyError<T>>
+    where
+        I: IntoIterator<Item = T>,
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
+        const ROWS_PER_LOCK: usize = 64;
+        let mut rows = rows.into_iter();
+        let mut accepted = 0;
+        loop {
+            let mut stopped = None;
+            {
+                let mut producer = self.shared.producer(self.shard);
+                for _ in 0..ROWS_PER_LOCK {
+                    let Some(row) = rows.next() else {
+                        return Ok(());
+                    };
+                    match producer.push(&row) {
+                        Ok(()) => accepted += 1,
+                        Err(refused) => {
+                            stopped = Some((row, refused));
+                            break;
+                        }
+                    }
+                }
+            }
+            let Some((row, refused)) = stopped else {
+                // Let other tasks (and the worker, on a single-threaded runtime) run.
+                tokio::task::yield_now().await;
+                continue;
+            };
+            let result = match refused {
+                Refused::Full => self.insert(row).await,
+                refused => Err(refusal(refused, row)),
+            };
+            match result {
+                Ok(()) => accepted += 1,
+                Err(error) => {
+                    return Err(InsertManyError {
+                        accepted,
+                        error,
+                        rest: rows.collect(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Seals and sends everything accepted before this call, and returns once each of
+    /// those rows is committed or failed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] with every batch that failed for good since the previous flush
+    /// or close, when no dead-letter handler is installed (their rows are counted in
+    /// [`Stats::failed`]). [`Error::Stopped`] if the runtime stopped the worker.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in that nothing is lost: the flush goes on without the caller. The
+    /// failed batches it would have returned are returned by the next flush or close.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// handle.insert(Event { id: 1, name: "a" }).await?;
+    /// let stats = handle.flush().await?;
+    /// assert_eq!(stats.committed.rows, 1);
+    /// assert_eq!(stats.in_buffer.rows, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn flush(&self) -> Result<Stats> {
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send(Command::Flush(reply)).is_err() {
+            return self.after_worker();
+        }
+        answer.await.unwrap_or_else(|_| self.after_worker())
+    }
+
+    /// Closes the batcher: no row is accepted after this call (on any handle); every
+    /// buffered row is sealed and sent, and once each is committed or failed the worker
+    /// stops and the totals are returned. Calling it again returns the totals.
+    ///
+    /// # Errors
+    ///
+    /// As [`flush`](Handle::flush).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in that the close goes on without the caller; failed batches are then
+    /// lost to the caller (but were logged and counted), so prefer awaiting it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// handle.insert(Event { id: 1, name: "a" }).await?;
+    /// let summary = handle.close().await?;
+    /// assert_eq!(summary.accepted, summary.committed);
+    /// assert!(handle.insert(Event { id: 2, name: "b" }).await.unwrap_err().is_closed());
+    /// # Ok(()) }
+    /// ```
+    pub async fn close(&self) -> Result<Stats> {
+        self.close_inner(None).await
+    }
+
+    /// As [`close`](Handle::close), but gives up waiting after `timeout`: the rows whose
+    /// outcome is still unknown then fail with
+    /// [`FailureCause::CloseDeadline`](crate::FailureCause::CloseDeadline), and are
+    /// handed to the dead-letter handler or returned in the error. Sends under way are
+    /// cancelled, so the destination may have written those rows.
+    ///
+    /// # Errors
+    ///
+    /// As [`flush`](Handle::flush).
+    pub async fn close_with_deadline(&self, timeout: Duration) -> Result<Stats> {
+        self.close_inner(Instant::now().checked_add(timeout)).await
+    }
+
+    async fn close_inner(&self, deadline: Option<Instant>) -> Result<Stats> {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Close { deadline, reply })
+            .is_err()
+        {
+            return self.after_worker();
+        }
+        answer.await.unwrap_or_else(|_| self.after_worker())
+    }
+
+    /// The answer when the worker is gone.
+    fn after_worker(&self) -> Result<Stats> {
+        let stats = self.stats();
+        if self.shared.finished.load(Ordering::Acquire) {
+            Ok(stats)
+        } else {
+            Err(Error::Stopped { stats })
+        }
+    }
+
+    /// A snapshot of the accounting; `accepted = committed + failed + in_buffer` holds
+    /// exactly.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Whether the batcher is closing or closed (no row is accepted), or its worker
+    /// stopped.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.shared.closing.load(Ordering::Acquire)
+            || self.shared.finished.load(Ordering::Acquire)
+            || self.commands.is_closed()
+    }
+
+    /// The table of the row type.
+    #[must_use]
+    pub fn table(&self) -> &'static str {
+        self.shared.table
+    }
+}

@@ -1,0 +1,410 @@
+//! The state producers and the worker share: the producer shards where rows are encoded,
+//! the ledger (accounting and the chunks handed to the worker), and the memory budget.
+//!
+//! Lock order: a shard before the ledger, shards in index order. Producers hold one
+//! shard at a time; only [`Shared::stats`] holds all of them (to take an exact snapshot).
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::batch::{Chunk, ChunkFull, RowBuffer};
+use crate::format::{EncodeError, Format};
+use crate::row::EncodeRow;
+use crate::stats::{Count, Stats};
+use crate::telemetry::Metrics;
+
+/// Sizes that shape the producer side.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// The largest batch in bytes, and so the largest row.
+    pub(crate) max_bytes: usize,
+    /// A shard hands its chunk to the worker at this many bytes...
+    pub(crate) chunk_bytes: usize,
+    /// ...or this many rows.
+    pub(crate) chunk_rows: usize,
+    /// The memory bound: bytes accepted and not yet committed or failed.
+    pub(crate) max_buffered: usize,
+    /// How much of the budget a shard reserves at once.
+    pub(crate) grant: usize,
+}
+
+/// Keeps each shard on its own cache lines.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// One producer shard: rows being encoded, not yet handed to the worker.
+#[derive(Debug, Default)]
+struct Shard {
+    buf: RowBuffer,
+    /// When the first row of `buf` was accepted.
+    first_at: Option<Instant>,
+    /// Budget reserved by this shard and not used yet.
+    credit: usize,
+    /// Every row ever accepted through this shard.
+    accepted: Count,
+    /// Set by the worker when the batcher closes; no row is accepted after.
+    closed: bool,
+}
+
+/// A chunk handed to the worker, with the time its first row was accepted.
+#[derive(Debug)]
+pub(crate) struct Piece {
+    pub(crate) chunk: Chunk,
+    pub(crate) first_at: Instant,
+}
+
+/// Accounting of the rows outside the shards, and the chunks handed to the worker.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    /// Chunks handed to the worker and not yet taken by it.
+    pub(crate) incoming: Vec<Piece>,
+    /// Set when a row lands in an empty shard, so that the worker arms its `max_wait`
+    /// timer; cleared when the worker pulls every shard.
+    pub(crate) unpulled_since: Option<Instant>,
+    /// Rows handed to the worker whose outcome is not known: incoming, in the open
+    /// batch, sealed and waiting, or being sent.
+    pub(crate) worker: Count,
+    pub(crate) committed: Count,
+    pub(crate) failed: Count,
+    pub(crate) batches_committed: u64,
+    pub(crate) batches_failed: u64,
+    pub(crate) retries: u64,
+    pub(crate) in_flight: u64,
+}
+
+/// Why a row was not accepted (the caller attaches the row).
+pub(crate) enum Refused {
+    Closed,
+    Full,
+    TooLarge {
+        size: usize,
+        limit: usize,
+    },
+    Encode(EncodeError),
+    /// The row's encoder panicked; the buffer was restored and the panic is resumed on
+    /// the caller's task once the shard is unlocked.
+    Panicked(Box<dyn Any + Send>),
+}
+
+impl From<ChunkFull> for Refused {
+    fn from(_: ChunkFull) -> Self {
+        // max_bytes is at most 2 GiB and a shard hands its chunk over at 64 KiB, so a
+        // chunk cannot reach 4 GiB; answer as if the row were too large anyway.
+        Refused::TooLarge {
+            size: usize::MAX,
+            limit: u32::MAX as usize,
+        }
+    }
+}
+
+/// A locked shard: accepts rows without locking for each. Keep it for a few rows only
+/// (never across an `.await`), since other producers and the worker may need the shard.
+pub(crate) struct Producer<'a, F: Format> {
+    shared: &'a Shared<F>,
+    shard: MutexGuard<'a, Shard>,
+}
+
+impl<F: Format> Producer<'_, F> {
+    /// Encodes and accepts one row.
+    pub(crate) fn push<T: EncodeRow<F> + ?Sized>(&mut self, row: &T) -> Result<(), Refused> {
+        self.shared.push_locked(&mut self.shard, row)
+    }
+}
+
+/// How a completed batch left the buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Settled {
+    Committed,
+    Failed,
+}
+
+/// The state shared by every handle and the worker of one batcher.
+#[derive(Debug)]
+pub(crate) struct Shared<F: Format> {
+    pub(crate) columns: Box<[F::Column]>,
+    pub(crate) table: &'static str,
+    pub(crate) limits: Limits,
+    shards: Box<[Padded<Mutex<Shard>>]>,
+    ledger: Mutex<Ledger>,
+    /// Bytes reserved: rows in shards, shard credit, and rows held by the worker.
+    reserved: AtomicUsize,
+    /// Producers waiting for room.
+    pub(crate) room: Notify,
+    /// The worker: chunks arrived, a timer must be armed, or producers are waiting.
+    pub(crate) wake: Notify,
+    /// A producer is waiting for room.
+    pub(crate) pressure: AtomicBool,
+    next_shard: AtomicUsize,
+    /// `close` was called or every handle dropped: no row is accepted any more.
+    pub(crate) closing: AtomicBool,
+    /// The worker finished (after close, or when every handle was dropped).
+    pub(crate) finished: AtomicBool,
+    pub(crate) metrics: Metrics,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic never leaves shard or ledger state half-updated (encoders run under
+    // `catch_unwind`), so a poisoned lock is safe to use.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<F: Format> Shared<F> {
+    pub(crate) fn new(
+        columns: Vec<F::Column>,
+        table: &'static str,
+        limits: Limits,
+        shards: usize,
+    ) -> Self {
+        Shared {
+            columns: columns.into_boxed_slice(),
+            table,
+            limits,
+            shards: (0..shards.max(1))
+                .map(|_| Padded(Mutex::new(Shard::default())))
+                .collect(),
+            ledger: Mutex::new(Ledger::default()),
+            reserved: AtomicUsize::new(0),
+            room: Notify::new(),
+            wake: Notify::new(),
+            pressure: AtomicBool::new(false),
+            next_shard: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            metrics: Metrics::new(table),
+        }
+    }
+
+    /// A shard index for a new handle (round robin).
+    pub(crate) fn next_shard(&self) -> usize {
+        self.next_shard.fetch_add(1, Ordering::Relaxed) % self.shards.len()
+    }
+
+    pub(crate) fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        lock(&self.ledger)
+    }
+
+    /// Locks the handle's shard, or a free one nearby when it is busy.
+    fn lock_shard(&self, hint: usize) -> MutexGuard<'_, Shard> {
+        let n = self.shards.len();
+        for i in 0..n.min(4) {
+            match self.shards[(hint + i) % n].0.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        lock(&self.shards[hint % n].0)
+    }
+
+    /// Encodes and accepts one row.
+    pub(crate) fn push<T: EncodeRow<F> + ?Sized>(
+        &self,
+        hint: usize,
+        row: &T,
+    ) -> Result<(), Refused> {
+        let mut shard = self.lock_shard(hint);
+        self.push_locked(&mut shard, row)
+    }
+
+    /// Locks a shard for several rows in a row (see [`Producer`]).
+    pub(crate) fn producer(&self, hint: usize) -> Producer<'_, F> {
+        Producer {
+            shared: self,
+            shard: self.lock_shard(hint),
+        }
+    }
+
+    fn push_locked<T: EncodeRow<F> + ?Sized>(
+        &self,
+        shard: &mut Shard,
+        row: &T,
+    ) -> Result<(), Refused> {
+        if shard.closed {
+            return Err(Refused::Closed);
+        }
+        let credit = shard.credit;
+        let mut granted = 0;
+        let columns = &*self.columns;
+        let max_bytes = self.limits.max_bytes;
+        let size = shard.buf.push_row(|buf| {
+            let start = buf.len();
+            match catch_unwind(AssertUnwindSafe(|| row.encode_row(columns, buf))) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(Refused::Encode(e)),
+                Err(panic) => return Err(Refused::Panicked(panic)),
+            }
+            let size = buf.len() - start;
+            if size > max_bytes {
+                return Err(Refused::TooLarge {
+                    size,
+                    limit: max_bytes,
+                });
+            }
+            if size > credit {
+                granted = self.reserve(size - credit)?;
+            }
+            Ok(())
+        })?;
+        shard.credit = (credit + granted).saturating_sub(size);
+        shard.accepted += Count::of(1, size);
+        if shard.first_at.is_none() {
+            let now = Instant::now();
+            shard.first_at = Some(now);
+            self.arm(now);
+        }
+        if shard.buf.len() >= self.limits.chunk_bytes || shard.buf.rows() >= self.limits.chunk_rows
+        {
+            self.hand_off(shard, false, true);
+        }
+        Ok(())
+    }
+
+    /// Reserves at least `need` bytes of the budget (more, up to a grant, when there is
+    /// room). Succeeds while the budget is not used up, so the bound is exceeded by at
+    /// most one row.
+    fn reserve(&self, need: usize) -> Result<usize, Refused> {
+        let max = self.limits.max_buffered;
+        let want = need.max(self.limits.grant);
+        let mut current = self.reserved.load(Ordering::Relaxed);
+        loop {
+            if current >= max {
+                return Err(Refused::Full);
+            }
+            let grant = if current.saturating_add(want) <= max {
+                want
+            } else {
+                need.max(max - current)
+            };
+            match self.reserved.compare_exchange_weak(
+                current,
+                current.saturating_add(grant),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(grant),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Returns `bytes` to the budget and wakes producers waiting for room.
+    pub(crate) fn release(&self, bytes: usize) {
+        if bytes == 0 {
+            return;
+        }
+        // `fetch_update` with a closure that always returns `Some` cannot fail.
+        let _ = self
+            .reserved
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |r| {
+                Some(r.saturating_sub(bytes))
+            });
+        self.room.notify_waiters();
+    }
+
+    /// Tells the worker that a row landed in an empty shard (arms its timer).
+    fn arm(&self, now: Instant) {
+        let mut ledger = self.ledger();
+        if ledger.unpulled_since.is_none() {
+            ledger.unpulled_since = Some(now);
+            drop(ledger);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Hands the shard's rows to the worker; with `reclaim`, also returns its credit.
+    fn hand_off(&self, shard: &mut Shard, reclaim: bool, notify: bool) {
+        if !shard.buf.is_empty() {
+            let first_at = shard.first_at.take().unwrap_or_else(Instant::now);
+            let chunk = shard.buf.take();
+            let count = Count::of(chunk.rows(), chunk.len());
+            {
+                let mut ledger = self.ledger();
+                ledger.incoming.push(Piece { chunk, first_at });
+                ledger.worker += count;
+            }
+            self.metrics.rows_accepted.increment(count.rows);
+            if notify {
+                self.wake.notify_one();
+            }
+        }
+        if reclaim {
+            let credit = std::mem::take(&mut shard.credit);
+            self.release(credit);
+        }
+    }
+
+    /// Moves the rows of every shard to the worker's incoming list and returns all
+    /// shard credit to the budget. With `close`, no shard accepts a row afterwards.
+    pub(crate) fn pull_all(&self, close: bool) {
+        self.ledger().unpulled_since = None;
+        for shard in self.shards.iter() {
+            let mut shard = lock(&shard.0);
+            if close {
+                shard.closed = true;
+            }
+            self.hand_off(&mut shard, true, false);
+        }
+    }
+
+    /// Takes the chunks handed to the worker.
+    pub(crate) fn take_incoming(&self, into: &mut Vec<Piece>) {
+        std::mem::swap(&mut self.ledger().incoming, into);
+    }
+
+    /// Records the outcome of a batch (or part of one) and returns its bytes to the
+    /// budget.
+    pub(crate) fn settle(&self, count: Count, how: Settled) {
+        {
+            let mut ledger = self.ledger();
+            ledger.worker -= count;
+            match how {
+                Settled::Committed => {
+                    ledger.committed += count;
+                    ledger.batches_committed += 1;
+                }
+                Settled::Failed => {
+                    ledger.failed += count;
+                    ledger.batches_failed += 1;
+                }
+            }
+        }
+        match how {
+            Settled::Committed => self.metrics.committed(count),
+            Settled::Failed => self.metrics.failed(count),
+        }
+        self.release(usize::try_from(count.bytes).unwrap_or(usize::MAX));
+    }
+
+    /// An exact snapshot of the accounting.
+    pub(crate) fn stats(&self) -> Stats {
+        let shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(|s| lock(&s.0)).collect();
+        let ledger = self.ledger();
+        let mut accepted = Count::default();
+        let mut in_shards = Count::default();
+        for shard in &shards {
+            accepted += shard.accepted;
+            in_shards += Count::of(shard.buf.rows(), shard.buf.len());
+        }
+        Stats {
+            accepted,
+            committed: ledger.committed,
+            failed: ledger.failed,
+            in_buffer: in_shards + ledger.worker,
+            batches_committed: ledger.batches_committed,
+            batches_failed: ledger.batches_failed,
+            retries: ledger.retries,
+            in_flight: ledger.in_flight,
+        }
+    }
+
+    /// Whether the worker has nothing left to take.
+    pub(crate) fn incoming_is_empty(&self) -> bool {
+        self.ledger().incoming.is_empty()
+    }
+}
