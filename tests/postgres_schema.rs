@@ -383,17 +383,19 @@ async fn the_batcher_isolates_the_bad_row_the_sink_names() {
         (999, 1),
         "{stats:?}"
     );
-    let failed = failed.lock().unwrap();
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].rows(), 1);
-    match failed[0].cause() {
-        FailureCause::Rejected(e) => {
-            assert_eq!(
-                (e.kind(), e.code()),
-                (SinkErrorKind::Permanent, Some("23514"))
-            );
+    {
+        let failed = failed.lock().unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].rows(), 1);
+        match failed[0].cause() {
+            FailureCause::Rejected(e) => {
+                assert_eq!(
+                    (e.kind(), e.code()),
+                    (SinkErrorKind::Permanent, Some("23514"))
+                );
+            }
+            other => panic!("expected a rejection, got {other}"),
         }
-        other => panic!("expected a rejection, got {other}"),
     }
     let row = c
         .query_one(
