@@ -449,7 +449,7 @@ async fn scalars_and_nulls_round_trip() {
     let c = pg::client().await;
     let table = scalar_table(&c).await;
     let rows = scalar_rows();
-    pg::insert_all(&table, &rows).await;
+    pg::insert_all(&table, rows.clone()).await;
     let nulls = vec![
         Nullables {
             id: 100,
@@ -491,7 +491,7 @@ async fn scalars_and_nulls_round_trip() {
             n
         })
         .collect();
-    pg::insert_all(&table, &nulls).await;
+    pg::insert_all(&table, nulls.clone()).await;
 
     let read: Vec<Nullables> = c
         .query(&format!("{SCALAR_SELECT} FROM {table} ORDER BY id"), &[])
@@ -670,7 +670,7 @@ async fn arrays_round_trip() {
     .await
     .unwrap();
     let rows = array_rows();
-    pg::insert_all(&table, &rows).await;
+    pg::insert_all(&table, rows.clone()).await;
 
     let read: Vec<Arrays> = c
         .query(
@@ -806,7 +806,7 @@ async fn modifiers_domains_and_borrowed_fields() {
             ints: &[],
         },
     ];
-    pg::insert_all(&table, &rows).await;
+    pg::insert_all(&table, Vec::from(rows)).await;
     let read: Vec<Vec<Option<String>>> = c
         .query(
             &format!(
@@ -896,7 +896,7 @@ async fn time_crate_round_trip() {
             ds: vec![],
         },
     ];
-    pg::insert_all(&table, &rows).await;
+    pg::insert_all(&table, rows.clone()).await;
     let read: Vec<TimeTypes> = c
         .query(
             &format!("SELECT id, d, ts, tstz, ds FROM {table} ORDER BY id"),

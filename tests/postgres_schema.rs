@@ -10,8 +10,10 @@
 #[path = "support/postgres.rs"]
 mod pg;
 
+use std::sync::{Arc, Mutex};
+
 use batchrow::postgres::PostgresSink;
-use batchrow::{BatchRow, Sink, SinkErrorKind};
+use batchrow::{BatchRow, Batcher, FailedBatch, FailureCause, Sink, SinkErrorKind};
 
 #[derive(BatchRow, Debug, Clone)]
 struct Item {
@@ -346,4 +348,61 @@ async fn bad_rows_are_permanent_errors_with_their_index() {
         .unwrap()
         .get(0);
     assert_eq!(n, 3000, "failed batches commit nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_batcher_isolates_the_bad_row_the_sink_names() {
+    let c = pg::client().await;
+    let table = pg::unique("isolate");
+    c.batch_execute(&format!(
+        "CREATE TABLE {table} (id int4 PRIMARY KEY CHECK (id <> 537), name text NOT NULL)"
+    ))
+    .await
+    .unwrap();
+    let failed: Arc<Mutex<Vec<FailedBatch>>> = Arc::default();
+    let sink_failed = failed.clone();
+    let handle = Batcher::builder(pg::sink(&table))
+        .max_rows(1000)
+        .isolate_bad_rows(true)
+        .dead_letter(move |f| sink_failed.lock().unwrap().push(f))
+        .spawn::<Item>()
+        .await
+        .unwrap();
+    for id in 0..1000 {
+        handle
+            .insert(Item {
+                id,
+                name: format!("n{id}"),
+            })
+            .await
+            .unwrap();
+    }
+    let stats = handle.close().await.unwrap();
+    assert_eq!(
+        (stats.committed.rows, stats.failed.rows),
+        (999, 1),
+        "{stats:?}"
+    );
+    {
+        let failed = failed.lock().unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].rows(), 1);
+        match failed[0].cause() {
+            FailureCause::Rejected(e) => {
+                assert_eq!(
+                    (e.kind(), e.code()),
+                    (SinkErrorKind::Permanent, Some("23514"))
+                );
+            }
+            other => panic!("expected a rejection, got {other}"),
+        }
+    }
+    let row = c
+        .query_one(
+            &format!("SELECT count(*), count(*) FILTER (WHERE id = 537) FROM {table}"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (999, 0));
 }

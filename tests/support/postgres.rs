@@ -88,18 +88,28 @@ pub(crate) async fn prepare<R: BatchRow>(
     sink.prepare(Schema::of::<R>()).await
 }
 
-/// Inserts `rows` into `table` through a [`PostgresSink`] (schema check, then one batch
-/// in chunks of 3 rows), panicking on any error.
-pub(crate) async fn insert_all<R>(table: &str, rows: &[R])
+/// Inserts `rows` into `table` through the batcher and a [`PostgresSink`] (batches of
+/// at most 3 rows, so that a few batches are sent), panicking on any error, and checks
+/// that every row was committed.
+pub(crate) async fn insert_all<R>(table: &str, rows: Vec<R>)
 where
     R: BatchRow + EncodeRow<PgBinary>,
+    R::Static: EncodeRow<PgBinary>,
 {
-    let mut sink = sink(table);
-    let columns = prepare::<R>(&mut sink)
+    let n = rows.len() as u64;
+    let handle = batchrow::Batcher::builder(sink(table))
+        .max_rows(3)
+        .spawn::<R>()
         .await
-        .unwrap_or_else(|e| panic!("schema check of {table}: {e}"));
-    let batch = batch_of(rows, &columns, 3).unwrap();
-    sink.send(&batch)
+        .unwrap_or_else(|e| panic!("starting a batcher for {table}: {e}"));
+    for row in rows {
+        if let Err(e) = handle.insert(row).await {
+            panic!("inserting into {table}: {e}");
+        }
+    }
+    let stats = handle
+        .close()
         .await
-        .unwrap_or_else(|e| panic!("COPY into {table}: {e}"));
+        .unwrap_or_else(|e| panic!("closing the batcher for {table}: {e}"));
+    assert_eq!(stats.committed.rows, n, "rows committed into {table}");
 }

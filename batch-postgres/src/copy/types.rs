@@ -206,6 +206,7 @@ impl PgType {
     }
 
     /// `(precision, scale)` of `numeric(p, s)`, if the column has a modifier.
+    #[cfg_attr(not(feature = "rust_decimal"), allow(dead_code))]
     pub(crate) fn numeric_precision_scale(&self) -> Option<(i32, i32)> {
         if self.base != oid::NUMERIC || self.typmod < 4 {
             return None;
