@@ -278,3 +278,30 @@ async fn settings_go_with_each_insert_only_when_set() {
         assert_eq!(err.code(), Some("115"), "UNKNOWN_SETTING: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_table_dropped_after_the_check_is_a_config_error() {
+    let client = fresh_database("batchrow_ch_table_dropped").await;
+    exec(
+        &client,
+        "CREATE TABLE plain (id UInt64, s String) ENGINE = MergeTree ORDER BY id",
+    )
+    .await;
+    let mut sink = ClickHouseSink::new(client.clone());
+    sink.prepare(Schema::of::<Plain>()).await.unwrap();
+    let b = batch(
+        &sink,
+        &[Plain {
+            id: 1,
+            s: "a".into(),
+        }],
+    )
+    .unwrap();
+    exec(&client, "DROP TABLE plain").await;
+    let err = sink.send(&b).await.unwrap_err();
+    assert_eq!(err.kind(), SinkErrorKind::Config, "{err}");
+    assert_eq!(
+        err.to_string(),
+        "table `batchrow_ch_table_dropped`.`plain` does not exist"
+    );
+}

@@ -8,6 +8,38 @@
 //! - [`ChType`]: ClickHouse column types and the parser for their type strings.
 //!
 //! Most users reach this crate as `batchrow::clickhouse`.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! # use batch_core as batchrow;
+//! # use batch_derive::BatchRow;
+//! use batchrow::{BatchRow, Batcher};
+//! use batch_clickhouse::ClickHouseSink;
+//!
+//! #[derive(BatchRow)]
+//! # #[batch(crate = "batch_core")]
+//! #[batch(table = "events")]
+//! struct Event<'a> {
+//!     id: u64,
+//!     user: &'a str,
+//!     #[batch(type = "LowCardinality(String)")]
+//!     kind: String,
+//!     note: Option<String>,
+//! }
+//!
+//! # #[tokio::main] async fn main() -> batchrow::Result<()> {
+//! let client = clickhouse::Client::default().with_url("http://127.0.0.1:8123");
+//! // Checks `events` against the struct before the first row is accepted.
+//! let handle = Batcher::builder(ClickHouseSink::new(client))
+//!     .spawn::<Event>()
+//!     .await?;
+//! handle
+//!     .insert(Event { id: 1, user: "ada", kind: "login".into(), note: None })
+//!     .await?;
+//! handle.close().await?;
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod classify;

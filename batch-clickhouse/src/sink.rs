@@ -1,6 +1,8 @@
 //! [`ClickHouseSink`]: the schema check, then one `INSERT ... FORMAT RowBinary` per
 //! batch through the `clickhouse` crate's formatted-insert API.
 
+use std::time::Duration;
+
 use batch_core::{Batch, Schema, Sink, SinkError, SinkErrorKind};
 use clickhouse::Client;
 
@@ -65,6 +67,8 @@ pub struct ClickHouseSink {
     database: Option<String>,
     table: Option<String>,
     settings: Vec<(String, String)>,
+    send_timeout: Option<Duration>,
+    end_timeout: Option<Duration>,
     prepared: Option<Prepared>,
 }
 
@@ -91,6 +95,8 @@ impl ClickHouseSink {
             database: None,
             table: None,
             settings: Vec::new(),
+            send_timeout: None,
+            end_timeout: None,
             prepared: None,
         }
     }
@@ -122,6 +128,16 @@ impl ClickHouseSink {
             Some(slot) => slot.1 = value,
             None => self.settings.push((name, value)),
         }
+        self
+    }
+
+    /// Timeouts for each insert (default: none): `send` bounds the time to hand one
+    /// block of data to the connection, `end` the time the server takes to answer once
+    /// all data is sent. An insert that times out is aborted and fails as
+    /// [`SinkErrorKind::Retryable`].
+    pub fn timeouts(mut self, send: Option<Duration>, end: Option<Duration>) -> Self {
+        self.send_timeout = send;
+        self.end_timeout = end;
         self
     }
 
@@ -180,7 +196,10 @@ impl ClickHouseSink {
     }
 
     async fn insert(&self, p: &Prepared, batch: &Batch) -> Result<(), clickhouse::error::Error> {
-        let mut insert = self.client.insert_formatted_with(p.sql.as_str());
+        let mut insert = self
+            .client
+            .insert_formatted_with(p.sql.as_str())
+            .with_timeouts(self.send_timeout, self.end_timeout);
         for (name, value) in &p.implied {
             if !self.settings.iter().any(|(n, _)| n == name) {
                 insert = insert.with_setting(*name, *value);

@@ -251,7 +251,7 @@ fn stats_are_exact_under_concurrent_producers() {
         let mut n = 0_u64;
         sink.rule(move |_| {
             n += 1;
-            if n % 5 == 0 {
+            if n.is_multiple_of(5) {
                 Act::Fail(SinkError::permanent("every fifth batch"))
             } else {
                 Act::Commit

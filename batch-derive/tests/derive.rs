@@ -221,9 +221,7 @@ fn encode_row_checks_the_column_count() {
         level: Level::Info,
     };
     let mut buf = Vec::new();
-    let err = event
-        .encode_row(&[Col("a"), Col("b")], &mut buf)
-        .unwrap_err();
+    let err = EncodeRow::<Text>::encode_row(&event, &[Col("a"), Col("b")], &mut buf).unwrap_err();
     assert!(
         matches!(
             err,

@@ -34,6 +34,7 @@ use batch_core::{EncodeError, Format};
 use crate::types::ChType;
 
 mod containers;
+#[cfg(any(feature = "chrono", feature = "time"))]
 mod datetime;
 #[cfg(feature = "rust_decimal")]
 mod decimal;

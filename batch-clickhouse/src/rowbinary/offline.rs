@@ -71,11 +71,26 @@ impl RowBinary {
     ///
     /// # Examples
     ///
-    /// ```ignore
+    /// ```
+    /// # use batch_core as batchrow;
+    /// # use batch_derive::BatchRow;
+    /// use batch_clickhouse::RowBinary;
+    /// use batchrow::{BatchRow, Schema};
+    ///
+    /// #[derive(BatchRow)]
+    /// # #[batch(crate = "batch_core")]
+    /// struct Event<'a> {
+    ///     id: u32,
+    ///     name: &'a str,
+    /// }
+    ///
     /// let columns = RowBinary::resolve_offline(Schema::of::<Event>())?;
+    /// let events = [Event { id: 1, name: "a" }, Event { id: 2, name: "bc" }];
     /// let mut buf = Vec::new();
-    /// RowBinary::encode_rows(&events, &columns, &mut buf)?;
-    /// std::fs::write("events.rowbinary", &buf)?;
+    /// assert_eq!(RowBinary::encode_rows(&events, &columns, &mut buf)?, 2);
+    /// // UInt32 1, String "a", UInt32 2, String "bc"
+    /// assert_eq!(buf, b"\x01\0\0\0\x01a\x02\0\0\0\x02bc");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn encode_rows<'r, R>(
         rows: impl IntoIterator<Item = &'r R>,

@@ -173,7 +173,8 @@ impl<S: Sink> Builder<S> {
     }
 
     /// The number of producer shards, each a buffer rows are encoded into under its own
-    /// lock. Default: twice the available parallelism, between 4 and 32.
+    /// lock, picked by the producer's thread. Rounded up to a power of two. Default:
+    /// twice the available parallelism, between 4 and 32.
     pub fn producer_shards(mut self, shards: usize) -> Self {
         self.shards = Some(shards);
         self

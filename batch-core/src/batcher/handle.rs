@@ -1,11 +1,15 @@
 //! The producers' side: a cheap, cloneable handle that encodes rows into shards.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::sync::futures::Notified;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -20,8 +24,9 @@ use crate::stats::Stats;
 /// A handle to a running batcher, for rows of type `R` (the row type with every lifetime
 /// `'static`; rows that borrow data are accepted for any lifetime).
 ///
-/// Cloning is cheap; give each producing task its own clone (each clone prefers its own
-/// producer shard, so producers rarely contend). The batcher runs until
+/// Cloning is cheap (two reference counts); give each producing task its own clone, or
+/// share one by reference. Rows are encoded into the producer shard of the thread the
+/// task runs on, so producers on different threads do not contend. The batcher runs until
 /// [`close`](Handle::close) is called or every handle is dropped.
 ///
 /// # Drop
@@ -36,7 +41,6 @@ use crate::stats::Stats;
 pub struct Handle<R, S: Sink> {
     shared: Arc<Shared<S::Format>>,
     commands: mpsc::UnboundedSender<Command>,
-    shard: usize,
     _row: PhantomData<fn(R) -> R>,
 }
 
@@ -45,7 +49,6 @@ impl<R, S: Sink> Clone for Handle<R, S> {
         Handle {
             shared: self.shared.clone(),
             commands: self.commands.clone(),
-            shard: self.shared.next_shard(),
             _row: PhantomData,
         }
     }
@@ -56,7 +59,6 @@ impl<R, S: Sink> fmt::Debug for Handle<R, S> {
         f.debug_struct("Handle")
             .field("table", &self.shared.table)
             .field("format", &<S::Format as Format>::NAME)
-            .field("shard", &self.shard)
             .finish_non_exhaustive()
     }
 }
@@ -67,8 +69,66 @@ fn refusal<T>(refused: Refused, row: T) -> InsertError<T> {
         Refused::Full => InsertError::Full(row),
         Refused::TooLarge { size, limit } => InsertError::TooLarge { row, size, limit },
         Refused::Encode(source) => InsertError::Encode { row, source },
-        // The shard is unlocked by now: let the encoder's panic go on.
-        Refused::Panicked(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// The future of [`Handle::insert`]. The first poll accepts the row unless the buffer is
+/// full; only then does it allocate its registration for room.
+struct Insert<'a, F: Format, T> {
+    shared: &'a Shared<F>,
+    row: Option<T>,
+    wait: Option<Pin<Box<Notified<'a>>>>,
+}
+
+// No field is ever pinned: the row is only borrowed and moved out, and the registration
+// is boxed.
+impl<F: Format, T> Unpin for Insert<'_, F, T> {}
+
+impl<F: Format, T: EncodeRow<F>> Future for Insert<'_, F, T> {
+    type Output = Result<(), InsertError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            if let Some(wait) = &mut this.wait {
+                std::task::ready!(wait.as_mut().poll(cx));
+                this.wait = None;
+            }
+            // `None` only when polled after completion.
+            let Some(row) = &this.row else {
+                return Poll::Pending;
+            };
+            let refused = match this.shared.push(row) {
+                Ok(()) => {
+                    this.row = None;
+                    return Poll::Ready(Ok(()));
+                }
+                Err(Refused::Full) => {
+                    // Register for room, then check again, so that room freed in
+                    // between wakes us.
+                    let mut wait = Box::pin(this.shared.room.notified());
+                    wait.as_mut().enable();
+                    match this.shared.push(row) {
+                        Ok(()) => {
+                            this.row = None;
+                            return Poll::Ready(Ok(()));
+                        }
+                        Err(Refused::Full) => {
+                            this.shared.pressure.store(true, Ordering::Release);
+                            this.shared.wake.notify_one();
+                            this.wait = Some(wait);
+                            continue;
+                        }
+                        Err(refused) => refused,
+                    }
+                }
+                Err(refused) => refused,
+            };
+            return match this.row.take() {
+                Some(row) => Poll::Ready(Err(refusal(refused, row))),
+                None => Poll::Pending,
+            };
+        }
     }
 }
 
@@ -77,11 +137,9 @@ impl<R, S: Sink> Handle<R, S> {
         shared: Arc<Shared<S::Format>>,
         commands: mpsc::UnboundedSender<Command>,
     ) -> Self {
-        let shard = shared.next_shard();
         Handle {
             shared,
             commands,
-            shard,
             _row: PhantomData,
         }
     }
@@ -107,8 +165,8 @@ impl<R, S: Sink> Handle<R, S> {
     ///
     /// # Panics
     ///
-    /// If the row's encoder panics, the panic is resumed here (the buffer is left as it
-    /// was before the row).
+    /// If the row's encoder panics, the panic reaches the caller; the buffer is left as
+    /// it was before the row.
     ///
     /// # Examples
     ///
@@ -120,29 +178,17 @@ impl<R, S: Sink> Handle<R, S> {
     /// handle.insert(Event { id: 7, name: &name }).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn insert<T>(&self, row: T) -> Result<(), InsertError<T>>
+    pub fn insert<T>(
+        &self,
+        row: T,
+    ) -> impl Future<Output = Result<(), InsertError<T>>> + use<'_, R, S, T>
     where
         T: EncodeRow<S::Format> + BatchRow<Static = R>,
     {
-        match self.shared.push(self.shard, &row) {
-            Ok(()) => return Ok(()),
-            Err(Refused::Full) => {}
-            Err(refused) => return Err(refusal(refused, row)),
-        }
-        loop {
-            let notified = self.shared.room.notified();
-            let mut notified = std::pin::pin!(notified);
-            // Register before checking again, so that room freed in between wakes us.
-            notified.as_mut().enable();
-            match self.shared.push(self.shard, &row) {
-                Ok(()) => return Ok(()),
-                Err(Refused::Full) => {
-                    self.shared.pressure.store(true, Ordering::Release);
-                    self.shared.wake.notify_one();
-                    notified.await;
-                }
-                Err(refused) => return Err(refusal(refused, row)),
-            }
+        Insert {
+            shared: &self.shared,
+            row: Some(row),
+            wait: None,
         }
     }
 
@@ -173,7 +219,7 @@ impl<R, S: Sink> Handle<R, S> {
     where
         T: EncodeRow<S::Format> + BatchRow<Static = R>,
     {
-        match self.shared.push(self.shard, &row) {
+        match self.shared.push(&row) {
             Ok(()) => Ok(()),
             Err(Refused::Full) => {
                 self.shared.pressure.store(true, Ordering::Release);
@@ -208,7 +254,7 @@ impl<R, S: Sink> Handle<R, S> {
         loop {
             let mut stopped = None;
             {
-                let mut producer = self.shared.producer(self.shard);
+                let mut producer = self.shared.producer();
                 for _ in 0..ROWS_PER_LOCK {
                     let Some(row) = rows.next() else {
                         return Ok(());

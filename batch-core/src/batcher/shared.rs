@@ -4,8 +4,6 @@
 //! Lock order: a shard before the ledger, shards in index order. Producers hold one
 //! shard at a time; only [`Shared::stats`] holds all of them (to take an exact snapshot).
 
-use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
@@ -82,14 +80,23 @@ pub(crate) struct Ledger {
 pub(crate) enum Refused {
     Closed,
     Full,
-    TooLarge {
-        size: usize,
-        limit: usize,
-    },
+    TooLarge { size: usize, limit: usize },
     Encode(EncodeError),
-    /// The row's encoder panicked; the buffer was restored and the panic is resumed on
-    /// the caller's task once the shard is unlocked.
-    Panicked(Box<dyn Any + Send>),
+}
+
+/// Truncates a buffer back to `start` when dropped armed (during a panic).
+struct Rollback<'b> {
+    buf: &'b mut Vec<u8>,
+    start: usize,
+    armed: bool,
+}
+
+impl Drop for Rollback<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.buf.truncate(self.start);
+        }
+    }
 }
 
 impl From<ChunkFull> for Refused {
@@ -140,7 +147,8 @@ pub(crate) struct Shared<F: Format> {
     pub(crate) wake: Notify,
     /// A producer is waiting for room.
     pub(crate) pressure: AtomicBool,
-    next_shard: AtomicUsize,
+    /// `shards.len() - 1`; the number of shards is a power of two.
+    mask: usize,
     /// `close` was called or every handle dropped: no row is accepted any more.
     pub(crate) closing: AtomicBool,
     /// The worker finished (after close, or when every handle was dropped).
@@ -148,75 +156,89 @@ pub(crate) struct Shared<F: Format> {
     pub(crate) metrics: Metrics,
 }
 
+/// A number for the current thread, assigned on first use.
+fn thread_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    }
+    SLOT.with(|slot| {
+        let mut n = slot.get();
+        if n == usize::MAX {
+            n = NEXT.fetch_add(1, Ordering::Relaxed);
+            slot.set(n);
+        }
+        n
+    })
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic never leaves shard or ledger state half-updated (encoders run under
-    // `catch_unwind`), so a poisoned lock is safe to use.
+    // A panic never leaves shard or ledger state half-updated (an encoder's partial row
+    // is rolled back, and nothing else under these locks can panic), so a poisoned lock
+    // is safe to use.
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<F: Format> Shared<F> {
+    /// `shards` is rounded up to a power of two.
     pub(crate) fn new(
         columns: Vec<F::Column>,
         table: &'static str,
         limits: Limits,
         shards: usize,
     ) -> Self {
+        let shards = shards.max(1).checked_next_power_of_two().unwrap_or(1);
         Shared {
             columns: columns.into_boxed_slice(),
             table,
             limits,
-            shards: (0..shards.max(1))
+            shards: (0..shards)
                 .map(|_| Padded(Mutex::new(Shard::default())))
                 .collect(),
+            mask: shards - 1,
             ledger: Mutex::new(Ledger::default()),
             reserved: AtomicUsize::new(0),
             room: Notify::new(),
             wake: Notify::new(),
             pressure: AtomicBool::new(false),
-            next_shard: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             metrics: Metrics::new(table),
         }
     }
 
-    /// A shard index for a new handle (round robin).
-    pub(crate) fn next_shard(&self) -> usize {
-        self.next_shard.fetch_add(1, Ordering::Relaxed) % self.shards.len()
-    }
-
     pub(crate) fn ledger(&self) -> MutexGuard<'_, Ledger> {
         lock(&self.ledger)
     }
 
-    /// Locks the handle's shard, or a free one nearby when it is busy.
-    fn lock_shard(&self, hint: usize) -> MutexGuard<'_, Shard> {
-        let n = self.shards.len();
-        for i in 0..n.min(4) {
-            match self.shards[(hint + i) % n].0.try_lock() {
+    /// Locks the shard of the current thread, or a free one nearby when it is busy.
+    ///
+    /// Shards are picked by thread, not by handle: a task runs on one thread at a time
+    /// and never holds a shard across an await, so with at least as many shards as
+    /// threads producers do not contend, and each shard stays in one core's cache.
+    fn lock_shard(&self) -> MutexGuard<'_, Shard> {
+        let slot = thread_slot();
+        for i in 0..4 {
+            match self.shards[(slot + i) & self.mask].0.try_lock() {
                 Ok(guard) => return guard,
                 Err(TryLockError::Poisoned(p)) => return p.into_inner(),
                 Err(TryLockError::WouldBlock) => {}
             }
         }
-        lock(&self.shards[hint % n].0)
+        lock(&self.shards[slot & self.mask].0)
     }
 
     /// Encodes and accepts one row.
-    pub(crate) fn push<T: EncodeRow<F> + ?Sized>(
-        &self,
-        hint: usize,
-        row: &T,
-    ) -> Result<(), Refused> {
-        let mut shard = self.lock_shard(hint);
+    pub(crate) fn push<T: EncodeRow<F> + ?Sized>(&self, row: &T) -> Result<(), Refused> {
+        let mut shard = self.lock_shard();
         self.push_locked(&mut shard, row)
     }
 
     /// Locks a shard for several rows in a row (see [`Producer`]).
-    pub(crate) fn producer(&self, hint: usize) -> Producer<'_, F> {
+    pub(crate) fn producer(&self) -> Producer<'_, F> {
         Producer {
             shared: self,
-            shard: self.lock_shard(hint),
+            shard: self.lock_shard(),
         }
     }
 
@@ -234,10 +256,18 @@ impl<F: Format> Shared<F> {
         let max_bytes = self.limits.max_bytes;
         let size = shard.buf.push_row(|buf| {
             let start = buf.len();
-            match catch_unwind(AssertUnwindSafe(|| row.encode_row(columns, buf))) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(Refused::Encode(e)),
-                Err(panic) => return Err(Refused::Panicked(panic)),
+            // If the encoder panics, the guard removes its partial row as the panic
+            // unwinds (the shard lock is then poisoned, which `lock` ignores).
+            let mut guard = Rollback {
+                buf,
+                start,
+                armed: true,
+            };
+            let encoded = row.encode_row(columns, guard.buf);
+            guard.armed = false;
+            let buf = &mut *guard.buf;
+            if let Err(e) = encoded {
+                return Err(Refused::Encode(e));
             }
             let size = buf.len() - start;
             if size > max_bytes {

@@ -1,0 +1,202 @@
+//! Producer cost per row: rows inserted through a batcher handle (encoded on the
+//! producer's task into sharded buffers, handed over in chunks) against one tokio mpsc
+//! send per row, for 1, 4 and 16 producing tasks, in the same run.
+//!
+//! Both sides move the same small row to a consumer that discards it. Each iteration
+//! inserts `ROWS` rows in total and times until every producer is done.
+//!
+//! Run: `cargo bench -p batch-core --bench producers -- --warm-up-time 1 --measurement-time 3`
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use batch_core::{
+    Batch, BatchRow, Batcher, Column, EncodeError, EncodeRow, Format, Handle, Schema, Sink,
+    SinkError, ValueKind,
+};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
+
+/// Rows per iteration, split evenly over the producers.
+const ROWS: u64 = 64_000;
+
+/// A row like a small event: an id, a timestamp and a short label.
+#[derive(Debug, Clone, Copy)]
+struct Event<'a> {
+    id: u64,
+    at: u64,
+    label: &'a str,
+}
+
+#[derive(Debug)]
+struct Bin;
+
+impl Format for Bin {
+    type Column = ();
+    const NAME: &'static str = "bench binary";
+    fn begin_row(_: u16, _: &mut Vec<u8>) {}
+    fn encode_enum(_: &'static str, v: i16, _: &(), buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        buf.extend_from_slice(&v.to_le_bytes());
+        Ok(())
+    }
+}
+
+impl BatchRow for Event<'_> {
+    const TABLE: &'static str = "events";
+    const COLUMNS: &'static [Column] = &[
+        Column::new("id", "id", "u64", None, ValueKind::U64),
+        Column::new("at", "at", "u64", None, ValueKind::U64),
+        Column::new("label", "label", "&str", None, ValueKind::String),
+    ];
+    type Static = Event<'static>;
+}
+
+impl EncodeRow<Bin> for Event<'_> {
+    #[inline]
+    fn encode_row(&self, _: &[()], buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        buf.extend_from_slice(&self.id.to_le_bytes());
+        buf.extend_from_slice(&self.at.to_le_bytes());
+        buf.push(u8::try_from(self.label.len()).map_err(|_| EncodeError::Other("long".into()))?);
+        buf.extend_from_slice(self.label.as_bytes());
+        Ok(())
+    }
+}
+
+/// Accepts every batch and discards it.
+#[derive(Debug)]
+struct Discard;
+
+impl Sink for Discard {
+    type Format = Bin;
+    async fn prepare(&mut self, schema: Schema) -> Result<Vec<()>, SinkError> {
+        Ok(vec![(); schema.columns.len()])
+    }
+    async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
+        std::hint::black_box(batch.len());
+        Ok(())
+    }
+}
+
+fn event(id: u64) -> Event<'static> {
+    Event {
+        id,
+        at: 1_700_000_000_000 + id,
+        label: "page_view",
+    }
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn batcher_round(handle: &Handle<Event<'static>, Discard>, producers: u64) -> Duration {
+    let per = ROWS / producers;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..producers)
+        .map(|p| {
+            let h = handle.clone();
+            tokio::spawn(async move {
+                for i in 0..per {
+                    h.insert(event(p * per + i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let took = start.elapsed();
+    // Not timed: deliver what is buffered so the next round starts empty.
+    handle.flush().await.unwrap();
+    took
+}
+
+async fn mpsc_round(producers: u64) -> Duration {
+    let per = ROWS / producers;
+    let (tx, mut rx) = mpsc::channel::<Event<'static>>(4096);
+    let consumer = tokio::spawn(async move {
+        let mut n = 0_u64;
+        while let Some(row) = rx.recv().await {
+            n += std::hint::black_box(row).id & 1;
+        }
+        n
+    });
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..producers)
+        .map(|p| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                for i in 0..per {
+                    tx.send(event(p * per + i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let took = start.elapsed();
+    consumer.await.unwrap();
+    took
+}
+
+fn producers(c: &mut Criterion) {
+    let rt = runtime();
+    let handle = rt.block_on(async {
+        Batcher::builder(Discard)
+            .max_rows(100_000)
+            .max_wait(Duration::from_millis(100))
+            .spawn::<Event>()
+            .await
+            .unwrap()
+    });
+    let mut group = c.benchmark_group("producers");
+    group.throughput(Throughput::Elements(ROWS));
+    for producers in [1_u64, 4, 16] {
+        group.bench_with_input(
+            BenchmarkId::new("batcher", producers),
+            &producers,
+            |b, &p| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            total += batcher_round(&handle, p).await;
+                        }
+                        total
+                    })
+                });
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("mpsc_per_row", producers),
+            &producers,
+            |b, &p| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            total += mpsc_round(p).await;
+                        }
+                        total
+                    })
+                });
+            },
+        );
+    }
+    group.finish();
+    rt.block_on(handle.close()).unwrap();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = producers
+}
+criterion_main!(benches);
