@@ -9,6 +9,37 @@
 //!
 //! Most users reach this crate as `batchrow::postgres`.
 //!
+//! # Types
+//!
+//! The schema check accepts a field only for the column types its binary encoding is
+//! written correctly to (after looking through domains):
+//!
+//! | Rust field type | PostgreSQL column type |
+//! |---|---|
+//! | `i16`, `i32`, `i64` | `int2`, `int4`, `int8` (exactly that width) |
+//! | `f32`, `f64` | `float4`, `float8` (NaN and ±infinity included) |
+//! | `bool` | `bool` |
+//! | `String`, `&str`, `Cow<str>` | `text`, `varchar(n)`, `character(n)`, `name`, `citext`, enum types (the label), `json`, `jsonb` |
+//! | `Vec<u8>`, `&[u8]`, `[u8; N]` | `bytea` |
+//! | `Option<T>` | a nullable column of `T`'s types (NULL for `None`) |
+//! | `Vec<T>`, `&[T]` (`T` not `u8`) | a one-dimensional array of `T`'s types; `Vec<Option<T>>` for NULL elements |
+//! | `std::net::IpAddr`, `Ipv4Addr`, `Ipv6Addr` | `inet`, `cidr` (as /32 or /128: the std types have no prefix) |
+//! | `uuid::Uuid` | `uuid` |
+//! | `chrono::NaiveDate`, `time::Date` | `date` |
+//! | `chrono::NaiveDateTime`, `time::PrimitiveDateTime` | `timestamp` |
+//! | `chrono::DateTime<Utc>`, `time::OffsetDateTime` | `timestamptz` |
+//! | `rust_decimal::Decimal` | `numeric`, `numeric(p, s)` (rounded to `s` like the server rounds) |
+//! | `serde_json::Value` | `json`, `jsonb`, `text`, `citext` |
+//! | an enum with `#[derive(BatchEnum)]` | an enum type with every label, or a text type |
+//!
+//! Values the column cannot hold are refused while encoding, so the producer gets the
+//! row back instead of a failed batch: text with a NUL character, text longer than
+//! `varchar(n)` (spaces beyond `n` are cut, as the server does), a label the enum type
+//! lacks, a `numeric(p, s)` overflow, and dates and timestamps outside PostgreSQL's range
+//! (4713 BC to 5874897 AD, and to 294276 AD). Neither `Decimal` nor the date types can
+//! express NaN or infinity, so those are never written. A negative numeric scale
+//! (PostgreSQL 15: `numeric(5, -2)`) is rounded by the server.
+//!
 //! A row type with a field PostgreSQL cannot store is a compile error where the row is
 //! used with this sink:
 //!

@@ -39,6 +39,21 @@ const COMMIT_STATUS_WAIT: Duration = Duration::from_millis(500);
 /// - Errors are classified by SQLSTATE (see [`SinkError`]): constraint and data errors
 ///   are permanent and carry the index of the failing row.
 ///
+/// # The schema check
+///
+/// [`Sink::prepare`] reads the table from the catalog and compares every field; one
+/// error lists every mismatch:
+/// - a field needs a column of the same name (case-sensitive: identifiers are quoted)
+///   whose type its Rust type is written to (see the [crate docs](crate#types));
+///   generated columns cannot be written;
+/// - an `Option<T>` field on a NOT NULL column is an **error**: COPY does not replace
+///   an explicit NULL with the column default, so one `None` would fail its whole batch;
+/// - a NOT NULL column without a default (and not an identity or generated column)
+///   that the struct leaves out is an error.
+///
+/// A missing schema or table, a view, missing INSERT or USAGE privileges and active
+/// row-level security are [`SinkErrorKind::Config`] errors that say what to do.
+///
 /// The table is the row type's `TABLE` (`"events"` through the `search_path`,
 /// `"analytics.events"` in a schema) unless [`table`](PostgresSink::table) or
 /// [`schema`](PostgresSink::schema) override it.
