@@ -126,7 +126,7 @@ async fn produce(
         .ok_or("bad epoch")?;
     let mut payload = String::with_capacity(64);
     let mut note = String::with_capacity(16);
-    for id in (p..rows).step_by(PRODUCERS as usize) {
+    for id in (p..rows).step_by(usize::try_from(PRODUCERS)?) {
         payload.clear();
         write!(
             payload,
