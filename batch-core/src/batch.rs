@@ -1,5 +1,6 @@
 //! Encoded rows: the chunks producers fill and the frozen batches sinks send.
 
+use std::fmt;
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -8,7 +9,7 @@ use bytes::Bytes;
 ///
 /// It is reused across chunks: [`RowBuffer::take`] freezes what was written and leaves
 /// the buffer empty with its capacity kept where possible.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct RowBuffer {
     bytes: Vec<u8>,
     ends: Vec<u32>,
@@ -94,7 +95,7 @@ impl RowBuffer {
 pub struct ChunkFull;
 
 /// Frozen encoded rows: a byte buffer and the end offset of each row.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Chunk {
     bytes: Bytes,
     ends: std::sync::Arc<[u32]>,
@@ -179,7 +180,7 @@ impl Chunk {
 ///
 /// The bytes never change once sealed, so a retry sends exactly the same bytes.
 /// Cloning is cheap (reference counts).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Batch {
     id: u64,
     chunks: Vec<Chunk>,
@@ -268,6 +269,37 @@ impl Batch {
     }
 }
 
+// The Debug output names sizes, not contents: a batch can hold megabytes, and it ends
+// up in error messages and logs.
+impl fmt::Debug for RowBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowBuffer")
+            .field("rows", &self.rows())
+            .field("bytes", &self.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chunk")
+            .field("rows", &self.rows())
+            .field("bytes", &self.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Batch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batch")
+            .field("id", &self.id)
+            .field("rows", &self.rows)
+            .field("bytes", &self.bytes)
+            .field("chunks", &self.chunks.len())
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +352,15 @@ mod tests {
         assert_eq!(tail.rows_within(4), 3);
         assert_eq!(tail.slice(1..99).rows(), 2);
         assert_eq!(tail.slice(7..9).rows(), 0);
+    }
+
+    #[test]
+    fn debug_names_sizes_not_bytes() {
+        let batch = Batch::new(3, vec![buffer(&[b"secret", b"data"]).take()]);
+        assert_eq!(
+            format!("{batch:?}"),
+            "Batch { id: 3, rows: 2, bytes: 10, chunks: 1 }"
+        );
     }
 
     #[test]

@@ -49,14 +49,25 @@ impl Column {
 ///
 /// # Examples
 ///
-/// ```ignore
-/// #[derive(batchrow::BatchRow)]
-/// #[batch(table = "events")]
+/// ```
+/// use batch_core::{BatchRow, ValueKind};
+/// # use batch_derive::BatchRow;
+///
+/// // Through the `batchrow` facade, `#[batch(crate = ...)]` is not needed.
+/// #[derive(BatchRow)]
+/// #[batch(crate = "batch_core", table = "events")]
 /// struct Event<'a> {
 ///     id: u64,
+///     #[batch(rename = "user_name")]
 ///     user: &'a str,
+///     note: Option<String>,
 /// }
-/// assert_eq!(<Event as batchrow::BatchRow>::TABLE, "events");
+///
+/// assert_eq!(Event::TABLE, "events");
+/// let names: Vec<_> = Event::COLUMNS.iter().map(|c| c.name).collect();
+/// assert_eq!(names, ["id", "user_name", "note"]);
+/// assert_eq!(Event::COLUMNS[2].kind, ValueKind::Nullable(&ValueKind::String));
+/// assert!(Event::COLUMNS[2].nullable());
 /// ```
 pub trait BatchRow {
     /// The table name (default: the struct name in snake_case).
