@@ -2,6 +2,8 @@
 //! producer's task into sharded buffers, handed over in chunks) against one tokio mpsc
 //! send per row, for 1, 4 and 16 producing tasks, in the same run.
 //!
+//! `batcher_insert_many` is the same through `Handle::insert_many`, 256 rows a call.
+//!
 //! Both sides move the same small row to a consumer that discards it. Each iteration
 //! inserts `ROWS` rows in total and times until every producer is done.
 //!
@@ -116,6 +118,37 @@ async fn batcher_round(handle: &Handle<Event<'static>, Discard>, producers: u64)
     took
 }
 
+/// Rows per `insert_many` call in the `batcher_insert_many` rounds.
+const MANY: u64 = 256;
+
+/// Like [`batcher_round`], but each producer hands over `MANY` rows per call, so the
+/// shard lock is taken once per 64 rows instead of once per row.
+async fn batcher_many_round(handle: &Handle<Event<'static>, Discard>, producers: u64) -> Duration {
+    let per = ROWS / producers;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..producers)
+        .map(|p| {
+            let h = handle.clone();
+            tokio::spawn(async move {
+                let mut i = 0;
+                while i < per {
+                    let end = (i + MANY).min(per);
+                    h.insert_many((i..end).map(|i| event(p * per + i)))
+                        .await
+                        .unwrap();
+                    i = end;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let took = start.elapsed();
+    handle.flush().await.unwrap();
+    took
+}
+
 async fn mpsc_round(producers: u64) -> Duration {
     let per = ROWS / producers;
     let (tx, mut rx) = mpsc::channel::<Event<'static>>(4096);
@@ -168,6 +201,21 @@ fn producers(c: &mut Criterion) {
                         let mut total = Duration::ZERO;
                         for _ in 0..iters {
                             total += batcher_round(&handle, p).await;
+                        }
+                        total
+                    })
+                });
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("batcher_insert_many", producers),
+            &producers,
+            |b, &p| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            total += batcher_many_round(&handle, p).await;
                         }
                         total
                     })
