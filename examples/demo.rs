@@ -8,6 +8,8 @@
 //! `postgres://batchrow:batchrow@127.0.0.1:5432/batchrow`).
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use batchrow::clickhouse::ClickHouseSink;
@@ -70,14 +72,25 @@ async fn main() -> Result<(), Error> {
         .spawn::<Event>()
         .await?;
 
+    // Ctrl-C stops the producers; the batchers are then closed, which delivers every
+    // row already accepted before the program exits.
+    let stop = Arc::new(AtomicBool::new(false));
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            println!("\ninterrupted: closing the batchers, which deliver every accepted row");
+            on_signal.store(true, Ordering::Relaxed);
+        }
+    });
+
     let started = Instant::now();
     let progress = tokio::spawn(report_progress(ch_handle.clone(), pg_handle.clone(), rows));
     let mut producers = Vec::new();
     for p in 0..PRODUCERS {
-        let (ch, pg) = (ch_handle.clone(), pg_handle.clone());
-        producers.push(tokio::spawn(
-            async move { produce(p, rows, &ch, &pg).await },
-        ));
+        let (ch, pg, stop) = (ch_handle.clone(), pg_handle.clone(), stop.clone());
+        producers.push(tokio::spawn(async move {
+            produce(p, rows, &ch, &pg, &stop).await
+        }));
     }
     for p in producers {
         p.await??;
@@ -100,8 +113,18 @@ async fn main() -> Result<(), Error> {
         .query_one("SELECT count(*), sum(id)::int8 FROM demo_events", &[])
         .await?;
     let (pg_count, pg_sum): (i64, i64) = (row.get(0), row.get(1));
-    let expected_sum = rows * (rows - 1) / 2;
     println!("read back: ClickHouse {ch_count} rows (sum of ids {ch_sum}), PostgreSQL {pg_count} rows (sum of ids {pg_sum})");
+    if stop.load(Ordering::Relaxed) {
+        // Interrupted: each database must hold exactly what its batcher committed.
+        if ch_count != ch_stats.committed.rows
+            || u64::try_from(pg_count)? != pg_stats.committed.rows
+        {
+            return Err("the servers do not hold what the batchers committed".into());
+        }
+        println!("ok: every accepted row was delivered before exit");
+        return Ok(());
+    }
+    let expected_sum = rows * (rows - 1) / 2;
     let ok = i64::try_from(ch_count).ok() == Some(rows)
         && pg_count == rows
         && ch_sum == expected_sum
@@ -119,6 +142,7 @@ async fn produce(
     rows: i64,
     ch: &Handle<Event<'static>, ClickHouseSink>,
     pg: &Handle<Event<'static>, PostgresSink>,
+    stop: &AtomicBool,
 ) -> Result<(), Error> {
     let epoch = Utc
         .with_ymd_and_hms(2026, 11, 21, 0, 0, 0)
@@ -127,6 +151,9 @@ async fn produce(
     let mut payload = String::with_capacity(64);
     let mut note = String::with_capacity(16);
     for id in (p..rows).step_by(usize::try_from(PRODUCERS)?) {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         payload.clear();
         write!(
             payload,
