@@ -179,6 +179,21 @@ async fn mpsc_round(producers: u64) -> Duration {
     took
 }
 
+/// Runs `iters` rounds and adds up the time each round measured itself.
+fn timed<F, Fut>(rt: &Runtime, iters: u64, round: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    rt.block_on(async {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            total += round().await;
+        }
+        total
+    })
+}
+
 fn producers(c: &mut Criterion) {
     let rt = runtime();
     let handle = rt.block_on(async {
@@ -191,52 +206,16 @@ fn producers(c: &mut Criterion) {
     });
     let mut group = c.benchmark_group("producers");
     group.throughput(Throughput::Elements(ROWS));
-    for producers in [1_u64, 4, 16] {
-        group.bench_with_input(
-            BenchmarkId::new("batcher", producers),
-            &producers,
-            |b, &p| {
-                b.iter_custom(|iters| {
-                    rt.block_on(async {
-                        let mut total = Duration::ZERO;
-                        for _ in 0..iters {
-                            total += batcher_round(&handle, p).await;
-                        }
-                        total
-                    })
-                });
-            },
-        );
-        group.bench_with_input(
-            BenchmarkId::new("batcher_insert_many", producers),
-            &producers,
-            |b, &p| {
-                b.iter_custom(|iters| {
-                    rt.block_on(async {
-                        let mut total = Duration::ZERO;
-                        for _ in 0..iters {
-                            total += batcher_many_round(&handle, p).await;
-                        }
-                        total
-                    })
-                });
-            },
-        );
-        group.bench_with_input(
-            BenchmarkId::new("mpsc_per_row", producers),
-            &producers,
-            |b, &p| {
-                b.iter_custom(|iters| {
-                    rt.block_on(async {
-                        let mut total = Duration::ZERO;
-                        for _ in 0..iters {
-                            total += mpsc_round(p).await;
-                        }
-                        total
-                    })
-                });
-            },
-        );
+    for p in [1_u64, 4, 16] {
+        group.bench_function(BenchmarkId::new("batcher", p), |b| {
+            b.iter_custom(|iters| timed(&rt, iters, || batcher_round(&handle, p)));
+        });
+        group.bench_function(BenchmarkId::new("batcher_insert_many", p), |b| {
+            b.iter_custom(|iters| timed(&rt, iters, || batcher_many_round(&handle, p)));
+        });
+        group.bench_function(BenchmarkId::new("mpsc_per_row", p), |b| {
+            b.iter_custom(|iters| timed(&rt, iters, || mpsc_round(p)));
+        });
     }
     group.finish();
     rt.block_on(handle.close()).unwrap();
