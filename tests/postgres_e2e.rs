@@ -10,16 +10,14 @@
 
 #[path = "support/postgres.rs"]
 mod pg;
+#[path = "support/proxy.rs"]
+mod proxy;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use batchrow::postgres::PostgresSink;
 use batchrow::{BatchRow, Batcher, InsertError, RetryPolicy};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::AbortHandle;
+use proxy::Proxy;
 
 const PRODUCERS: i64 = 4;
 const ROWS: i64 = 1_000_000;
@@ -188,111 +186,11 @@ async fn a_row_the_column_cannot_hold_is_handed_back() {
     assert_eq!(rows, [(1, "abc".to_owned())]);
 }
 
-/// A TCP proxy in front of the server whose connections the test can cut: all at once
-/// ([`Proxy::cut`]), or right after the server answered a `COMMIT`, before the client
-/// sees the answer ([`Proxy::swallow_commits`]).
-struct Proxy {
-    port: u16,
-    conns: Arc<Mutex<Vec<AbortHandle>>>,
-    commits_to_swallow: Arc<AtomicU32>,
-}
-
-impl Proxy {
-    async fn start(upstream: (String, u16)) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let conns: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let commits_to_swallow = Arc::new(AtomicU32::new(0));
-        let (registry, swallow) = (conns.clone(), commits_to_swallow.clone());
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let upstream = upstream.clone();
-                let swallow = swallow.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(server) = TcpStream::connect(upstream).await {
-                        pipe(client, server, swallow).await;
-                    }
-                });
-                registry.lock().unwrap().push(task.abort_handle());
-            }
-        });
-        Proxy {
-            port,
-            conns,
-            commits_to_swallow,
-        }
-    }
-
-    /// Drops every open connection (both sides see the socket close).
-    fn cut(&self) -> usize {
-        let conns = std::mem::take(&mut *self.conns.lock().unwrap());
-        for c in &conns {
-            c.abort();
-        }
-        conns.len()
-    }
-
-    /// Lets the next `n` `COMMIT`s reach the server, then cuts each connection when
-    /// the server answers, so the client never learns the outcome.
-    fn swallow_commits(&self, n: u32) {
-        self.commits_to_swallow.store(n, Ordering::SeqCst);
-    }
-}
-
-/// Copies both ways until either side closes, or until the server answers a `COMMIT`
-/// that is to be swallowed.
-async fn pipe(client: TcpStream, server: TcpStream, swallow: Arc<AtomicU32>) {
-    let (mut cr, mut cw) = client.into_split();
-    let (mut sr, mut sw) = server.into_split();
-    let commit_sent = Arc::new(AtomicBool::new(false));
-    let sent = commit_sent.clone();
-    let up = async move {
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            let n = match cr.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            let chunk = &buf[..n];
-            let is_commit = chunk.windows(7).any(|w| w == b"COMMIT\0");
-            if is_commit
-                && swallow
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |k| k.checked_sub(1))
-                    .is_ok()
-            {
-                sent.store(true, Ordering::SeqCst);
-            }
-            if sw.write_all(chunk).await.is_err() {
-                return;
-            }
-        }
-    };
-    let down = async move {
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            let n = match sr.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            if commit_sent.load(Ordering::SeqCst) {
-                return; // the server answered the COMMIT: drop the answer and the connection
-            }
-            if cw.write_all(&buf[..n]).await.is_err() {
-                return;
-            }
-        }
-    };
-    tokio::select! {
-        () = up => {}
-        () = down => {}
-    }
-}
-
 /// A sink whose connections go through `proxy`.
 fn proxied_sink(proxy: &Proxy, table: &str) -> PostgresSink {
     let config: batchrow::postgres::tokio_postgres::Config = pg::url().parse().unwrap();
     let mut proxied = batchrow::postgres::tokio_postgres::Config::new();
-    proxied.host("127.0.0.1").port(proxy.port);
+    proxied.host("127.0.0.1").port(proxy.port());
     if let Some(user) = config.get_user() {
         proxied.user(user);
     }
@@ -412,12 +310,12 @@ async fn a_lost_commit_answer_is_resolved_without_a_duplicate() {
         .unwrap();
     // The server commits the first three batches, but their connections drop before the
     // client sees the answer: the sink asks the server (txid_status) instead of retrying.
-    proxy.swallow_commits(3);
+    proxy.drop_answers(b"COMMIT\0", 3);
     for id in 0..N {
         handle.insert(event(id)).await.unwrap();
     }
     let stats = handle.close().await.unwrap();
-    assert_eq!(proxy.commits_to_swallow.load(Ordering::SeqCst), 0);
+    assert_eq!(proxy.answers_pending(), 0);
     assert_eq!(stats.failed.rows, 0, "{stats:?}");
     assert_eq!(stats.committed.rows, N as u64, "{stats:?}");
     assert_eq!(

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use batch_core::{Batch, Schema, Sink, SinkError, SinkErrorKind};
+use bytes::{Bytes, BytesMut};
 use clickhouse::Client;
 
 use crate::classify::{classify, server_code};
@@ -12,10 +13,10 @@ use crate::schema;
 use crate::sql::quote_ident;
 use crate::types::ChType;
 
-/// The most bytes sent (and LZ4-compressed) as one block: chunks are sliced, without
-/// copying, into blocks of at most this size. ClickHouse's own default
-/// `max_compress_block_size` is 1 MiB.
-const MAX_BLOCK: usize = 1 << 20;
+/// The most bytes of a batch sent as one piece, which the client compresses into one
+/// frame: a batch up to this size is one frame. Servers refuse compressed frames over
+/// 1 GiB, and LZ4 may grow incompressible data a little.
+const MAX_FRAME: usize = 512 << 20;
 
 /// A ClickHouse table as a batchrow [`Sink`]: rows are encoded in [`RowBinary`] and each
 /// batch is sent as one `INSERT INTO db.table (columns) FORMAT RowBinary`.
@@ -208,13 +209,8 @@ impl ClickHouseSink {
         for (name, value) in &self.settings {
             insert = insert.with_setting(name.as_str(), value.as_str());
         }
-        for chunk in batch.chunks() {
-            let mut start = 0;
-            while start < chunk.len() {
-                let end = chunk.len().min(start + MAX_BLOCK);
-                insert.send(chunk.slice(start..end)).await?;
-                start = end;
-            }
+        for frame in frames(batch, MAX_FRAME) {
+            insert.send(frame).await?;
         }
         insert.end().await
     }
@@ -265,6 +261,43 @@ impl ClickHouseSink {
     }
 }
 
+/// The batch's bytes in pieces of at most `max` bytes, as few as possible: one piece
+/// (without copying when the batch is one chunk) unless the batch is larger than `max`.
+///
+/// Each piece becomes one compressed frame, which the server reads whole and checks
+/// before it parses a row of it. A batch sent as one frame is therefore all or nothing
+/// when the connection is cut: ClickHouse before 21.x takes the end of a cut-off HTTP
+/// body for the end of the data (ClickHouse issue #9666), so a cut between two frames
+/// would insert the rows of the first.
+fn frames(batch: &Batch, max: usize) -> Vec<Bytes> {
+    let max = max.max(1);
+    let mut chunks = batch.chunks();
+    if chunks.len() == 1 && batch.len() <= max {
+        return chunks.collect();
+    }
+    let mut frames = Vec::with_capacity(batch.len().div_ceil(max));
+    let mut frame = BytesMut::new();
+    for chunk in &mut chunks {
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if frame.capacity() == 0 {
+                let left = batch.len() - frames.len() * max;
+                frame.reserve(left.min(max));
+            }
+            let take = rest.len().min(max - frame.len());
+            frame.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if frame.len() == max {
+                frames.push(std::mem::take(&mut frame).freeze());
+            }
+        }
+    }
+    if !frame.is_empty() {
+        frames.push(frame.freeze());
+    }
+    frames
+}
+
 fn has_json(t: &ChType) -> bool {
     match t {
         ChType::Json => true,
@@ -288,8 +321,9 @@ impl Sink for ClickHouseSink {
         self.run_prepare(schema).await
     }
 
-    /// Sends one batch as one `INSERT`, its chunks streamed in LZ4 blocks of at most
-    /// 1 MiB (with the client's default compression).
+    /// Sends one batch as one `INSERT`, in one compressed frame (with the client's
+    /// compression, LZ4 by default) unless the batch is over 512 MiB; see
+    /// [`ClickHouseSink`]'s `# Delivery`.
     ///
     /// # Errors
     ///
@@ -301,5 +335,145 @@ impl Sink for ClickHouseSink {
     /// Dropping the future aborts the `INSERT`: the server discards what it received.
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
         self.run_send(batch).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use batch_core::RowBuffer;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A batch of `rows` 8-byte rows (the row's number), in chunks of `per_chunk` rows.
+    fn batch(rows: u64, per_chunk: u64) -> Batch {
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        for i in 0..rows {
+            buf.push_row(|b| {
+                b.extend_from_slice(&i.to_le_bytes());
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+            if (i + 1) % per_chunk == 0 {
+                chunks.push(buf.take());
+            }
+        }
+        chunks.push(buf.take());
+        Batch::new(7, chunks)
+    }
+
+    fn concat(batch: &Batch) -> Vec<u8> {
+        batch.chunks().flat_map(|c| c.to_vec()).collect()
+    }
+
+    #[test]
+    fn a_batch_is_one_frame() {
+        let one_chunk = batch(100, 1000);
+        let sent = frames(&one_chunk, MAX_FRAME);
+        assert_eq!(sent.len(), 1);
+        // A batch of one chunk is sent without copying.
+        assert_eq!(
+            sent[0].as_ptr(),
+            one_chunk.chunks().next().unwrap().as_ptr()
+        );
+
+        let many = batch(1000, 64);
+        let sent = frames(&many, MAX_FRAME);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0][..], concat(&many)[..]);
+    }
+
+    #[test]
+    fn a_batch_over_the_frame_size_is_split_into_full_frames() {
+        let many = batch(1000, 64); // 8,000 bytes in chunks of 512
+        for max in [1, 7, 100, 512, 1000, 7999, 8000, 8001] {
+            let sent = frames(&many, max);
+            assert_eq!(sent.len(), 8000usize.div_ceil(max), "max {max}");
+            assert!(sent[..sent.len() - 1].iter().all(|f| f.len() == max));
+            assert_eq!(sent.concat(), concat(&many), "max {max}");
+        }
+        assert!(frames(&batch(0, 1), 10).is_empty());
+    }
+
+    /// Reads one HTTP request with a chunked body, answers `200 OK`, and returns the
+    /// request line and the body.
+    async fn serve_one(listener: TcpListener) -> (String, Vec<u8>) {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 64 << 10];
+        while !raw.ends_with(b"\r\n0\r\n\r\n") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the request ended early");
+            raw.extend_from_slice(&buf[..n]);
+        }
+        let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8(raw[..head_end].to_vec()).unwrap();
+        assert!(head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"));
+        let mut rest = &raw[head_end..];
+        let mut body = Vec::new();
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap(), 16).unwrap();
+            rest = &rest[line_end + 2..];
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&rest[..size]);
+            rest = &rest[size + 2..];
+        }
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        (head.lines().next().unwrap().to_owned(), body)
+    }
+
+    /// The compressed frames of a body: (method byte, compressed size, uncompressed
+    /// size), from the 25-byte header of each (16-byte checksum, method, two u32 sizes,
+    /// the compressed size counting the 9 header bytes).
+    fn frames_of(mut body: &[u8]) -> Vec<(u8, usize, usize)> {
+        let mut frames = Vec::new();
+        while !body.is_empty() {
+            let method = body[16];
+            let compressed = u32::from_le_bytes(body[17..21].try_into().unwrap()) as usize;
+            let raw = u32::from_le_bytes(body[21..25].try_into().unwrap()) as usize;
+            frames.push((method, compressed, raw));
+            body = &body[16 + compressed..];
+        }
+        frames
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_of_many_chunks_goes_out_as_one_compressed_frame() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(serve_one(listener));
+
+        let mut sink = ClickHouseSink::new(Client::default().with_url(url));
+        sink.prepared = Some(Prepared {
+            database: "db".into(),
+            table: "t".into(),
+            label: "db.t".into(),
+            sql: "INSERT INTO db.t (id) FORMAT RowBinary".into(),
+            schema: Schema {
+                table: "t",
+                columns: &[],
+            },
+            columns: vec![ChType::UInt64],
+            implied: Vec::new(),
+        });
+        // 40,000 bytes in 20 chunks: before, each chunk was a frame of its own.
+        let batch = batch(5000, 250);
+        assert_eq!(batch.chunks().len(), 20);
+        sink.send(&batch).await.unwrap();
+
+        let (request_line, body) = server.await.unwrap();
+        assert!(request_line.contains("decompress=1"), "{request_line}");
+        assert_eq!(frames_of(&body), [(0x82, body.len() - 16, batch.len())]);
     }
 }

@@ -1,0 +1,381 @@
+//! Fault tests of the ClickHouse sink with real faults: rows streamed through the
+//! batcher, with retries, while a TCP proxy between the `clickhouse::Client` and the
+//! server cuts connections; then the table is read back directly from the server (not
+//! through the proxy) and every id is checked.
+//!
+//! What batchrow guarantees, and what these tests check:
+//!
+//! - **A cut before the server has the whole batch** (the proxy forwards only part of
+//!   the `INSERT`) loses nothing and duplicates nothing: the server stores nothing of the
+//!   failed attempt, and the retry stores the batch once. This holds because the sink
+//!   sends each batch as one compressed frame, which the server reads whole and checks
+//!   before it parses a row. ClickHouse 18.16 takes the end of a cut-off HTTP body for
+//!   the end of the data (ClickHouse issue #9666, fixed in 21.x): before the sink sent
+//!   one frame per batch, a cut that fell between two frames inserted the first part of
+//!   the batch, and the retry inserted it again.
+//! - **A cut after the server has the whole batch** (the proxy drops the server's answer
+//!   to the `INSERT`) loses nothing, but the retry inserts the batch a second time: an
+//!   18.16 `MergeTree` has no insert deduplication. Delivery is at-least-once, and a
+//!   duplicate is always a whole batch whose answer was lost.
+//!
+//! Batches stay below the server's `max_insert_block_size` (1,048,576 rows), so each
+//! batch is one block, written as one part when the whole batch has arrived.
+//!
+//! Needs ClickHouse 18.16: `bash scripts/servers.sh` starts it; the URL comes from
+//! `BATCHROW_CLICKHOUSE_URL` (default `http://127.0.0.1:8123`; see
+//! `support/clickhouse.rs`). Each test uses its own database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "support/proxy.rs"]
+mod proxy;
+#[path = "support/clickhouse.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use batchrow::clickhouse::{ChType, ClickHouseSink};
+use batchrow::{
+    Batch, BatchRow, Batcher, RetryPolicy, Schema, Sink, SinkError, SinkErrorKind, Stats,
+};
+use proxy::{Proxy, Truncation};
+use support::{exec, fresh_database, tsv};
+
+const ROWS: u64 = 300_000;
+const BATCH_ROWS: usize = 5_000;
+const PRODUCERS: u64 = 2;
+/// The marker of an `INSERT` request: its request line holds `query=INSERT+INTO+...`.
+const INSERT: &[u8] = b"INSERT";
+
+#[derive(BatchRow, Debug, Clone)]
+#[batch(table = "events")]
+struct Event {
+    id: u64,
+    producer: u8,
+    score: i64,
+    name: String,
+}
+
+/// A well-mixed value derived from `x` (splitmix64).
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn event(id: u64) -> Event {
+    Event {
+        id,
+        producer: u8::try_from(id % PRODUCERS).unwrap(),
+        score: mix(id) as i64,
+        name: format!("event-{id}"),
+    }
+}
+
+/// What happened to one batch, as the sink saw it.
+#[derive(Debug, Default)]
+struct Sent {
+    ids: Vec<u64>,
+    failed: u32,
+    committed: u32,
+    errors: Vec<SinkErrorKind>,
+}
+
+/// A sink that passes everything to a [`ClickHouseSink`] and records, for each batch,
+/// its ids and the outcome of each attempt.
+struct Recording {
+    inner: ClickHouseSink,
+    log: Arc<Mutex<HashMap<u64, Sent>>>,
+}
+
+impl Sink for Recording {
+    type Format = batchrow::clickhouse::RowBinary;
+
+    async fn prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
+        self.inner.prepare(schema).await
+    }
+
+    async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
+        let result = self.inner.send(batch).await;
+        let mut log = self.log.lock().unwrap();
+        let sent = log.entry(batch.id()).or_insert_with(|| Sent {
+            ids: (0..batch.rows())
+                .map(|i| u64::from_le_bytes(batch.row(i).unwrap()[..8].try_into().unwrap()))
+                .collect(),
+            ..Sent::default()
+        });
+        match &result {
+            Ok(()) => sent.committed += 1,
+            Err(e) => {
+                sent.failed += 1;
+                sent.errors.push(e.kind());
+            }
+        }
+        result
+    }
+}
+
+/// The server's host and port, for the proxy.
+fn upstream() -> (String, u16) {
+    let url = support::url();
+    let rest = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("the fault tests need an http:// URL, not {url}"));
+    let authority = rest.split('/').next().unwrap();
+    let authority = authority.rsplit('@').next().unwrap();
+    match authority.rsplit_once(':') {
+        Some((host, port)) => (host.to_owned(), port.parse().unwrap()),
+        None => (authority.to_owned(), 8123),
+    }
+}
+
+/// The faults a run injects.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// Truncate `INSERT` requests before the server has the whole batch.
+    TruncateRequests,
+    /// Drop the server's answers to `INSERT`s.
+    DropAnswers,
+}
+
+/// What a run left behind.
+struct Run {
+    stats: Stats,
+    log: HashMap<u64, Sent>,
+    proxy: Proxy,
+    /// The server's client, not through the proxy, in the run's database.
+    direct: clickhouse::Client,
+}
+
+/// Streams `ROWS` events through a batcher whose client goes through a proxy that
+/// injects `fault` while the producers run.
+async fn run(database: &str, fault: Fault) -> Run {
+    let direct = fresh_database(database).await;
+    exec(
+        &direct,
+        "CREATE TABLE events (id UInt64, producer UInt8, score Int64, name String) \
+         ENGINE = MergeTree ORDER BY id",
+    )
+    .await;
+    let proxy = Proxy::start(upstream()).await;
+    let proxied = clickhouse::Client::default()
+        .with_url(format!("http://127.0.0.1:{}", proxy.port()))
+        .with_database(database);
+    let log = Arc::new(Mutex::new(HashMap::new()));
+    let sink = Recording {
+        inner: ClickHouseSink::new(proxied),
+        log: log.clone(),
+    };
+    let handle = Batcher::builder(sink)
+        .max_rows(BATCH_ROWS)
+        .max_wait(Duration::from_secs(60))
+        .max_in_flight(2)
+        .retry(
+            RetryPolicy::default()
+                .attempts(20)
+                .backoff(Duration::from_millis(5), Duration::from_millis(50))
+                .no_deadline(),
+        )
+        .spawn::<Event>()
+        .await
+        .unwrap();
+
+    let stream = tokio::spawn(async move {
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let handle = handle.clone();
+                tokio::spawn(async move {
+                    let mut id = p;
+                    while id < ROWS {
+                        handle.insert(event(id)).await.unwrap();
+                        id += PRODUCERS;
+                    }
+                })
+            })
+            .collect();
+        for p in producers {
+            p.await.unwrap();
+        }
+        handle.close().await.unwrap()
+    });
+    // Arm one fault at a time, each after at least `SPACING` more attempts have ended,
+    // until every batch is delivered (and at most a bounded number of times).
+    const SPACING: u32 = 2;
+    let attempts = || -> u32 {
+        let log = log.lock().unwrap();
+        log.values().map(|s| s.committed + s.failed).sum()
+    };
+    let mut armed_after = 0;
+    for round in 1..=5_000 {
+        if stream.is_finished() {
+            break;
+        }
+        let ended = attempts();
+        if ended >= armed_after + SPACING {
+            match fault {
+                Fault::TruncateRequests if proxy.truncations_pending() == 0 => {
+                    // Somewhere in the request line, the headers or the body. A cut past
+                    // the end of a request leaves it whole and is not counted.
+                    let n = 1 + usize::try_from(mix(round) % 90_000).unwrap();
+                    let cut = if round % 2 == 0 {
+                        Truncation::At(n)
+                    } else {
+                        Truncation::ReadBefore(n)
+                    };
+                    proxy.truncate_requests(INSERT, &[cut]);
+                    armed_after = ended;
+                }
+                Fault::DropAnswers if proxy.answers_pending() == 0 => {
+                    proxy.drop_answers(INSERT, 1);
+                    armed_after = ended;
+                }
+                _ => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let stats = stream.await.unwrap();
+    let log = std::mem::take(&mut *log.lock().unwrap());
+    Run {
+        stats,
+        log,
+        proxy,
+        direct,
+    }
+}
+
+/// `count()`, `uniqExact(id)`, `min(id)`, `max(id)` and `sum(id)` of the events.
+async fn totals(client: &clickhouse::Client) -> [u64; 5] {
+    let line = tsv(
+        client,
+        "SELECT count(), uniqExact(id), min(id), max(id), sum(id) FROM events",
+    )
+    .await;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    v.try_into().unwrap()
+}
+
+/// The ids stored more than once, with their number of copies.
+async fn duplicates(client: &clickhouse::Client) -> HashMap<u64, u64> {
+    tsv(
+        client,
+        "SELECT id, count() FROM events GROUP BY id HAVING count() > 1",
+    )
+    .await
+    .lines()
+    .map(|l| {
+        let (id, n) = l.split_once('\t').unwrap();
+        (id.parse().unwrap(), n.parse().unwrap())
+    })
+    .collect()
+}
+
+/// Checks what holds whatever the fault: every batch was committed once, after failed
+/// attempts that were all retryable; the stats add up; no row failed.
+fn check_run(run: &Run) {
+    let stats = &run.stats;
+    assert!(stats.is_conserved(), "{stats:?}");
+    assert_eq!(stats.accepted.rows, ROWS, "{stats:?}");
+    assert_eq!(stats.committed.rows, ROWS, "{stats:?}");
+    assert_eq!(stats.failed.rows, 0, "{stats:?}");
+    assert_eq!(stats.in_buffer.rows, 0, "{stats:?}");
+    let failed: u32 = run.log.values().map(|s| s.failed).sum();
+    assert_eq!(stats.retries, u64::from(failed), "{stats:?}");
+    assert_eq!(
+        run.log.values().map(|s| s.ids.len()).sum::<usize>(),
+        usize::try_from(ROWS).unwrap()
+    );
+    for (id, sent) in &run.log {
+        assert_eq!(sent.committed, 1, "batch {id}: {sent:?}");
+        assert!(
+            sent.errors.iter().all(|k| *k == SinkErrorKind::Retryable),
+            "batch {id}: a cut connection must be retryable: {sent:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cuts_before_the_server_has_the_batch_lose_and_duplicate_nothing() {
+    let run = run("batchrow_faults_truncate", Fault::TruncateRequests).await;
+    let truncated = run.proxy.truncated();
+    eprintln!(
+        "truncated {truncated} INSERTs; {} retries; {} batches",
+        run.stats.retries,
+        run.log.len()
+    );
+    assert!(
+        truncated >= 5,
+        "the proxy truncated only {truncated} INSERTs"
+    );
+    check_run(&run);
+    // Each truncated INSERT failed, and was retried.
+    assert!(run.stats.retries >= u64::from(truncated), "{:?}", run.stats);
+
+    let dups = duplicates(&run.direct).await;
+    assert!(dups.is_empty(), "{} ids stored twice: {dups:?}", dups.len());
+    let expected_sum: u64 = (0..ROWS).sum();
+    assert_eq!(
+        totals(&run.direct).await,
+        [ROWS, ROWS, 0, ROWS - 1, expected_sum]
+    );
+    // The stats agree with the server: every committed row is there, once.
+    assert_eq!(run.stats.committed.rows, totals(&run.direct).await[1]);
+    exec(&run.direct, "DROP DATABASE batchrow_faults_truncate").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_duplicate_only_whole_retried_batches() {
+    let run = run("batchrow_faults_answers", Fault::DropAnswers).await;
+    let dropped = run.proxy.answers_dropped();
+    check_run(&run);
+    assert!(dropped >= 3, "the proxy dropped only {dropped} answers");
+
+    // Nothing is lost: every id is there.
+    let [count, distinct, min, max, _] = totals(&run.direct).await;
+    assert_eq!((distinct, min, max), (ROWS, 0, ROWS - 1));
+    assert_eq!(run.stats.committed.rows, distinct);
+
+    // Duplicates are whole batches, each copy the work of an attempt whose answer was
+    // lost: within a batch every id has the same number of copies, at most one more
+    // than its failed attempts.
+    let dups = duplicates(&run.direct).await;
+    let mut extra_copies = 0;
+    let mut extra_rows = 0;
+    let mut batches_twice = 0;
+    for (batch, sent) in &run.log {
+        let copies = dups.get(&sent.ids[0]).copied().unwrap_or(1);
+        for id in &sent.ids {
+            assert_eq!(
+                dups.get(id).copied().unwrap_or(1),
+                copies,
+                "batch {batch} was stored in part: {sent:?}"
+            );
+        }
+        assert!(
+            copies <= 1 + u64::from(sent.failed),
+            "batch {batch} has {copies} copies after {} failed attempts",
+            sent.failed
+        );
+        if copies > 1 {
+            batches_twice += 1;
+        }
+        extra_copies += copies - 1;
+        extra_rows += (copies - 1) * u64::try_from(sent.ids.len()).unwrap();
+    }
+    // The server stored every INSERT whose answer the proxy dropped.
+    assert_eq!(extra_copies, u64::from(dropped));
+    assert_eq!(count, ROWS + extra_rows);
+    eprintln!(
+        "dropped {dropped} answers; {} retries; {batches_twice} of {} batches stored more \
+         than once; {} rows stored, {distinct} distinct",
+        run.stats.retries,
+        run.log.len(),
+        count
+    );
+    exec(&run.direct, "DROP DATABASE batchrow_faults_answers").await;
+}

@@ -1,0 +1,340 @@
+//! A TCP proxy the fault tests own, to cut connections between a client and a real
+//! server at chosen moments.
+//!
+//! [`Proxy::start`] listens on `127.0.0.1` (an ephemeral port, [`Proxy::port`]) and
+//! forwards every accepted connection to the upstream server. A test points its client
+//! at the proxy instead of the server, and then injects faults:
+//!
+//! - [`Proxy::cut`] closes every open connection at once, wherever each one is.
+//! - [`Proxy::truncate_requests`]: the next requests that contain a marker (the bytes
+//!   `INSERT` of an HTTP request line, say) are forwarded only up to a given number of
+//!   bytes counted from the marker ([`Truncation`]: exactly there, or at the end of the
+//!   last read from the client before it, as a network failure between two packets
+//!   would); then the connection is closed, so the server never receives the rest of
+//!   the request.
+//! - [`Proxy::drop_answers`]: the next requests that contain a marker (`COMMIT\0` of a
+//!   PostgreSQL query, `INSERT` of an HTTP request) reach the server whole; its answer is
+//!   dropped and the connection closed, so the server did the work but the client never
+//!   learns it.
+//!
+//! The counters ([`Proxy::truncated`], [`Proxy::answers_dropped`]) say how many faults
+//! happened, so a test can check that it really exercised them. The test then reads the
+//! table back directly from the server, not through the proxy.
+//!
+//! The proxy stops by itself: it accepts at most [`MAX_CONNECTIONS`] connections and
+//! forwards nothing after [`LIFETIME`]; dropping the [`Proxy`] stops it at once.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+use tokio::time::{timeout_at, Instant};
+
+/// The most connections one proxy accepts.
+pub(crate) const MAX_CONNECTIONS: usize = 4096;
+/// How long a proxy forwards anything after it started.
+pub(crate) const LIFETIME: Duration = Duration::from_secs(300);
+
+/// A TCP proxy in front of one server; see the module docs.
+pub(crate) struct Proxy {
+    port: u16,
+    shared: Arc<Shared>,
+    accept: AbortHandle,
+}
+
+/// What the proxy's tasks share.
+#[derive(Default)]
+struct Shared {
+    /// The open connections' tasks.
+    conns: Mutex<Vec<AbortHandle>>,
+    faults: Mutex<Faults>,
+    truncated: AtomicU32,
+    answers_dropped: AtomicU32,
+}
+
+/// Where a truncated request is cut, in bytes counted from the start of its marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Truncation {
+    /// Exactly after this many bytes.
+    At(usize),
+    /// After the last whole read from the client that ends at most this many bytes in:
+    /// the server receives what the client wrote in whole pieces (an HTTP chunk, say),
+    /// as when the network fails between two packets.
+    ReadBefore(usize),
+}
+
+/// Faults armed for the next requests.
+#[derive(Default)]
+struct Faults {
+    /// Requests containing this marker are truncated, one truncation each.
+    truncate: Option<(&'static [u8], VecDeque<Truncation>)>,
+    /// Requests containing this marker have their answers dropped, this many.
+    drop_answers: Option<(&'static [u8], u32)>,
+}
+
+impl Proxy {
+    /// Starts a proxy on `127.0.0.1` that forwards to `upstream` (host and port).
+    pub(crate) async fn start(upstream: (String, u16)) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(Shared::default());
+        let deadline = Instant::now() + LIFETIME;
+        let registry = shared.clone();
+        let accept = tokio::spawn(async move {
+            for _ in 0..MAX_CONNECTIONS {
+                let Ok(Ok((client, _))) = timeout_at(deadline, listener.accept()).await else {
+                    return;
+                };
+                let upstream = upstream.clone();
+                let shared = registry.clone();
+                let task = tokio::spawn(async move {
+                    let connect = TcpStream::connect((upstream.0.as_str(), upstream.1));
+                    if let Ok(Ok(server)) = timeout_at(deadline, connect).await {
+                        let _ = timeout_at(deadline, pipe(client, server, shared)).await;
+                    }
+                });
+                let mut conns = registry.conns.lock().unwrap();
+                conns.retain(|c| !c.is_finished());
+                conns.push(task.abort_handle());
+            }
+        })
+        .abort_handle();
+        Proxy {
+            port,
+            shared,
+            accept,
+        }
+    }
+
+    /// The port the proxy listens on (on `127.0.0.1`).
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Closes every open connection (both sides see the socket close), and returns how
+    /// many there were.
+    pub(crate) fn cut(&self) -> usize {
+        let conns = std::mem::take(&mut *self.shared.conns.lock().unwrap());
+        let open = conns.iter().filter(|c| !c.is_finished()).count();
+        for c in &conns {
+            c.abort();
+        }
+        open
+    }
+
+    /// Truncates the next requests that contain `marker`, one for each of `cuts`: each
+    /// is forwarded up to the cut and then its connection is closed. A request that is
+    /// shorter than its cut goes through whole, and the cut is not counted in
+    /// [`Proxy::truncated`]. The cuts are added to those still armed (with the same
+    /// marker).
+    pub(crate) fn truncate_requests(&self, marker: &'static [u8], cuts: &[Truncation]) {
+        let mut faults = self.shared.faults.lock().unwrap();
+        let (_, queue) = faults
+            .truncate
+            .get_or_insert_with(|| (marker, VecDeque::new()));
+        queue.extend(cuts);
+    }
+
+    /// How many truncations are armed and not used yet.
+    pub(crate) fn truncations_pending(&self) -> usize {
+        let faults = self.shared.faults.lock().unwrap();
+        faults.truncate.as_ref().map_or(0, |(_, q)| q.len())
+    }
+
+    /// Lets the next `n` requests that contain `marker` reach the server whole, then
+    /// closes each connection as the server answers, dropping the answer.
+    pub(crate) fn drop_answers(&self, marker: &'static [u8], n: u32) {
+        let mut faults = self.shared.faults.lock().unwrap();
+        let (_, left) = faults.drop_answers.get_or_insert((marker, 0));
+        *left += n;
+    }
+
+    /// How many answer drops are armed and not used yet.
+    pub(crate) fn answers_pending(&self) -> u32 {
+        let faults = self.shared.faults.lock().unwrap();
+        faults.drop_answers.map_or(0, |(_, n)| n)
+    }
+
+    /// Requests truncated so far.
+    pub(crate) fn truncated(&self) -> u32 {
+        self.shared.truncated.load(Ordering::SeqCst)
+    }
+
+    /// Answers dropped so far (each one after the server had the whole request).
+    pub(crate) fn answers_dropped(&self) -> u32 {
+        self.shared.answers_dropped.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+/// What a connection does to the request it is forwarding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// Forward everything.
+    Forward,
+    /// Close the connection when this many bytes (counted from the connection's start)
+    /// were forwarded upstream; if `whole_reads`, close it instead before the read from
+    /// the client that would go past that.
+    TruncateAt { at: u64, whole_reads: bool },
+    /// Close the connection when the server answers.
+    DropAnswer,
+}
+
+/// Copies both ways until either side closes or a fault closes the connection.
+async fn pipe(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
+    let (cr, cw) = client.into_split();
+    let (sr, sw) = server.into_split();
+    let plan = Arc::new(Mutex::new(Plan::Forward));
+    tokio::select! {
+        () = upstream(cr, sw, &shared, &plan) => {}
+        () = downstream(sr, cw, &shared, &plan) => {}
+    }
+}
+
+/// Client to server: finds markers and forwards, up to a truncation point if one is
+/// planned.
+async fn upstream(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    shared: &Shared,
+    plan: &Mutex<Plan>,
+) {
+    let mut buf = vec![0u8; 64 << 10];
+    // The last bytes seen, so that a marker split across reads is found.
+    let mut tail: Vec<u8> = Vec::new();
+    let mut forwarded: u64 = 0;
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let chunk = &buf[..n];
+        if let Some(marker_at) = find_marker(shared, &tail, chunk, forwarded) {
+            let mut faults = shared.faults.lock().unwrap();
+            let mut plan = plan.lock().unwrap();
+            if let Some((_, cuts)) = &mut faults.truncate {
+                *plan = match cuts.pop_front() {
+                    Some(Truncation::At(n)) => Plan::TruncateAt {
+                        at: marker_at + n as u64,
+                        whole_reads: false,
+                    },
+                    Some(Truncation::ReadBefore(n)) => Plan::TruncateAt {
+                        at: marker_at + n as u64,
+                        whole_reads: true,
+                    },
+                    None => *plan,
+                };
+            }
+            if *plan == Plan::Forward {
+                if let Some((_, left)) = &mut faults.drop_answers {
+                    if *left > 0 {
+                        *left -= 1;
+                        *plan = Plan::DropAnswer;
+                    }
+                }
+            }
+        }
+        let current = *plan.lock().unwrap();
+        let (end, last) = match current {
+            Plan::TruncateAt { at, whole_reads } => {
+                let room = usize::try_from(at.saturating_sub(forwarded)).unwrap_or(usize::MAX);
+                match (room >= n, whole_reads) {
+                    (true, _) => (n, room == n),
+                    (false, true) => (0, true),
+                    (false, false) => (room, true),
+                }
+            }
+            _ => (n, false),
+        };
+        if to.write_all(&chunk[..end]).await.is_err() {
+            return;
+        }
+        forwarded += end as u64;
+        if last {
+            shared.truncated.fetch_add(1, Ordering::SeqCst);
+            return; // the server never sees the rest of the request
+        }
+        keep_tail(&mut tail, chunk, 64);
+    }
+}
+
+/// Server to client: forwards, or drops the server's answer if that is planned.
+async fn downstream(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    shared: &Shared,
+    plan: &Mutex<Plan>,
+) {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        {
+            let mut plan = plan.lock().unwrap();
+            match *plan {
+                Plan::DropAnswer => {
+                    shared.answers_dropped.fetch_add(1, Ordering::SeqCst);
+                    return; // the server answered: drop the answer and the connection
+                }
+                // The server answered a request shorter than its truncation point: the
+                // request went through whole, and the truncation was not used.
+                Plan::TruncateAt { .. } => *plan = Plan::Forward,
+                Plan::Forward => {}
+            }
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Where (counted from the connection's start) the first armed marker begins in
+/// `tail ++ chunk`, if it does and not entirely within `tail`. `forwarded` is the
+/// offset of `chunk`.
+fn find_marker(shared: &Shared, tail: &[u8], chunk: &[u8], forwarded: u64) -> Option<u64> {
+    let markers: Vec<&'static [u8]> = {
+        let faults = shared.faults.lock().unwrap();
+        let truncate = faults
+            .truncate
+            .as_ref()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(m, _)| *m);
+        let drop = faults.drop_answers.filter(|(_, n)| *n > 0).map(|(m, _)| m);
+        truncate.into_iter().chain(drop).collect()
+    };
+    let mut seen = tail.to_vec();
+    seen.extend_from_slice(chunk);
+    markers
+        .into_iter()
+        .filter_map(|m| {
+            // A marker wholly inside `tail` was already handled.
+            let at = seen
+                .windows(m.len())
+                .enumerate()
+                .position(|(i, w)| w == m && i + m.len() > tail.len())?;
+            Some(forwarded + at as u64 - tail.len() as u64)
+        })
+        .min()
+}
+
+/// Keeps the last `keep` bytes seen in `tail`.
+fn keep_tail(tail: &mut Vec<u8>, chunk: &[u8], keep: usize) {
+    tail.extend_from_slice(chunk);
+    if tail.len() > keep {
+        tail.drain(..tail.len() - keep);
+    }
+}
