@@ -17,6 +17,9 @@
 //!   to the `INSERT`) loses nothing, but the retry inserts the batch a second time: an
 //!   18.16 `MergeTree` has no insert deduplication. Delivery is at-least-once, and a
 //!   duplicate is always a whole batch whose answer was lost.
+//! - **`deduplicate_batches(true)`** is refused by an 18.16 server before the first row;
+//!   on a server that has `insert_deduplication_token` (22.2 and later), lost answers
+//!   leave no duplicate in a deduplicating table.
 //!
 //! Batches stay below the server's `max_insert_block_size` (1,048,576 rows), so each
 //! batch is one block, written as one part when the whole batch has arrived.
@@ -149,14 +152,25 @@ struct Run {
     direct: clickhouse::Client,
 }
 
+/// The table of a run: a plain `MergeTree`, or one that deduplicates inserts.
+const TABLE: &str = "CREATE TABLE events (id UInt64, producer UInt8, score Int64, name String) \
+                     ENGINE = MergeTree ORDER BY id";
+const DEDUPLICATING_TABLE: &str = "CREATE TABLE events \
+     (id UInt64, producer UInt8, score Int64, name String) ENGINE = MergeTree ORDER BY id \
+     SETTINGS non_replicated_deduplication_window = 1000";
+
 /// Streams `ROWS` events through a batcher whose client goes through a proxy that
-/// injects `fault` while the producers run.
-async fn run(database: &str, fault: Fault) -> Run {
+/// injects `fault` while the producers run; with `deduplicate`, into a deduplicating
+/// table with [`ClickHouseSink::deduplicate_batches`].
+async fn run(database: &str, fault: Fault, deduplicate: bool) -> Run {
     let direct = fresh_database(database).await;
     exec(
         &direct,
-        "CREATE TABLE events (id UInt64, producer UInt8, score Int64, name String) \
-         ENGINE = MergeTree ORDER BY id",
+        if deduplicate {
+            DEDUPLICATING_TABLE
+        } else {
+            TABLE
+        },
     )
     .await;
     let proxy = Proxy::start(upstream()).await;
@@ -165,7 +179,7 @@ async fn run(database: &str, fault: Fault) -> Run {
         .with_database(database);
     let log = Arc::new(Mutex::new(HashMap::new()));
     let sink = Recording {
-        inner: ClickHouseSink::new(proxied),
+        inner: ClickHouseSink::new(proxied).deduplicate_batches(deduplicate),
         log: log.clone(),
     };
     let handle = Batcher::builder(sink)
@@ -217,7 +231,9 @@ async fn run(database: &str, fault: Fault) -> Run {
             match fault {
                 Fault::TruncateRequests if proxy.truncations_pending() == 0 => {
                     // Somewhere in the request line, the headers or the body. A cut past
-                    // the end of a request leaves it whole and is not counted.
+                    // the end of a request leaves it whole and is not counted. Cuts at the
+                    // end of a read fall between the client's writes (HTTP chunks), where
+                    // a batch sent as several frames used to be cut between two frames.
                     let n = 1 + usize::try_from(mix(round) % 90_000).unwrap();
                     let cut = if round % 2 == 0 {
                         Truncation::At(n)
@@ -301,7 +317,7 @@ fn check_run(run: &Run) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cuts_before_the_server_has_the_batch_lose_and_duplicate_nothing() {
-    let run = run("batchrow_faults_truncate", Fault::TruncateRequests).await;
+    let run = run("batchrow_faults_truncate", Fault::TruncateRequests, false).await;
     let truncated = run.proxy.truncated();
     eprintln!(
         "truncated {truncated} INSERTs; {} retries; {} batches",
@@ -330,7 +346,7 @@ async fn cuts_before_the_server_has_the_batch_lose_and_duplicate_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_duplicate_only_whole_retried_batches() {
-    let run = run("batchrow_faults_answers", Fault::DropAnswers).await;
+    let run = run("batchrow_faults_answers", Fault::DropAnswers, false).await;
     let dropped = run.proxy.answers_dropped();
     check_run(&run);
     assert!(dropped >= 3, "the proxy dropped only {dropped} answers");
@@ -378,4 +394,52 @@ async fn lost_answers_duplicate_only_whole_retried_batches() {
         count
     );
     exec(&run.direct, "DROP DATABASE batchrow_faults_answers").await;
+}
+
+/// With [`ClickHouseSink::deduplicate_batches`], a server that has
+/// `insert_deduplication_token` (22.2 and later) stores each batch once however many
+/// answers are lost; an older one, such as 18.16, is refused before the first row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deduplicated_batches_are_stored_once_or_refused_by_old_servers() {
+    let direct = support::client();
+    let has_token = tsv(
+        &direct,
+        "SELECT count() FROM system.settings WHERE name = 'insert_deduplication_token'",
+    )
+    .await;
+    if has_token.trim() == "0" {
+        let client = fresh_database("batchrow_faults_dedup_old").await;
+        exec(&client, TABLE).await;
+        let err = Batcher::builder(ClickHouseSink::new(client.clone()).deduplicate_batches(true))
+            .spawn::<Event>()
+            .await
+            .unwrap_err();
+        let batchrow::Error::Sink(err) = err else {
+            panic!("expected the sink's error, got {err:?}");
+        };
+        assert_eq!(err.kind(), SinkErrorKind::Config, "{err}");
+        let version = tsv(&client, "SELECT version()").await;
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "deduplicate_batches(true) sends `insert_deduplication_token`, which this \
+                 server (ClickHouse {}) does not have; it needs ClickHouse 22.2 or later",
+                version.trim()
+            )
+        );
+        exec(&client, "DROP DATABASE batchrow_faults_dedup_old").await;
+        return;
+    }
+    let run = run("batchrow_faults_dedup", Fault::DropAnswers, true).await;
+    let dropped = run.proxy.answers_dropped();
+    check_run(&run);
+    assert!(dropped >= 3, "the proxy dropped only {dropped} answers");
+    let dups = duplicates(&run.direct).await;
+    assert!(dups.is_empty(), "{} ids stored twice", dups.len());
+    let expected_sum: u64 = (0..ROWS).sum();
+    assert_eq!(
+        totals(&run.direct).await,
+        [ROWS, ROWS, 0, ROWS - 1, expected_sum]
+    );
+    exec(&run.direct, "DROP DATABASE batchrow_faults_dedup").await;
 }

@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 use clickhouse::Client;
 
 use crate::classify::{classify, server_code};
+use crate::dedup;
 use crate::rowbinary::RowBinary;
 use crate::schema;
 use crate::sql::quote_ident;
@@ -46,6 +47,49 @@ const MAX_FRAME: usize = 512 << 20;
 /// table changed (an unknown column, a type mismatch), the sink checks the schema again
 /// and reports the new mismatch as [`SinkErrorKind::Schema`].
 ///
+/// # Delivery
+///
+/// Each batch is one `INSERT`, its rows sent as one compressed frame (with the client's
+/// compression, LZ4 by default), and a failed attempt is retried with the same bytes.
+/// When a connection fails, what the table holds depends on when:
+///
+/// - **Before the server has the whole batch:** nothing of the attempt is stored, and
+///   the retry stores the batch once. The server reads the whole frame and checks its
+///   checksum before it parses a row, so a cut anywhere inside the frame fails the
+///   insert. This matters on servers before 21.x, such as 18.16, which take the end of a
+///   cut-off HTTP body for the end of the data (ClickHouse issue #9666): without
+///   compression (`Compression::None`), or for a batch over 512 MiB (sent as several
+///   frames), a cut can store the first rows of a batch, and the retry stores them
+///   again.
+/// - **After the server stored the batch, before the client read the answer:** the
+///   sink cannot tell this from a failed insert, so the batch is sent again and, in a
+///   table that does not deduplicate inserts (a plain `MergeTree` on 18.16), stored
+///   twice. Delivery is **at-least-once**: a duplicate is always a whole batch whose
+///   answer was lost. An attempt cut off by a timeout (see
+///   [`timeouts`](ClickHouseSink::timeouts)) may have been stored too.
+///
+/// Keep the batcher's `max_rows` at or below the server's `max_insert_block_size`
+/// (1,048,576 rows by default): the server then writes a batch as one block, all or
+/// nothing. It writes a larger batch block by block, so a bad row late in the batch
+/// leaves the blocks before it stored.
+///
+/// For **exactly-once** delivery across retries, insert into a table that deduplicates
+/// inserts. As every attempt sends the same bytes, a retried batch is recognised:
+///
+/// - `Replicated*MergeTree` deduplicates inserted blocks by default, also on 18.16
+///   (`insert_deduplicate = 1`; the hashes of the last `replicated_deduplication_window`
+///   blocks, 100 by default on 18.16, are kept);
+/// - on servers that have it (not 18.16), a plain `MergeTree` does the same with the
+///   table setting `non_replicated_deduplication_window` above 0.
+///
+/// Both compare whole blocks, so two batches that happen to hold the same rows also
+/// count as one. [`deduplicate_batches`](ClickHouseSink::deduplicate_batches) (ClickHouse
+/// 22.2 and later) gives each batch its own `insert_deduplication_token` instead, so that
+/// only retries of the same batch are dropped.
+///
+/// Sending a batch as one frame costs one copy of its bytes while it is sent (unless
+/// it is a single chunk), small next to compressing them.
+///
 /// # Examples
 ///
 /// ```no_run
@@ -70,6 +114,7 @@ pub struct ClickHouseSink {
     settings: Vec<(String, String)>,
     send_timeout: Option<Duration>,
     end_timeout: Option<Duration>,
+    deduplicate: bool,
     prepared: Option<Prepared>,
 }
 
@@ -86,6 +131,9 @@ struct Prepared {
     columns: Vec<ChType>,
     /// Settings the columns need (sent unless the user set them).
     implied: Vec<(&'static str, &'static str)>,
+    /// The start of each batch's `insert_deduplication_token`, with
+    /// [`ClickHouseSink::deduplicate_batches`].
+    token_prefix: Option<String>,
 }
 
 impl ClickHouseSink {
@@ -98,6 +146,7 @@ impl ClickHouseSink {
             settings: Vec::new(),
             send_timeout: None,
             end_timeout: None,
+            deduplicate: false,
             prepared: None,
         }
     }
@@ -118,11 +167,17 @@ impl ClickHouseSink {
     }
 
     /// A setting sent with every insert, such as `async_insert`,
-    /// `wait_for_async_insert`, `insert_deduplication_token` or
-    /// `insert_quorum`. Only the settings set here (and on the client) are sent, so a
-    /// server that lacks a setting is not bothered with it unless you ask.
+    /// `wait_for_async_insert` or `insert_quorum`. Only the settings set here (and on
+    /// the client) are sent, so a server that lacks a setting is not bothered with it
+    /// unless you ask.
     ///
     /// Setting the same name again replaces the value.
+    ///
+    /// `insert_deduplication_token` is refused (by [`Sink::prepare`], with
+    /// [`SinkErrorKind::Config`]): one token for every insert would make a
+    /// deduplicating table keep the first batch and drop the others. Use
+    /// [`deduplicate_batches`](ClickHouseSink::deduplicate_batches), which gives each
+    /// batch its own.
     pub fn with_setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let (name, value) = (name.into(), value.into());
         match self.settings.iter_mut().find(|(n, _)| *n == name) {
@@ -142,6 +197,38 @@ impl ClickHouseSink {
         self
     }
 
+    /// Sends each batch with its own `insert_deduplication_token` (default: off), so
+    /// that a table that deduplicates inserts stores a retried batch once: exactly-once
+    /// delivery across retries. See `# Delivery` in [`ClickHouseSink`].
+    ///
+    /// The token is the same on every attempt to send a batch, and differs between
+    /// batches: it is made of a random number drawn when the sink is prepared, the
+    /// batch's id and row count, and a hash of its bytes.
+    ///
+    /// It needs ClickHouse 22.2 or later, which has the setting; [`Sink::prepare`] fails
+    /// with [`SinkErrorKind::Config`] on older servers (such as 18.16, which refuses
+    /// settings it does not know). The server deduplicates by token only in tables that
+    /// deduplicate inserts: `Replicated*MergeTree` (by default), or a `MergeTree` with
+    /// the table setting `non_replicated_deduplication_window` above 0; elsewhere the
+    /// token has no effect.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use batch_clickhouse::ClickHouseSink;
+    ///
+    /// // Into `CREATE TABLE events (...) ENGINE = MergeTree ORDER BY id
+    /// //       SETTINGS non_replicated_deduplication_window = 1000` on ClickHouse 22.2+.
+    /// let client = clickhouse::Client::default().with_url("http://127.0.0.1:8123");
+    /// let sink = ClickHouseSink::new(client).deduplicate_batches(true);
+    /// // Hand `sink` to the batcher.
+    /// # drop(sink);
+    /// ```
+    pub fn deduplicate_batches(mut self, on: bool) -> Self {
+        self.deduplicate = on;
+        self
+    }
+
     /// The column types resolved by the schema check, in the row type's column order
     /// (`None` before [`Sink::prepare`]).
     #[must_use]
@@ -157,6 +244,13 @@ impl ClickHouseSink {
     }
 
     async fn run_prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
+        dedup::refuse_fixed_token(&self.client, &self.settings)?;
+        let token_prefix = if self.deduplicate {
+            dedup::check_server(&self.client).await?;
+            Some(dedup::prefix())
+        } else {
+            None
+        };
         let database = match self
             .database
             .clone()
@@ -192,6 +286,7 @@ impl ClickHouseSink {
             schema,
             columns: columns.clone(),
             implied,
+            token_prefix,
         });
         Ok(columns)
     }
@@ -208,6 +303,9 @@ impl ClickHouseSink {
         }
         for (name, value) in &self.settings {
             insert = insert.with_setting(name.as_str(), value.as_str());
+        }
+        if let Some(prefix) = &p.token_prefix {
+            insert = insert.with_setting(dedup::SETTING, dedup::token(prefix, batch));
         }
         for frame in frames(batch, MAX_FRAME) {
             insert.send(frame).await?;
@@ -448,12 +546,12 @@ mod tests {
         frames
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_batch_of_many_chunks_goes_out_as_one_compressed_frame() {
+    /// Sends `batch` through a sink (prepared by hand, with `token_prefix`) to a
+    /// one-request HTTP server, and returns the request line and the body it received.
+    async fn send_to_fake_server(batch: &Batch, token_prefix: Option<&str>) -> (String, Vec<u8>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(serve_one(listener));
-
         let mut sink = ClickHouseSink::new(Client::default().with_url(url));
         sink.prepared = Some(Prepared {
             database: "db".into(),
@@ -466,14 +564,32 @@ mod tests {
             },
             columns: vec![ChType::UInt64],
             implied: Vec::new(),
+            token_prefix: token_prefix.map(str::to_owned),
         });
+        sink.send(batch).await.unwrap();
+        server.await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_of_many_chunks_goes_out_as_one_compressed_frame() {
         // 40,000 bytes in 20 chunks: before, each chunk was a frame of its own.
         let batch = batch(5000, 250);
         assert_eq!(batch.chunks().len(), 20);
-        sink.send(&batch).await.unwrap();
-
-        let (request_line, body) = server.await.unwrap();
+        let (request_line, body) = send_to_fake_server(&batch, None).await;
         assert!(request_line.contains("decompress=1"), "{request_line}");
+        assert!(!request_line.contains(dedup::SETTING), "{request_line}");
         assert_eq!(frames_of(&body), [(0x82, body.len() - 16, batch.len())]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deduplicating_sink_sends_the_batch_token() {
+        let batch = batch(10, 4);
+        let (request_line, _) = send_to_fake_server(&batch, Some("batchrow-00ff")).await;
+        let token = dedup::token("batchrow-00ff", &batch);
+        assert!(token.starts_with("batchrow-00ff-7-10-"), "{token}");
+        assert!(
+            request_line.contains(&format!("{}={token}", dedup::SETTING)),
+            "{request_line}"
+        );
     }
 }

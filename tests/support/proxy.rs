@@ -184,9 +184,9 @@ impl Drop for Proxy {
 enum Plan {
     /// Forward everything.
     Forward,
-    /// Close the connection when this many bytes (counted from the connection's start)
-    /// were forwarded upstream; if `whole_reads`, close it instead before the read from
-    /// the client that would go past that.
+    /// Forward at most `at` bytes (counted from the connection's start), and close the
+    /// connection when the client sends more; if `whole_reads`, forward only the whole
+    /// reads from the client that end within `at`.
     TruncateAt { at: u64, whole_reads: bool },
     /// Close the connection when the server answers.
     DropAnswer,
@@ -249,9 +249,11 @@ async fn upstream(
         let current = *plan.lock().unwrap();
         let (end, last) = match current {
             Plan::TruncateAt { at, whole_reads } => {
+                // Cut only on seeing bytes past the cut, so that a request that ends right
+                // at the cut goes through whole rather than counting as truncated.
                 let room = usize::try_from(at.saturating_sub(forwarded)).unwrap_or(usize::MAX);
                 match (room >= n, whole_reads) {
-                    (true, _) => (n, room == n),
+                    (true, _) => (n, false),
                     (false, true) => (0, true),
                     (false, false) => (room, true),
                 }
