@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 bash scripts/servers.sh
+load_server_env
 exec cargo run --release --quiet --all-features --example demo -- "$@"

@@ -3,12 +3,26 @@
 # BATCHROW_CLICKHOUSE_URL and BATCHROW_POSTGRES_URL, whose defaults match what
 # scripts/servers.sh starts.
 
-: "${BATCHROW_CLICKHOUSE_URL:=http://127.0.0.1:8123}"
-: "${BATCHROW_POSTGRES_URL:=postgres://batchrow:batchrow@127.0.0.1:5432/batchrow}"
-export BATCHROW_CLICKHOUSE_URL BATCHROW_POSTGRES_URL
-
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export BATCHROW_CACHE="${BATCHROW_CACHE:-$ROOT/target/batchrow-cache}"
+# Where scripts/postgres.sh records a port it had to choose (when 5432 is taken).
+SERVERS_ENV="$BATCHROW_CACHE/servers.env"
+
+# A URL the user set is theirs: the scripts never change it.
+if [ -n "${BATCHROW_POSTGRES_URL:-}" ]; then export BATCHROW_POSTGRES_URL_FROM_USER=1; fi
+if [ -n "${BATCHROW_CLICKHOUSE_URL:-}" ]; then export BATCHROW_CLICKHOUSE_URL_FROM_USER=1; fi
+
+# Loads the URLs the scripts chose, for the ones the user did not set.
+load_server_env() {
+  if [ -z "${BATCHROW_POSTGRES_URL_FROM_USER:-}" ] && [ -f "$SERVERS_ENV" ]; then
+    # shellcheck disable=SC1090
+    source "$SERVERS_ENV"
+  fi
+  : "${BATCHROW_CLICKHOUSE_URL:=http://127.0.0.1:8123}"
+  : "${BATCHROW_POSTGRES_URL:=postgres://batchrow:batchrow@127.0.0.1:5432/batchrow}"
+  export BATCHROW_CLICKHOUSE_URL BATCHROW_POSTGRES_URL
+}
+load_server_env
 
 log() { printf '[batchrow] %s\n' "$*" >&2; }
 die() { printf '[batchrow] error: %s\n' "$*" >&2; exit 1; }

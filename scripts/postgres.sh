@@ -20,22 +20,35 @@ if ! pg_lsclusters -h | awk '{print $1"/"$2}' | grep -qx "$ver/main"; then
   as_root pg_createcluster "$ver" main >/dev/null
 fi
 conf=/etc/postgresql/$ver/main/postgresql.conf
-cur_port=$(pg_lsclusters -h | awk -v v="$ver" '$1==v && $2=="main" {print $3}')
-if [ "$cur_port" != "$port" ]; then
-  # The cluster listens elsewhere: move it to the port the URL names, if that port is free.
-  if ss -ltn "sport = :$port" | grep -q LISTEN; then
-    die "port $port is taken by another program; set BATCHROW_POSTGRES_URL to a free port, e.g. postgres://batchrow:batchrow@127.0.0.1:55432/batchrow"
+cluster() { pg_lsclusters -h | awk -v v="$ver" -v f="$1" '$1==v && $2=="main" {print $f}'; }
+listening() { ss -ltn "sport = :$1" | grep -q LISTEN; }
+
+# Is the port the URL names held by something other than our own running cluster?
+if listening "$port" && ! { [ "$(cluster 4)" = online ] && [ "$(cluster 3)" = "$port" ]; }; then
+  if [ -n "${BATCHROW_POSTGRES_URL_FROM_USER:-}" ]; then
+    die "port $port is taken by a server that does not accept $BATCHROW_POSTGRES_URL"
   fi
+  # Our default port is taken by someone else's server: choose a free port, and record
+  # the URL for the test and demo commands.
+  for candidate in $(seq 55432 55532); do listening "$candidate" || break; done
+  log "port $port is taken by another program; using $candidate"
+  port=$candidate
+  BATCHROW_POSTGRES_URL="postgres://batchrow:batchrow@127.0.0.1:$port/batchrow"
+  mkdir -p "$BATCHROW_CACHE"
+  echo "export BATCHROW_POSTGRES_URL='$BATCHROW_POSTGRES_URL'" > "$SERVERS_ENV"
+elif [ -z "${BATCHROW_POSTGRES_URL_FROM_USER:-}" ] && [ "$port" = 5432 ]; then
+  rm -f "$SERVERS_ENV"
+fi
+
+if [ "$(cluster 3)" != "$port" ]; then
+  # Move the cluster to the chosen port.
   as_root pg_ctlcluster "$ver" main stop >/dev/null 2>&1 || true
   as_root sed -i "s/^#\?port = .*/port = $port/" "$conf"
 fi
-as_root sed -i "s/^#\?listen_addresses = .*/listen_addresses = '127.0.0.1'/" "$conf"
-# Enough connections for parallel tests with pools, and room for bulk COPY.
-as_root sed -i "s/^#\?max_connections = .*/max_connections = 200/" "$conf"
-if ! pg_lsclusters -h | awk -v v="$ver" '$1==v && $2=="main" {print $4}' | grep -q online; then
-  if ss -ltn "sport = :$port" | grep -q LISTEN; then
-    die "port $port is taken by another program; set BATCHROW_POSTGRES_URL to a free port"
-  fi
+if [ "$(cluster 4)" != online ]; then
+  as_root sed -i "s/^#\?listen_addresses = .*/listen_addresses = '127.0.0.1'/" "$conf"
+  # Enough connections for parallel tests with pools.
+  as_root sed -i "s/^#\?max_connections = .*/max_connections = 200/" "$conf"
   log "starting PostgreSQL $ver on 127.0.0.1:$port"
   as_root pg_ctlcluster "$ver" main start
 fi

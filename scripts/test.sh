@@ -15,6 +15,7 @@ step() { printf '\n[batchrow] === %s\n' "$*" >&2; }
 if [ "${BATCHROW_SKIP_SERVERS:-0}" != 1 ]; then
   step "servers"
   bash scripts/servers.sh
+  load_server_env
 fi
 
 step "cargo fmt --check"
