@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ping() { curl -fsS "$BATCHROW_CLICKHOUSE_URL/?query=SELECT%201" | grep -q '^1$'; }
+ping() { curl -fsS --max-time 5 "$BATCHROW_CLICKHOUSE_URL/?query=SELECT%201" | grep -q '^1$'; }
 
 if ping 2>/dev/null; then log "ClickHouse answers at $BATCHROW_CLICKHOUSE_URL"; exit 0; fi
 case "$BATCHROW_CLICKHOUSE_URL" in
@@ -25,4 +25,4 @@ log "starting ClickHouse on 127.0.0.1:8123"
 as_root clickhouse-server --config-file=/etc/clickhouse-server/config.xml --daemon \
   --pid-file=/var/lib/clickhouse/clickhouse-server.pid >/dev/null 2>&1 || true
 wait_for "ClickHouse (see /var/log/clickhouse-server/clickhouse-server.err.log)" 90 ping
-log "ClickHouse ready at $BATCHROW_CLICKHOUSE_URL ($(curl -fsS "$BATCHROW_CLICKHOUSE_URL/?query=SELECT%20version()"))"
+log "ClickHouse ready at $BATCHROW_CLICKHOUSE_URL ($(curl -fsS --max-time 5 "$BATCHROW_CLICKHOUSE_URL/?query=SELECT%20version()"))"

@@ -3,6 +3,8 @@
 # for batchrow's tests. Idempotent. Prints nothing but progress; exits non-zero on failure.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# A port held by a program that accepts connections and never answers must not hang us.
+export PGCONNECT_TIMEOUT=5
 
 pg_url_part() { python3 -c 'import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); print({"host":p.hostname,"port":p.port or 5432,"user":p.username,"password":p.password or "","db":p.path.lstrip("/")}[sys.argv[2]])' "$BATCHROW_POSTGRES_URL" "$1"; }
 
