@@ -96,23 +96,34 @@ fn runtime() -> Runtime {
         .unwrap()
 }
 
-async fn batcher_round(handle: &Handle<Event<'static>, Discard>, producers: u64) -> Duration {
+/// Spawns `producers` tasks, each given its index and its share of `ROWS`, and returns
+/// the time until all of them finished.
+async fn run_producers<F, Fut>(producers: u64, produce: F) -> Duration
+where
+    F: Fn(u64, u64) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let per = ROWS / producers;
     let start = Instant::now();
     let tasks: Vec<_> = (0..producers)
-        .map(|p| {
-            let h = handle.clone();
-            tokio::spawn(async move {
-                for i in 0..per {
-                    h.insert(event(p * per + i)).await.unwrap();
-                }
-            })
-        })
+        .map(|p| tokio::spawn(produce(p, per)))
         .collect();
     for t in tasks {
         t.await.unwrap();
     }
-    let took = start.elapsed();
+    start.elapsed()
+}
+
+async fn batcher_round(handle: &Handle<Event<'static>, Discard>, producers: u64) -> Duration {
+    let took = run_producers(producers, |p, per| {
+        let h = handle.clone();
+        async move {
+            for i in 0..per {
+                h.insert(event(p * per + i)).await.unwrap();
+            }
+        }
+    })
+    .await;
     // Not timed: deliver what is buffered so the next round starts empty.
     handle.flush().await.unwrap();
     took
@@ -124,33 +135,25 @@ const MANY: u64 = 256;
 /// Like [`batcher_round`], but each producer hands over `MANY` rows per call, so the
 /// shard lock is taken once per 64 rows instead of once per row.
 async fn batcher_many_round(handle: &Handle<Event<'static>, Discard>, producers: u64) -> Duration {
-    let per = ROWS / producers;
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..producers)
-        .map(|p| {
-            let h = handle.clone();
-            tokio::spawn(async move {
-                let mut i = 0;
-                while i < per {
-                    let end = (i + MANY).min(per);
-                    h.insert_many((i..end).map(|i| event(p * per + i)))
-                        .await
-                        .unwrap();
-                    i = end;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let took = start.elapsed();
+    let took = run_producers(producers, |p, per| {
+        let h = handle.clone();
+        async move {
+            let mut i = 0;
+            while i < per {
+                let end = (i + MANY).min(per);
+                h.insert_many((i..end).map(|i| event(p * per + i)))
+                    .await
+                    .unwrap();
+                i = end;
+            }
+        }
+    })
+    .await;
     handle.flush().await.unwrap();
     took
 }
 
 async fn mpsc_round(producers: u64) -> Duration {
-    let per = ROWS / producers;
     let (tx, mut rx) = mpsc::channel::<Event<'static>>(4096);
     let consumer = tokio::spawn(async move {
         let mut n = 0_u64;
@@ -159,22 +162,16 @@ async fn mpsc_round(producers: u64) -> Duration {
         }
         n
     });
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..producers)
-        .map(|p| {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                for i in 0..per {
-                    tx.send(event(p * per + i)).await.unwrap();
-                }
-            })
-        })
-        .collect();
+    let took = run_producers(producers, |p, per| {
+        let tx = tx.clone();
+        async move {
+            for i in 0..per {
+                tx.send(event(p * per + i)).await.unwrap();
+            }
+        }
+    })
+    .await;
     drop(tx);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let took = start.elapsed();
     consumer.await.unwrap();
     took
 }
