@@ -183,6 +183,8 @@ impl Chunk {
 #[derive(Clone)]
 pub struct Batch {
     id: u64,
+    /// The index of the first row within the sealed batch this one was sliced from.
+    first: usize,
     chunks: Vec<Chunk>,
     rows: usize,
     bytes: usize,
@@ -197,6 +199,7 @@ impl Batch {
         let bytes = chunks.iter().map(Chunk::len).sum();
         Batch {
             id,
+            first: 0,
             chunks,
             rows,
             bytes,
@@ -265,7 +268,33 @@ impl Batch {
             remaining -= take;
             start = 0;
         }
-        Batch::new(self.id, chunks)
+        let mut part = Batch::new(self.id, chunks);
+        part.first = self.first + range.start.min(end);
+        part
+    }
+
+    /// The rows of the sealed batch this batch holds: `0..rows()` for a whole batch, and
+    /// the range it was cut from for a part made by [`slice`](Batch::slice) (of a slice,
+    /// counted from the sealed batch). Two parts of one batch never share a range, even
+    /// when their bytes are equal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use batch_core::{Batch, ChunkFull, RowBuffer};
+    ///
+    /// let mut buf = RowBuffer::default();
+    /// for row in [b"a", b"b", b"c", b"d"] {
+    ///     buf.push_row(|out| { out.extend_from_slice(row); Ok::<_, ChunkFull>(()) })?;
+    /// }
+    /// let batch = Batch::new(1, vec![buf.take()]);
+    /// assert_eq!(batch.range(), 0..4);
+    /// assert_eq!(batch.slice(2..4).slice(1..2).range(), 3..4);
+    /// # Ok::<_, ChunkFull>(())
+    /// ```
+    #[must_use]
+    pub fn range(&self) -> Range<usize> {
+        self.first..self.first + self.rows
     }
 }
 

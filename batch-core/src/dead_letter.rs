@@ -69,6 +69,15 @@ pub enum FailureCause {
     /// schema or config).
     #[error("the sink refused the batch: {0}")]
     Rejected(#[source] Arc<SinkError>),
+    /// The send was cut off after the data went out, and the sink could not find out
+    /// whether the destination wrote it ([`SinkErrorKind::PossiblyPersisted`]). The batch
+    /// was not sent again, so that its rows are never written twice; check the
+    /// destination before replaying it. Counted in
+    /// [`Stats::possibly_persisted`](crate::Stats::possibly_persisted).
+    ///
+    /// [`SinkErrorKind::PossiblyPersisted`]: crate::SinkErrorKind::PossiblyPersisted
+    #[error("the outcome is unknown, the destination may have written the batch: {0}")]
+    PossiblyPersisted(#[source] Arc<SinkError>),
     /// Every attempt failed with a retryable error, until the retry policy's attempts or
     /// deadline ran out.
     #[error("gave up after {attempts} attempts over {elapsed:?}: {last}")]
@@ -110,8 +119,21 @@ impl FailureCause {
     #[must_use]
     pub fn sink_error(&self) -> Option<&SinkError> {
         match self {
-            FailureCause::Rejected(e) | FailureCause::GaveUp { last: e, .. } => Some(e),
+            FailureCause::Rejected(e)
+            | FailureCause::PossiblyPersisted(e)
+            | FailureCause::GaveUp { last: e, .. } => Some(e),
             FailureCause::CloseDeadline { .. } | FailureCause::Internal { .. } => None,
         }
+    }
+
+    /// Whether the destination may have written the batch: a
+    /// [`PossiblyPersisted`](FailureCause::PossiblyPersisted) outcome, or a close
+    /// deadline that passed while the batch was being sent.
+    #[must_use]
+    pub fn is_possibly_persisted(&self) -> bool {
+        matches!(
+            self,
+            FailureCause::PossiblyPersisted(_) | FailureCause::CloseDeadline { in_flight: true }
+        )
     }
 }

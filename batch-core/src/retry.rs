@@ -7,14 +7,24 @@ use std::time::Duration;
 ///
 /// Attempt `n` (counting from 1) that fails is followed by a pause drawn uniformly from
 /// `[0, min(max_backoff, initial_backoff × 2^(n-1))]` ("full jitter"), then attempt
-/// `n + 1`, until [`attempts`](RetryPolicy::attempts) attempts were made or the next
-/// attempt would start after the [`deadline`](RetryPolicy::deadline), counted from the
-/// start of the first attempt. The batch then fails for good with the last error.
+/// `n + 1`, until the next attempt would start after the
+/// [`deadline`](RetryPolicy::deadline), counted from the start of the first attempt (or
+/// [`attempts`](RetryPolicy::attempts) attempts were made, when capped). The batch then
+/// fails for good with the last error.
 ///
-/// Every attempt sends the same bytes. Errors of other kinds (permanent, schema, config)
-/// are never retried.
+/// Each attempt ends at the earlier of its [`attempt_timeout`](RetryPolicy::attempt_timeout)
+/// and the deadline: the deadline bounds the attempt that is running, too. The sink
+/// decides what a timed-out attempt means ([`Sink::send_by`](crate::Sink::send_by)): the
+/// built-in sinks retry it when the batch cannot have been written, and otherwise find
+/// out or report it as possibly persisted, never resend it blindly.
 ///
-/// The default makes 5 attempts with backoff from 100 ms up to 10 s within 60 s.
+/// Every attempt sends the same bytes. Errors of other kinds (permanent, schema, config,
+/// possibly persisted) are never retried.
+///
+/// **The default rides out a server restart or failover of up to about two minutes**:
+/// attempts are not capped, the pause grows from 100 ms and doubles up to 5 s, each
+/// attempt times out after 30 s, and a batch fails only when no attempt succeeded within
+/// 120 s. Meanwhile producers wait (backpressure) once `max_buffered_bytes` is used up.
 ///
 /// # Examples
 ///
@@ -41,11 +51,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            attempts: 5,
+            attempts: u32::MAX,
             initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(10),
-            deadline: Some(Duration::from_secs(60)),
-            attempt_timeout: None,
+            max_backoff: Duration::from_secs(5),
+            deadline: Some(Duration::from_secs(120)),
+            attempt_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -60,7 +70,8 @@ impl RetryPolicy {
         }
     }
 
-    /// The number of attempts in total, including the first (at least 1; 0 counts as 1).
+    /// Caps the number of attempts in total, including the first (at least 1; 0 counts as
+    /// 1). Not capped by default: the deadline ends the retries.
     #[must_use]
     pub fn attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts.max(1);
@@ -90,16 +101,23 @@ impl RetryPolicy {
         self
     }
 
-    /// Gives up on a single attempt after `timeout` and counts it as a retryable failure.
-    /// Off by default: sinks have their own network timeouts. Note that a timed-out
-    /// attempt may still have been written by the destination.
+    /// Ends a single attempt after `timeout` (30 s by default); see
+    /// [`Sink::send_by`](crate::Sink::send_by) for what a timed-out attempt means.
     #[must_use]
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = Some(timeout);
         self
     }
 
-    /// The number of attempts in total.
+    /// Lets a single attempt run until the deadline (or forever, with
+    /// [`no_deadline`](RetryPolicy::no_deadline)).
+    #[must_use]
+    pub fn no_attempt_timeout(mut self) -> Self {
+        self.attempt_timeout = None;
+        self
+    }
+
+    /// The number of attempts in total (`u32::MAX` when not capped).
     #[must_use]
     pub fn max_attempts(&self) -> u32 {
         self.attempts
@@ -159,6 +177,18 @@ mod tests {
         assert_eq!(p.backoff_cap(u32::MAX), Duration::from_secs(1));
         assert_eq!(p.backoff_for(2, 0.5), Duration::from_millis(100));
         assert_eq!(p.backoff_for(2, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_default_rides_out_a_two_minute_outage() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.max_attempts(), u32::MAX);
+        assert_eq!(p.total_deadline(), Some(Duration::from_secs(120)));
+        assert_eq!(p.timeout_of_attempt(), Some(Duration::from_secs(30)));
+        // The worst-case pauses of a 30 s outage sum to well under the deadline.
+        let worst: Duration = (1..=12).map(|n| p.backoff_cap(n)).sum();
+        assert!(worst < Duration::from_secs(60), "{worst:?}");
+        assert_eq!(p.backoff_cap(20), Duration::from_secs(5));
     }
 
     #[test]

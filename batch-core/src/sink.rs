@@ -2,6 +2,8 @@
 
 use std::future::Future;
 
+use tokio::time::Instant;
+
 use crate::batch::Batch;
 use crate::format::Format;
 use crate::row::Schema;
@@ -36,6 +38,47 @@ pub trait Sink: Send + Sync + 'static {
     /// A classified [`SinkError`]: the batcher retries [`SinkErrorKind::Retryable`]
     /// errors and never retries the others.
     fn send(&self, batch: &Batch) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Writes one batch, giving up at `deadline`. The batcher calls this, not
+    /// [`send`](Sink::send), with the earlier of the attempt's timeout and the retry
+    /// deadline ([`RetryPolicy`](crate::RetryPolicy)).
+    ///
+    /// The provided implementation stops waiting for [`send`](Sink::send) at `deadline`
+    /// and reports [`SinkErrorKind::PossiblyPersisted`]: the batcher cannot know how far
+    /// an interrupted send got, so the batch is reported, never sent again. A sink that
+    /// knows the point after which the destination may have written the batch overrides
+    /// this method: before that point a timeout is [`SinkErrorKind::Retryable`]; after it,
+    /// the sink finds out (a PostgreSQL sink asks whether the transaction committed) or
+    /// reports the batch as possibly persisted. An override must return soon after
+    /// `deadline`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Sink::send), and a [`SinkErrorKind::PossiblyPersisted`] error when
+    /// `deadline` passes.
+    fn send_by(
+        &self,
+        batch: &Batch,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send {
+        async move {
+            match tokio::time::timeout_at(deadline, self.send(batch)).await {
+                Ok(result) => result,
+                Err(_) => Err(SinkError::possibly_persisted(
+                    "the send attempt timed out; the destination may have written the batch",
+                )),
+            }
+        }
+    }
+
+    /// The bytes the sink holds, beyond the batch itself, while it sends `batch` (a copy
+    /// made contiguous, a compressed frame). The batcher reserves them from
+    /// `max_buffered_bytes` before the send starts, so that the memory bound covers them.
+    /// The provided implementation returns 0.
+    fn send_memory(&self, batch: &Batch) -> usize {
+        let _ = batch;
+        0
+    }
 }
 
 /// How the batcher should treat a failed sink call.
@@ -50,6 +93,11 @@ pub enum SinkErrorKind {
     Schema,
     /// Configuration or access: missing table or database, bad credentials, permissions.
     Config,
+    /// The outcome is unknown: the data was sent and the destination may have written it
+    /// (a connection lost during `COMMIT` whose outcome could not be found out, a send cut
+    /// off by its deadline). The batch is neither sent again nor split: it is reported as
+    /// possibly persisted, so that at-least-once never quietly becomes "twice".
+    PossiblyPersisted,
 }
 
 /// An error from a sink, classified for the batcher.
@@ -79,6 +127,7 @@ struct Details {
     message: String,
     code: Option<String>,
     row: Option<usize>,
+    data: bool,
     mismatch: Option<SchemaMismatch>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -92,6 +141,7 @@ impl SinkError {
             message: message.into(),
             code: None,
             row: None,
+            data: false,
             mismatch: None,
             source: None,
         }))
@@ -109,6 +159,13 @@ impl SinkError {
         Self::new(SinkErrorKind::Permanent, message)
     }
 
+    /// An error whose outcome is unknown: the destination may have written the batch
+    /// (see [`SinkErrorKind::PossiblyPersisted`]).
+    #[must_use]
+    pub fn possibly_persisted(message: impl Into<String>) -> Self {
+        Self::new(SinkErrorKind::PossiblyPersisted, message)
+    }
+
     /// A schema mismatch report.
     #[must_use]
     pub fn schema(mismatch: SchemaMismatch) -> Self {
@@ -124,10 +181,23 @@ impl SinkError {
         self
     }
 
-    /// Attaches the index, within the batch, of the row the server rejected.
+    /// Attaches the index, within the batch, of the row the server rejected; implies
+    /// [`caused_by_data`](SinkError::caused_by_data).
     #[must_use]
     pub fn with_row(mut self, row: usize) -> Self {
         self.0.row = Some(row);
+        self.0.data = true;
+        self
+    }
+
+    /// Marks the error as caused by the rows of the batch (a value the server cannot
+    /// store, a constraint violation), so that splitting the batch can isolate the bad
+    /// rows. Only such errors are split by
+    /// [`isolate_bad_rows`](crate::Builder::isolate_bad_rows); an error about the whole
+    /// batch (a read-only server, a trigger, a lost commit) is not.
+    #[must_use]
+    pub fn caused_by_data(mut self) -> Self {
+        self.0.data = true;
         self
     }
 
@@ -154,6 +224,20 @@ impl SinkError {
     #[must_use]
     pub fn code(&self) -> Option<&str> {
         self.0.code.as_deref()
+    }
+
+    /// Whether the rows of the batch caused the error (see
+    /// [`caused_by_data`](SinkError::caused_by_data)).
+    #[must_use]
+    pub fn is_caused_by_data(&self) -> bool {
+        self.0.data
+    }
+
+    /// Whether the destination may have written the batch although the send failed
+    /// ([`SinkErrorKind::PossiblyPersisted`]).
+    #[must_use]
+    pub fn is_possibly_persisted(&self) -> bool {
+        self.0.kind == SinkErrorKind::PossiblyPersisted
     }
 
     /// The index of the rejected row within the batch, if the server named one.
@@ -188,6 +272,10 @@ mod tests {
         assert_eq!(e.code(), Some("27"));
         assert_eq!(e.row(), Some(3));
         assert!(!e.is_retryable());
+        assert!(e.is_caused_by_data());
+        assert!(!SinkError::permanent("x").is_caused_by_data());
+        assert!(SinkError::permanent("x").caused_by_data().is_caused_by_data());
+        assert!(SinkError::possibly_persisted("x").is_possibly_persisted());
         assert!(std::error::Error::source(&e).is_some());
         let m = SchemaMismatch {
             table: "t".into(),

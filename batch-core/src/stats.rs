@@ -78,6 +78,12 @@ pub struct Stats {
     /// handler or returned in an [`Error::Failed`](crate::Error::Failed) (or, when the
     /// batcher was dropped without a handler, reported through `tracing`).
     pub failed: Count,
+    /// The part of [`failed`](Stats::failed) that the destination may have written after
+    /// all: batches whose send was cut off after the data went out and whose outcome
+    /// could not be found out
+    /// ([`FailureCause::PossiblyPersisted`](crate::FailureCause::PossiblyPersisted), or a
+    /// close deadline that passed during a send). They are never sent again.
+    pub possibly_persisted: Count,
     /// Rows accepted whose outcome is not known yet: being encoded into chunks, waiting
     /// for a batch, or in a batch being sent.
     pub in_buffer: Count,
@@ -90,6 +96,9 @@ pub struct Stats {
     pub retries: u64,
     /// Batches being sent (or waiting to retry) right now.
     pub in_flight: u64,
+    /// Why the batcher stopped accepting rows on its own, if it did (its worker task
+    /// ended without `close`: the runtime shut down, or it panicked).
+    pub halted: Option<&'static str>,
 }
 
 impl Stats {

@@ -50,7 +50,8 @@ pub(crate) async fn deliver<S: Sink>(
         );
         shared.metrics.bytes_sent.increment(batch.len() as u64);
         let began = Instant::now();
-        let result = attempt_once(&*sink, &batch, policy.timeout_of_attempt())
+        let deadline = attempt_deadline(&policy, start, began);
+        let result = attempt_once(&*sink, &batch, deadline)
             .instrument(span.clone())
             .await;
         let took = began.elapsed();
@@ -66,6 +67,13 @@ pub(crate) async fn deliver<S: Sink>(
             }
             Err(e) => e,
         };
+        if error.is_possibly_persisted() {
+            span.record("outcome", "possibly persisted");
+            return Delivered {
+                attempts: attempt,
+                result: Err(FailureCause::PossiblyPersisted(Arc::new(error))),
+            };
+        }
         if !error.is_retryable() {
             span.record("outcome", "rejected");
             return Delivered {
@@ -104,30 +112,41 @@ pub(crate) async fn deliver<S: Sink>(
     }
 }
 
-/// One attempt. A panic in the sink, and a timed-out attempt, are retryable failures.
+/// When the attempt starting at `now` must end: the earlier of its timeout and the
+/// retry deadline (counted from `start`, the first attempt).
+pub(crate) fn attempt_deadline(policy: &RetryPolicy, start: Instant, now: Instant) -> Instant {
+    let by_timeout = policy.timeout_of_attempt().map(|t| add(now, t));
+    let by_deadline = policy.total_deadline().map(|d| add(start, d));
+    match (by_timeout, by_deadline) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or_else(|| add(now, FOREVER)),
+    }
+}
+
+/// Far enough to never come.
+const FOREVER: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+fn add(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(FOREVER))
+        .unwrap_or(t)
+}
+
+/// One attempt, ending by `deadline` as the sink implements it. A panic in the sink is a
+/// retryable failure.
 async fn attempt_once<S: Sink>(
     sink: &S,
     batch: &Batch,
-    timeout: Option<Duration>,
+    deadline: Instant,
 ) -> Result<(), SinkError> {
-    let send = catch_panic(sink.send(batch));
-    let caught = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, send).await {
-            Ok(caught) => caught,
-            Err(_) => {
-                return Err(SinkError::retryable(format!(
-                    "the attempt timed out after {limit:?}"
-                )))
-            }
-        },
-        None => send.await,
-    };
-    caught.unwrap_or_else(|panic| {
-        Err(SinkError::retryable(format!(
-            "the sink panicked: {}",
-            panic_message(&*panic)
-        )))
-    })
+    catch_panic(sink.send_by(batch, deadline))
+        .await
+        .unwrap_or_else(|panic| {
+            Err(SinkError::retryable(format!(
+                "the sink panicked: {}",
+                panic_message(&*panic)
+            )))
+        })
 }
 
 /// Runs `fut`, turning a panic while polling it into an error.

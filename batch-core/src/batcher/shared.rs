@@ -70,6 +70,10 @@ pub(crate) struct Ledger {
     pub(crate) worker: Count,
     pub(crate) committed: Count,
     pub(crate) failed: Count,
+    /// The part of `failed` the destination may have written.
+    pub(crate) possibly_persisted: Count,
+    /// Why the batcher stopped on its own, if it did.
+    pub(crate) halted: Option<&'static str>,
     pub(crate) batches_committed: u64,
     pub(crate) batches_failed: u64,
     pub(crate) retries: u64,
@@ -425,6 +429,8 @@ impl<F: Format> Shared<F> {
             accepted,
             committed: ledger.committed,
             failed: ledger.failed,
+            possibly_persisted: ledger.possibly_persisted,
+            halted: ledger.halted,
             in_buffer: in_shards + ledger.worker,
             batches_committed: ledger.batches_committed,
             batches_failed: ledger.batches_failed,
