@@ -75,13 +75,20 @@ impl RowBuffer {
     #[must_use]
     pub fn take(&mut self) -> Chunk {
         let (byte_cap, row_cap) = (self.bytes.capacity(), self.ends.capacity());
-        let bytes = Bytes::from(std::mem::replace(
-            &mut self.bytes,
-            Vec::with_capacity(byte_cap),
-        ));
-        let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(row_cap));
+        self.take_reserving(byte_cap, row_cap)
+    }
+
+    /// As [`take`](RowBuffer::take), but the emptied buffer reserves room for `bytes` and
+    /// `rows`, and the chunk taken is trimmed when its buffer holds much more room than
+    /// rows, so that the chunk's memory is close to its length.
+    pub(crate) fn take_reserving(&mut self, bytes: usize, rows: usize) -> Chunk {
+        let mut taken = std::mem::replace(&mut self.bytes, Vec::with_capacity(bytes));
+        if taken.capacity() - taken.len() > taken.len() / 4 + 4096 {
+            taken.shrink_to_fit();
+        }
+        let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(rows));
         Chunk {
-            bytes,
+            bytes: Bytes::from(taken),
             ends: ends.into(),
             rows: 0..0,
         }

@@ -48,10 +48,14 @@ pub enum Error {
     Failed(Box<BatchesFailed>),
     /// The worker task stopped before finishing its work, because the Tokio runtime shut
     /// down. The stats tell how many rows were still buffered (and are lost).
-    #[error("the batcher's worker task stopped ({} rows were still buffered)", .stats.in_buffer.rows)]
+    #[error(
+        "{} ({} rows were still buffered)",
+        .stats.halted.unwrap_or("the batcher's worker task stopped"),
+        .stats.in_buffer.rows
+    )]
     Stopped {
         /// The accounting when the worker stopped.
-        stats: Stats,
+        stats: Box<Stats>,
     },
     /// A row was refused by an `insert` (converted with `?`; the row was dropped by that
     /// conversion, see [`InsertError::without_row`]).

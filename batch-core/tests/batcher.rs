@@ -583,12 +583,15 @@ fn errors_are_send_sync_static() {
 #[tokio::test(start_paused = true)]
 async fn isolate_bad_rows_bisects_to_the_bad_rows() {
     let sink = MemorySink::new();
-    // The sink refuses any batch holding id 13 or 40, without saying which row.
+    // The sink refuses any batch holding id 13 or 40, without saying which row, but
+    // with the bad value in the message (as a server's detail does).
     sink.rule(|batch| {
-        if support::ids(batch).iter().any(|id| [13, 40].contains(id)) {
-            Act::Fail(SinkError::permanent("bad value somewhere"))
-        } else {
-            Act::Commit
+        match support::ids(batch)
+            .into_iter()
+            .find(|id| [13, 40].contains(id))
+        {
+            Some(id) => Act::Fail(SinkError::permanent(format!("bad value {id}")).caused_by_data()),
+            None => Act::Commit,
         }
     });
     let h = spawn(&sink, |b| b.max_rows(64).isolate_bad_rows(true)).await;
@@ -636,6 +639,67 @@ async fn isolate_bad_rows_uses_the_row_the_sink_names() {
         sink.committed(),
         vec![vec![0, 1, 2, 3, 4], vec![6, 7, 8, 9]]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_about_the_whole_batch_is_not_bisected() {
+    // A read-only server refuses every batch: not the rows' fault, so no split.
+    let sink = MemorySink::new();
+    sink.rule(|_| {
+        Act::Fail(SinkError::permanent(
+            "cannot execute COPY in a read-only transaction",
+        ))
+    });
+    let h = spawn(&sink, |b| b.max_rows(1000).isolate_bad_rows(true)).await;
+    h.insert_many((0..1000).map(Ev::new)).await.unwrap();
+    let err = h.flush().await.unwrap_err();
+    assert_eq!(err.failed_batches().len(), 1);
+    assert_eq!(err.failed_batches()[0].rows(), 1000);
+    assert_eq!(sink.attempts().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn halves_failing_like_their_parent_without_a_row_stop_the_bisection() {
+    // The error claims to be about the data but is the same for every part (a trigger
+    // refusing every row): the first split shows it, and bisection stops there instead
+    // of costing 2n - 1 sends.
+    let sink = MemorySink::new();
+    sink.rule(|_| {
+        Act::Fail(
+            SinkError::permanent("refused by trigger")
+                .with_code("23514")
+                .caused_by_data(),
+        )
+    });
+    let h = spawn(&sink, |b| b.max_rows(1000).isolate_bad_rows(true)).await;
+    h.insert_many((0..1000).map(Ev::new)).await.unwrap();
+    let err = h.flush().await.unwrap_err();
+    assert_eq!(sink.attempts().len(), 3, "the batch and its two halves");
+    let mut rows: Vec<usize> = err.failed_batches().iter().map(|f| f.rows()).collect();
+    rows.sort_unstable();
+    assert_eq!(rows, [500, 500]);
+    let stats = h.close().await.unwrap();
+    assert_eq!(stats.failed.rows, 1000);
+    conserved(&stats);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_sends_of_one_batch_are_capped() {
+    // Every row is bad with its own message: a full bisection would cost 2n - 1 sends.
+    let sink = MemorySink::new();
+    sink.rule(|batch| {
+        let first = support::ids(batch)[0];
+        Act::Fail(SinkError::permanent(format!("bad value {first}")).caused_by_data())
+    });
+    let h = spawn(&sink, |b| b.max_rows(1024).isolate_bad_rows(true)).await;
+    h.insert_many((0..1024).map(Ev::new)).await.unwrap();
+    let err = h.flush().await.unwrap_err();
+    let sends = sink.attempts().len();
+    // 1 + 8 × 10 levels + 4 to spare, instead of 2 × 1024 - 1.
+    assert!(sends <= 85, "{sends} sends");
+    let failed: usize = err.failed_batches().iter().map(|f| f.rows()).sum();
+    assert_eq!(failed, 1024);
+    conserved(&h.close().await.unwrap());
 }
 
 #[tokio::test(start_paused = true)]

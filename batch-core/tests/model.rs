@@ -106,7 +106,7 @@ async fn run(setup: Setup, ops: Vec<Op>) {
     let mut outcomes = setup.outcomes.clone().into_iter().cycle();
     sink.rule(move |_| match outcomes.next().unwrap_or(0) {
         6 | 7 => Act::Fail(SinkError::retryable("flaky")),
-        8 => Act::Fail(SinkError::permanent("bad row")),
+        8 => Act::Fail(SinkError::permanent("bad row").caused_by_data()),
         9 => Act::Delay(Duration::from_millis(700)),
         _ => Act::Commit,
     });
@@ -143,10 +143,25 @@ async fn run(setup: Setup, ops: Vec<Op>) {
             Op::Insert => {
                 let id = next;
                 next += 1;
-                match h.insert(Ev::new(id)).await {
-                    Ok(()) => accepted.push(id),
-                    Err(InsertError::Closed(row)) if closed => assert_eq!(row.id, id),
-                    Err(e) => panic!("insert {id}: {e}"),
+                loop {
+                    // Failed batches held for the next flush keep their bytes in the
+                    // budget: when they fill it, only a flush makes room.
+                    let Ok(result) =
+                        tokio::time::timeout(Duration::from_secs(3600), h.insert(Ev::new(id)))
+                            .await
+                    else {
+                        assert!(!setup.dead_letter, "insert waits with nothing held");
+                        let held = h.stats();
+                        failed_ids(h.flush().await, &mut failed);
+                        assert!(held.failed.rows > 0, "insert waited, nothing failed");
+                        continue;
+                    };
+                    match result {
+                        Ok(()) => accepted.push(id),
+                        Err(InsertError::Closed(row)) if closed => assert_eq!(row.id, id),
+                        Err(e) => panic!("insert {id}: {e}"),
+                    }
+                    break;
                 }
             }
             Op::TryInsert => {
@@ -162,7 +177,22 @@ async fn run(setup: Setup, ops: Vec<Op>) {
             Op::InsertMany(n) => {
                 let ids: Vec<u64> = (next..next + u64::from(n)).collect();
                 next += u64::from(n);
-                match h.insert_many(ids.iter().map(|&id| Ev::new(id))).await {
+                let before = h.stats().accepted.rows;
+                let Ok(result) = tokio::time::timeout(
+                    Duration::from_secs(3600),
+                    h.insert_many(ids.iter().map(|&id| Ev::new(id))),
+                )
+                .await
+                else {
+                    // Held failed batches fill the budget (see Op::Insert): the rows
+                    // accepted before the wait stay accepted.
+                    assert!(!setup.dead_letter, "insert_many waits with nothing held");
+                    let took = usize::try_from(h.stats().accepted.rows - before).unwrap();
+                    accepted.extend(&ids[..took]);
+                    failed_ids(h.flush().await, &mut failed);
+                    continue;
+                };
+                match result {
                     Ok(()) => accepted.extend(&ids),
                     Err(e) if closed && e.error.is_closed() => {
                         accepted.extend(&ids[..e.accepted]);

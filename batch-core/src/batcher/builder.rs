@@ -14,7 +14,7 @@ use crate::dead_letter::FailedBatch;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::row::{BatchRow, Schema};
-use crate::sink::Sink;
+use crate::sink::{Sink, SinkError};
 
 /// The largest `max_bytes`: 2 GiB (a batch's chunks address rows with 32-bit offsets).
 const MAX_BATCH_BYTES: usize = 1 << 31;
@@ -39,6 +39,7 @@ pub struct Builder<S: Sink> {
     isolate_bad_rows: bool,
     seed: Option<u64>,
     shards: Option<usize>,
+    prepare_timeout: Duration,
 }
 
 impl<S: Sink + fmt::Debug> fmt::Debug for Builder<S> {
@@ -73,6 +74,7 @@ impl<S: Sink> Builder<S> {
             isolate_bad_rows: false,
             seed: None,
             shards: None,
+            prepare_timeout: Duration::from_secs(30),
         }
     }
 
@@ -180,6 +182,14 @@ impl<S: Sink> Builder<S> {
         self
     }
 
+    /// How long [`spawn`](Builder::spawn) waits for [`Sink::prepare`] (the schema check
+    /// against the live table) before it gives up. Default: 30 s. The built-in sinks also
+    /// have their own connect timeouts.
+    pub fn prepare_timeout(mut self, timeout: Duration) -> Self {
+        self.prepare_timeout = timeout;
+        self
+    }
+
     fn check(&self) -> Result<()> {
         fn bad(option: &'static str, reason: impl Into<String>) -> Result<()> {
             Err(Error::Config {
@@ -252,7 +262,15 @@ impl<S: Sink> Builder<S> {
         self.check()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let schema = Schema::of::<R>();
-        let columns = self.sink.prepare(schema).await?;
+        let columns = tokio::time::timeout(self.prepare_timeout, self.sink.prepare(schema))
+            .await
+            .map_err(|_| {
+                SinkError::retryable(format!(
+                    "the schema check of table `{}` did not finish within {:?} \
+                     (prepare_timeout): the server did not answer",
+                    schema.table, self.prepare_timeout
+                ))
+            })??;
         if columns.len() != schema.columns.len() {
             return Err(Error::ColumnCount {
                 table: schema.table,

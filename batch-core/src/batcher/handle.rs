@@ -159,9 +159,13 @@ impl<R, S: Sink> Handle<R, S> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe. The row is accepted in one step without an await point; if the
-    /// future is dropped while waiting for room, the row was not accepted (it is dropped
-    /// with the future) and nothing was buffered or counted.
+    /// If the future is dropped before it completes, the row is dropped with it and was
+    /// not accepted: nothing was buffered or counted. This is the cancel safety of
+    /// tokio's `mpsc::Sender::send`: no row is ever half-accepted, but one passed to a
+    /// cancelled `insert` is gone. When the row must survive a cancelled wait (in a
+    /// `select!`, or under a timeout), wait with [`ready`](Handle::ready), which is cancel
+    /// safe, then call [`try_insert`](Handle::try_insert), which never waits and hands the
+    /// row back.
     ///
     /// # Panics
     ///
@@ -227,6 +231,61 @@ impl<R, S: Sink> Handle<R, S> {
                 Err(InsertError::Full(row))
             }
             Err(refused) => Err(refusal(refused, row)),
+        }
+    }
+
+    /// Waits until the buffer has room for a row, without taking one.
+    ///
+    /// Follow it with [`try_insert`](Handle::try_insert): the room is not reserved, so
+    /// another producer may take it first, and `try_insert` then hands the row back in
+    /// [`InsertError::Full`]; wait again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Insert`] with [`InsertError::Closed`] once the batcher is closed or its
+    /// worker stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it holds no row and reserves nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// use std::time::Duration;
+    /// use batch_core::InsertError;
+    ///
+    /// let mut row = Event { id: 1, name: "kept" };
+    /// loop {
+    ///     // A timeout that fires here loses nothing: `row` is still ours.
+    ///     if tokio::time::timeout(Duration::from_secs(1), handle.ready()).await.is_err() {
+    ///         continue;
+    ///     }
+    ///     match handle.try_insert(row) {
+    ///         Ok(()) => break,
+    ///         Err(InsertError::Full(back)) => row = back,
+    ///         Err(e) => return Err(e.into()),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn ready(&self) -> Result<()> {
+        loop {
+            let wait = self.shared.room.notified();
+            let mut wait = std::pin::pin!(wait);
+            wait.as_mut().enable();
+            if self.is_closed() {
+                return Err(Error::Insert(InsertError::Closed(())));
+            }
+            if self.shared.has_room() {
+                return Ok(());
+            }
+            self.shared.pressure.store(true, Ordering::Release);
+            self.shared.wake.notify_one();
+            wait.await;
         }
     }
 
@@ -306,8 +365,9 @@ impl<R, S: Sink> Handle<R, S> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe in that nothing is lost: the flush goes on without the caller. The
-    /// failed batches it would have returned are returned by the next flush or close.
+    /// Cancel safe in that nothing is lost: the flush goes on without the caller, and the
+    /// failed batches it would have returned are returned by the next flush or close
+    /// (until then they keep their bytes in `max_buffered_bytes`).
     ///
     /// # Examples
     ///
@@ -339,8 +399,9 @@ impl<R, S: Sink> Handle<R, S> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe in that the close goes on without the caller; failed batches are then
-    /// lost to the caller (but were logged and counted), so prefer awaiting it.
+    /// Cancel safe in that nothing is lost: the close goes on without the caller, and the
+    /// failed batches it would have returned are returned by the next call to `close` or
+    /// `flush` (for example after a `timeout(…, close())` fired).
     ///
     /// # Examples
     ///
@@ -385,12 +446,7 @@ impl<R, S: Sink> Handle<R, S> {
 
     /// The answer when the worker is gone.
     fn after_worker(&self) -> Result<Stats> {
-        let stats = self.stats();
-        if self.shared.finished.load(Ordering::Acquire) {
-            Ok(stats)
-        } else {
-            Err(Error::Stopped { stats })
-        }
+        self.shared.report_after_worker()
     }
 
     /// A snapshot of the accounting; `accepted = committed + failed + in_buffer` holds

@@ -11,6 +11,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::batch::{Chunk, ChunkFull, RowBuffer};
+use crate::dead_letter::FailedBatch;
+use crate::error::{BatchesFailed, Error, Result};
 use crate::format::{EncodeError, Format};
 use crate::row::EncodeRow;
 use crate::stats::{Count, Stats};
@@ -132,7 +134,7 @@ impl<F: Format> Producer<'_, F> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Settled {
     Committed,
-    Failed,
+    Failed { possibly_persisted: bool },
 }
 
 /// The state shared by every handle and the worker of one batcher.
@@ -157,7 +159,29 @@ pub(crate) struct Shared<F: Format> {
     pub(crate) closing: AtomicBool,
     /// The worker finished (after close, or when every handle was dropped).
     pub(crate) finished: AtomicBool,
+    /// Failed batches the worker could not hand to anyone when it finished, for the next
+    /// `flush` or `close`.
+    leftover: Mutex<Vec<FailedBatch>>,
     pub(crate) metrics: Metrics,
+}
+
+impl<F: Format> Drop for Shared<F> {
+    fn drop(&mut self) {
+        let leftover = self
+            .leftover
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !leftover.is_empty() {
+            let rows: usize = leftover.iter().map(FailedBatch::rows).sum();
+            tracing::error!(
+                table = self.table,
+                batches = leftover.len(),
+                rows,
+                "batchrow: the last handle was dropped before a flush or close returned these \
+                 failed batches; they are counted as failed"
+            );
+        }
+    }
 }
 
 /// A number for the current thread, assigned on first use.
@@ -207,6 +231,7 @@ impl<F: Format> Shared<F> {
             pressure: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             finished: AtomicBool::new(false),
+            leftover: Mutex::new(Vec::new()),
             metrics: Metrics::new(table),
         }
     }
@@ -327,6 +352,11 @@ impl<F: Format> Shared<F> {
         }
     }
 
+    /// Whether a row would be accepted now (the budget is not used up).
+    pub(crate) fn has_room(&self) -> bool {
+        self.reserved.load(Ordering::Acquire) < self.limits.max_buffered
+    }
+
     /// Returns `bytes` to the budget and wakes producers waiting for room.
     pub(crate) fn release(&self, bytes: usize) {
         if bytes == 0 {
@@ -355,7 +385,12 @@ impl<F: Format> Shared<F> {
     fn hand_off(&self, shard: &mut Shard, reclaim: bool, notify: bool) {
         if !shard.buf.is_empty() {
             let first_at = shard.first_at.take().unwrap_or_else(Instant::now);
-            let chunk = shard.buf.take();
+            // The next chunk gets room for its hand-off size and a row beyond it, no more:
+            // memory in chunks stays close to the bytes the budget counts.
+            let chunk = shard.buf.take_reserving(
+                self.limits.chunk_bytes + self.limits.chunk_bytes / 16,
+                self.limits.chunk_rows,
+            );
             let count = Count::of(chunk.rows(), chunk.len());
             {
                 let mut ledger = self.ledger();
@@ -391,8 +426,9 @@ impl<F: Format> Shared<F> {
         std::mem::swap(&mut self.ledger().incoming, into);
     }
 
-    /// Records the outcome of a batch (or part of one) and returns its bytes to the
-    /// budget.
+    /// Records the outcome of a batch (or part of one). Its bytes stay reserved until
+    /// [`release`](Shared::release)d: a failed batch held for the next flush or close
+    /// keeps them.
     pub(crate) fn settle(&self, count: Count, how: Settled) {
         {
             let mut ledger = self.ledger();
@@ -402,17 +438,92 @@ impl<F: Format> Shared<F> {
                     ledger.committed += count;
                     ledger.batches_committed += 1;
                 }
-                Settled::Failed => {
+                Settled::Failed { possibly_persisted } => {
                     ledger.failed += count;
                     ledger.batches_failed += 1;
+                    if possibly_persisted {
+                        ledger.possibly_persisted += count;
+                    }
                 }
             }
         }
         match how {
             Settled::Committed => self.metrics.committed(count),
-            Settled::Failed => self.metrics.failed(count),
+            Settled::Failed { .. } => self.metrics.failed(count),
         }
-        self.release(usize::try_from(count.bytes).unwrap_or(usize::MAX));
+    }
+
+    /// Reserves `bytes` for a sink's send if they fit in the budget, or in any case with
+    /// `force`.
+    pub(crate) fn reserve_for_send(&self, bytes: usize, force: bool) -> bool {
+        if bytes == 0 {
+            return true;
+        }
+        let max = self.limits.max_buffered;
+        let mut current = self.reserved.load(Ordering::Relaxed);
+        loop {
+            if !force && current.saturating_add(bytes) > max {
+                return false;
+            }
+            match self.reserved.compare_exchange_weak(
+                current,
+                current.saturating_add(bytes),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Stops accepting rows because the worker is gone: every shard refuses rows, and
+    /// every producer waiting for room wakes up to see it.
+    pub(crate) fn halt(&self, reason: &'static str) {
+        self.ledger().halted = Some(reason);
+        self.closing.store(true, Ordering::Release);
+        for shard in self.shards.iter() {
+            lock(&shard.0).closed = true;
+        }
+        self.room.notify_waiters();
+        self.wake.notify_waiters();
+    }
+
+    /// Keeps failed batches for a `flush` or `close` after the worker finished.
+    pub(crate) fn keep_failed(&self, batches: Vec<FailedBatch>) {
+        if !batches.is_empty() {
+            lock(&self.leftover).extend(batches);
+        }
+    }
+
+    /// The answer to a `flush` or `close` once the worker is gone: the failed batches it
+    /// kept, or the stats (an error if the worker stopped without finishing).
+    pub(crate) fn report_after_worker(&self) -> Result<Stats> {
+        let stats = self.stats();
+        let batches = std::mem::take(&mut *lock(&self.leftover));
+        if !batches.is_empty() {
+            let bytes = batches.iter().map(|b| b.batch().len()).sum();
+            self.release(bytes);
+            return Err(Error::Failed(Box::new(BatchesFailed { batches, stats })));
+        }
+        if self.finished.load(Ordering::Acquire) {
+            Ok(stats)
+        } else {
+            Err(Error::Stopped {
+                stats: Box::new(stats),
+            })
+        }
+    }
+
+    /// Answers a `flush` or `close` that reached the worker after it finished.
+    pub(crate) fn answer_after_finish(&self, reply: tokio::sync::oneshot::Sender<Result<Stats>>) {
+        if let Err(Err(Error::Failed(failed))) = reply.send(self.report_after_worker()) {
+            // The caller is gone too: keep them for the next one.
+            let bytes: usize = failed.batches.iter().map(|b| b.batch().len()).sum();
+            if self.reserve_for_send(bytes, true) {
+                self.keep_failed(failed.batches);
+            }
+        }
     }
 
     /// An exact snapshot of the accounting.

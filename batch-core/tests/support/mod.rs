@@ -167,6 +167,10 @@ pub struct MemorySink {
     inner: Arc<Inner>,
     gate: watch::Sender<bool>,
     prepare_error: Arc<Mutex<Option<SinkError>>>,
+    /// `prepare` never returns.
+    prepare_hangs: Arc<std::sync::atomic::AtomicBool>,
+    /// `send_memory` reports this many times the batch's bytes.
+    memory_factor: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Default for MemorySink {
@@ -175,6 +179,8 @@ impl Default for MemorySink {
             inner: Arc::default(),
             gate: watch::Sender::new(true),
             prepare_error: Arc::default(),
+            prepare_hangs: Arc::default(),
+            memory_factor: Arc::default(),
         }
     }
 }
@@ -196,6 +202,18 @@ impl MemorySink {
 
     pub fn fail_prepare(&self, e: SinkError) {
         *self.prepare_error.lock().unwrap() = Some(e);
+    }
+
+    /// `prepare` never returns (a server that accepts and never answers).
+    pub fn hang_prepare(&self) {
+        self.prepare_hangs
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `send_memory` reports `factor` times the batch's bytes.
+    pub fn send_memory_factor(&self, factor: usize) {
+        self.memory_factor
+            .store(factor, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// While closed, attempts wait before doing anything.
@@ -274,7 +292,20 @@ impl Sink for MemorySink {
         if let Some(e) = self.prepare_error.lock().unwrap().take() {
             return Err(e);
         }
+        if self
+            .prepare_hangs
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            std::future::pending::<()>().await;
+        }
         Ok(schema.columns.iter().map(|c| TestColumn(c.name)).collect())
+    }
+
+    fn send_memory(&self, batch: &Batch) -> usize {
+        batch.len()
+            * self
+                .memory_factor
+                .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {

@@ -1,11 +1,22 @@
 //! The worker task: seals the chunks producers hand over into batches, sends them with
 //! up to `max_in_flight` concurrent deliveries, and settles every outcome.
 //!
-//! It never panics: it has no `unwrap`, and user code it calls (the sink, the dead-letter
-//! handler) runs under `catch_unwind` or in its own task.
+//! The event loop is here; the pure parts live in their own modules: filling the open
+//! batch ([`open`]), flush barriers ([`barrier`]), the bisection plan ([`bisect`]) and
+//! where failed batches go ([`report`]).
+//!
+//! It never panics on its own: it has no `unwrap`, and user code it calls (the sink, the
+//! dead-letter handler) runs under `catch_unwind` or in its own task. If it stops anyway
+//! (its runtime shuts down, or a `tracing` subscriber or `metrics` recorder panics
+//! inside it), a guard closes every producer shard and wakes every waiting producer, so
+//! handles refuse rows with `Closed` instead of accepting rows nobody will send.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+mod barrier;
+mod bisect;
+mod open;
+mod report;
+
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,26 +24,34 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{self, JoinError, JoinSet};
 use tokio::time::Instant;
 
-use crate::batch::{Batch, Chunk};
+use crate::batch::Batch;
 use crate::batcher::deliver::{deliver, panic_message, Delivered};
 use crate::batcher::rng::Rng;
 use crate::batcher::shared::{Piece, Settled, Shared};
 use crate::dead_letter::{FailedBatch, FailureCause};
 use crate::error::{BatchesFailed, Error, Result};
+use crate::format::Format;
 use crate::retry::RetryPolicy;
 use crate::sink::{Sink, SinkErrorKind};
 use crate::stats::{Count, Stats};
 
-/// The dead-letter handler.
-pub(crate) type DeadLetter = Box<dyn FnMut(FailedBatch) + Send>;
+use barrier::Barriers;
+use bisect::{Bisector, News, Signature};
+use open::{Filler, Fresh};
+use report::{bytes_of, Delivery, Reporter};
+
+pub(crate) use report::DeadLetter;
+
+/// The answer to a flush or close.
+type Reply = oneshot::Sender<Result<Stats>>;
 
 /// A request from a handle.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Flush(oneshot::Sender<Result<Stats>>),
+    Flush(Reply),
     Close {
         deadline: Option<Instant>,
-        reply: oneshot::Sender<Result<Stats>>,
+        reply: Reply,
     },
 }
 
@@ -48,27 +67,49 @@ pub(crate) struct Config {
     pub(crate) isolate_bad_rows: bool,
 }
 
-/// A sealed batch (or a part of one being bisected) and the flush sequence it belongs to.
+/// A sealed batch (or a part of one being bisected), the sequence of the batch it
+/// belongs to, and the pair of halves it is one of.
 #[derive(Debug)]
 struct Sealed {
     batch: Batch,
     seq: u64,
+    pair: Option<u64>,
 }
 
-/// The batch being filled.
-#[derive(Debug, Default)]
-struct Open {
-    chunks: Vec<Chunk>,
-    rows: usize,
-    bytes: usize,
-    first_at: Option<Instant>,
+/// A failed part and how it failed, as the bisection holds it.
+type Failed = (Sealed, FailureCause, u32);
+
+/// A delivery under way, and the bytes reserved for the sink's send.
+#[derive(Debug)]
+struct InFlight {
+    sealed: Sealed,
+    extra: usize,
 }
 
 #[derive(Debug)]
 struct Closing {
     deadline: Option<Instant>,
-    replies: Vec<oneshot::Sender<Result<Stats>>>,
+    replies: Vec<Reply>,
     deadline_passed: bool,
+}
+
+/// Closes the handles if the worker stops without finishing (see the module docs).
+struct Alive<F: Format> {
+    shared: Arc<Shared<F>>,
+    armed: bool,
+}
+
+impl<F: Format> Drop for Alive<F> {
+    fn drop(&mut self) {
+        if self.armed {
+            let reason = if std::thread::panicking() {
+                "the batcher's worker task panicked"
+            } else {
+                "the batcher's worker task was stopped (its Tokio runtime shut down)"
+            };
+            self.shared.halt(reason);
+        }
+    }
 }
 
 pub(crate) struct Worker<S: Sink> {
@@ -77,31 +118,26 @@ pub(crate) struct Worker<S: Sink> {
     commands: mpsc::UnboundedReceiver<Command>,
     handles_alive: bool,
     config: Config,
-    dead_letter: Option<DeadLetter>,
     rng: Rng,
     /// The jittered `max_wait` of the open batch.
     wait: Duration,
-    open: Open,
+    filler: Filler,
+    fresh: Vec<Fresh>,
     incoming: Vec<Piece>,
     ready: VecDeque<Sealed>,
     tasks: JoinSet<Delivered>,
-    in_flight: HashMap<task::Id, Sealed>,
-    /// Batches not finished, by sequence (bisected parts share their parent's).
-    unfinished: BTreeMap<u64, usize>,
-    next_id: u64,
-    /// Flushes waiting for every batch sealed before `.0` to finish.
-    flushes: Vec<(u64, oneshot::Sender<Result<Stats>>)>,
+    in_flight: HashMap<task::Id, InFlight>,
+    barriers: Barriers<Reply>,
     closing: Option<Closing>,
-    /// Failed batches for the next flush or close (when there is no dead-letter handler,
-    /// or it panicked).
-    unreported: Vec<FailedBatch>,
+    reporter: Reporter,
+    bisector: Bisector<Failed>,
 }
 
 impl<S: Sink> std::fmt::Debug for Worker<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
             .field("table", &self.shared.table)
-            .field("open_rows", &self.open.rows)
+            .field("open_rows", &self.filler.rows())
             .field("ready", &self.ready.len())
             .field("in_flight", &self.in_flight.len())
             .finish_non_exhaustive()
@@ -130,26 +166,39 @@ impl<S: Sink> Worker<S> {
             sink,
             commands,
             handles_alive: true,
+            filler: Filler::new(config.max_rows, config.max_bytes),
             config,
-            dead_letter,
             rng,
             wait: Duration::ZERO,
-            open: Open::default(),
+            fresh: Vec::new(),
             incoming: Vec::new(),
             ready: VecDeque::new(),
             tasks: JoinSet::new(),
             in_flight: HashMap::new(),
-            unfinished: BTreeMap::new(),
-            next_id: 0,
-            flushes: Vec::new(),
+            barriers: Barriers::default(),
             closing: None,
-            unreported: Vec::new(),
+            reporter: Reporter::new(dead_letter),
+            bisector: Bisector::default(),
         };
         worker.wait = worker.sample_wait();
         worker
     }
 
-    pub(crate) async fn run(mut self) {
+    /// The worker task. The guard is made before the first poll, so that a task dropped
+    /// before it ever ran (its runtime shut down first) closes the handles too.
+    pub(crate) fn run(self) -> impl std::future::Future<Output = ()> + Send {
+        let alive = Alive {
+            shared: self.shared.clone(),
+            armed: true,
+        };
+        async move {
+            let mut alive = alive;
+            self.event_loop().await;
+            alive.armed = false;
+        }
+    }
+
+    async fn event_loop(mut self) {
         loop {
             self.drain();
             if self.closing.is_some() {
@@ -202,7 +251,7 @@ impl<S: Sink> Worker<S> {
     /// When the open batch (or the rows still in shards) reach their `max_wait`.
     fn timer(&self) -> Option<Instant> {
         let unpulled = self.shared.ledger().unpulled_since;
-        let oldest = match (unpulled, self.open.first_at) {
+        let oldest = match (unpulled, self.filler.first_at()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -220,17 +269,13 @@ impl<S: Sink> Worker<S> {
                 self.shared.pull_all(false);
                 self.drain();
                 self.seal();
-                self.flushes.push((self.next_id, reply));
+                self.barriers.wait(self.filler.next_id(), reply);
             }
             Some(Command::Close { deadline, reply }) => self.start_closing(deadline, Some(reply)),
         }
     }
 
-    fn start_closing(
-        &mut self,
-        deadline: Option<Instant>,
-        reply: Option<oneshot::Sender<Result<Stats>>>,
-    ) {
+    fn start_closing(&mut self, deadline: Option<Instant>, reply: Option<Reply>) {
         match &mut self.closing {
             Some(closing) => {
                 closing.deadline = match (closing.deadline, deadline) {
@@ -274,7 +319,7 @@ impl<S: Sink> Worker<S> {
     fn on_timer(&mut self) {
         self.shared.pull_all(false);
         self.drain();
-        if let Some(first) = self.open.first_at {
+        if let Some(first) = self.filler.first_at() {
             if add(first, self.wait) <= Instant::now() {
                 self.seal();
             }
@@ -286,67 +331,53 @@ impl<S: Sink> Worker<S> {
     fn drain(&mut self) {
         self.shared.take_incoming(&mut self.incoming);
         let mut incoming = std::mem::take(&mut self.incoming);
+        let mut fresh = std::mem::take(&mut self.fresh);
         for piece in incoming.drain(..) {
-            self.add(piece);
+            self.filler.add(piece.chunk, piece.first_at, &mut fresh);
         }
-        // Keep the allocation for the next time.
+        for f in fresh.drain(..) {
+            self.sealed(f);
+        }
+        // Keep the allocations for the next time.
         self.incoming = incoming;
-    }
-
-    fn add(&mut self, piece: Piece) {
-        let Piece {
-            mut chunk,
-            first_at,
-        } = piece;
-        while !chunk.is_empty() {
-            let room_rows = self.config.max_rows.saturating_sub(self.open.rows);
-            let room_bytes = self.config.max_bytes.saturating_sub(self.open.bytes);
-            let mut take = chunk.rows_within(room_bytes).min(room_rows);
-            if take == 0 {
-                if self.open.rows > 0 {
-                    self.seal();
-                    continue;
-                }
-                // A row above max_bytes (insert refuses those): send it alone.
-                take = 1;
-            }
-            let part = chunk.slice(0..take);
-            chunk = chunk.slice(take..chunk.rows());
-            self.open.rows += part.rows();
-            self.open.bytes += part.len();
-            self.open.first_at = Some(self.open.first_at.map_or(first_at, |t| t.min(first_at)));
-            self.open.chunks.push(part);
-            if self.open.rows >= self.config.max_rows || self.open.bytes >= self.config.max_bytes {
-                self.seal();
-            }
-        }
+        self.fresh = fresh;
     }
 
     /// Seals the open batch, if it has rows.
     fn seal(&mut self) {
-        if self.open.rows == 0 {
-            return;
+        if let Some(fresh) = self.filler.seal() {
+            self.sealed(fresh);
         }
-        let open = std::mem::take(&mut self.open);
-        let id = self.next_id;
-        self.next_id += 1;
-        let batch = Batch::new(id, open.chunks);
-        let age = open.first_at.map_or(Duration::ZERO, |t| {
-            Instant::now().saturating_duration_since(t)
-        });
+    }
+
+    fn sealed(&mut self, fresh: Fresh) {
+        let Fresh { batch, age } = fresh;
         self.shared.metrics.sealed(batch.rows(), age);
-        *self.unfinished.entry(id).or_default() += 1;
-        self.ready.push_back(Sealed { batch, seq: id });
+        let seq = batch.id();
+        self.barriers.open(seq, 1);
+        self.bisector.start(seq, batch.rows());
+        self.ready.push_back(Sealed {
+            batch,
+            seq,
+            pair: None,
+        });
         self.wait = self.sample_wait();
     }
 
-    /// Starts deliveries while there is room in flight.
+    /// Starts deliveries while there is room in flight, and room in the memory budget for
+    /// what the sink holds while it sends (always for one delivery, so that the batcher
+    /// cannot stall).
     fn dispatch(&mut self) {
         let mut started = false;
         while self.tasks.len() < self.config.max_in_flight {
             let Some(sealed) = self.ready.pop_front() else {
                 break;
             };
+            let extra = self.sink.send_memory(&sealed.batch);
+            if !self.shared.reserve_for_send(extra, self.tasks.is_empty()) {
+                self.ready.push_front(sealed);
+                break;
+            }
             let delivery = deliver(
                 self.sink.clone(),
                 sealed.batch.clone(),
@@ -355,7 +386,8 @@ impl<S: Sink> Worker<S> {
                 self.rng.fork(),
             );
             let handle = self.tasks.spawn(delivery);
-            self.in_flight.insert(handle.id(), sealed);
+            self.in_flight
+                .insert(handle.id(), InFlight { sealed, extra });
             started = true;
         }
         if started {
@@ -374,37 +406,36 @@ impl<S: Sink> Worker<S> {
             Err(e) => (e.id(), Err(e)),
         };
         self.update_in_flight();
-        let Some(sealed) = self.in_flight.remove(&id) else {
+        let Some(InFlight { sealed, extra }) = self.in_flight.remove(&id) else {
             tracing::error!(
                 table = self.shared.table,
                 "batchrow: a delivery finished that the worker does not know; this is a bug"
             );
             return;
         };
+        self.shared.release(extra);
         match outcome {
-            Ok(Delivered { result: Ok(()), .. }) => self.commit(sealed),
+            Ok(Delivered { result: Ok(()), .. }) => {
+                if let Some(pair) = sealed.pair {
+                    if let News::Release(held) = self.bisector.report(pair, None) {
+                        self.isolate(held);
+                    }
+                }
+                self.commit(sealed);
+            }
             Ok(Delivered {
                 attempts,
                 result: Err(cause),
-            }) => self.fail_or_isolate(sealed, cause, attempts),
+            }) => self.on_failure((sealed, cause, attempts)),
             Err(e) if e.is_cancelled() => {
-                self.fail(sealed, FailureCause::CloseDeadline { in_flight: true }, 1);
+                self.on_failure((sealed, FailureCause::CloseDeadline { in_flight: true }, 1))
             }
             Err(e) => {
                 let message = match e.try_into_panic() {
                     Ok(panic) => panic_message(&*panic),
                     Err(e) => e.to_string(),
                 };
-                self.fail(sealed, FailureCause::Internal { message }, 1);
-            }
-        }
-    }
-
-    fn finish_part(&mut self, seq: u64) {
-        if let Some(n) = self.unfinished.get_mut(&seq) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.unfinished.remove(&seq);
+                self.on_failure((sealed, FailureCause::Internal { message }, 1));
             }
         }
     }
@@ -412,89 +443,148 @@ impl<S: Sink> Worker<S> {
     fn commit(&mut self, sealed: Sealed) {
         let count = Count::of(sealed.batch.rows(), sealed.batch.len());
         self.shared.settle(count, Settled::Committed);
-        self.finish_part(sealed.seq);
+        self.shared.release(sealed.batch.len());
+        self.part_settled(sealed.seq);
     }
 
-    /// Splits a batch the sink refused for good to find the bad rows, when enabled and
-    /// the error is about the data; otherwise fails it.
-    fn fail_or_isolate(&mut self, sealed: Sealed, cause: FailureCause, attempts: u32) {
-        let rows = sealed.batch.rows();
-        let bisect = self.config.isolate_bad_rows
-            && rows > 1
-            && matches!(&cause, FailureCause::Rejected(e) if e.kind() == SinkErrorKind::Permanent)
-            && !self.closing.as_ref().is_some_and(|c| c.deadline_passed);
-        if !bisect {
-            self.fail(sealed, cause, attempts);
+    fn part_settled(&mut self, seq: u64) {
+        if self.barriers.settle(seq) {
+            self.bisector.forget(seq);
+        }
+    }
+
+    /// Whether a failure may be split to isolate bad rows.
+    fn bisectable(&self, sealed: &Sealed, cause: &FailureCause) -> bool {
+        self.config.isolate_bad_rows
+            && sealed.batch.rows() > 1
+            && matches!(cause, FailureCause::Rejected(e)
+                if e.kind() == SinkErrorKind::Permanent && e.is_caused_by_data())
+            && !self.closing.as_ref().is_some_and(|c| c.deadline_passed)
+    }
+
+    /// A part failed: its pair may hold it or fail it with its sibling; otherwise it is
+    /// isolated or failed.
+    fn on_failure(&mut self, failed: Failed) {
+        let Some(pair) = failed.0.pair else {
+            self.isolate(failed);
+            return;
+        };
+        let signature = failed
+            .1
+            .sink_error()
+            .filter(|_| self.bisectable(&failed.0, &failed.1))
+            .map(|e| (Signature::of(e), e.row()));
+        match self
+            .bisector
+            .report(pair, signature.as_ref().map(|(s, r)| (s, *r)))
+        {
+            News::Hold => self.bisector.hold(pair, failed),
+            News::BothFailed(sibling) => {
+                tracing::warn!(
+                    table = self.shared.table,
+                    batch.id = failed.0.batch.id(),
+                    "batchrow: both halves failed with their parent's error and no row; the \
+                     error is not about one row, so they fail without more splits"
+                );
+                self.fail(sibling);
+                self.fail(failed);
+            }
+            News::Release(sibling) => {
+                self.isolate(sibling);
+                self.isolate(failed);
+            }
+            News::Nothing => self.isolate(failed),
+        }
+    }
+
+    /// Splits a part the sink refused because of its rows (see [`bisect`]); fails it
+    /// otherwise.
+    fn isolate(&mut self, failed: Failed) {
+        let (sealed, cause, attempts) = failed;
+        if !self.bisectable(&sealed, &cause) {
+            self.fail((sealed, cause, attempts));
             return;
         }
-        let bad_row = cause
-            .sink_error()
-            .and_then(|e| e.row())
-            .filter(|&r| r < rows);
-        let Sealed { batch, seq } = sealed;
-        let (retry, bad) = match bad_row {
-            Some(r) => (vec![0..r, r + 1..rows], Some(r..r + 1)),
-            None => (vec![0..rows / 2, rows / 2..rows], None),
+        if !self.bisector.may_split(sealed.seq) {
+            tracing::warn!(
+                table = self.shared.table,
+                batch.id = sealed.batch.id(),
+                sends = self.bisector.sends(sealed.seq),
+                "batchrow: the batch reached its cap of sends while isolating bad rows; \
+                 failing the rest of it"
+            );
+            self.fail((sealed, cause, attempts));
+            return;
+        }
+        let Some(error) = cause.sink_error() else {
+            self.fail((sealed, cause, attempts));
+            return;
         };
+        let rows = sealed.batch.rows();
+        let plan = bisect::plan(rows, error.row());
         tracing::info!(
             table = self.shared.table,
-            batch.id = batch.id(),
+            batch.id = sealed.batch.id(),
             batch.rows = rows,
-            bad_row,
-            "batchrow: the sink refused a batch; splitting it to isolate the bad rows"
+            bad_row = error.row(),
+            "batchrow: the sink refused rows of a batch; splitting it to isolate them"
         );
-        let parts: Vec<Batch> = retry
-            .into_iter()
-            .filter(|r| !r.is_empty())
-            .map(|r| batch.slice(r))
-            .collect();
-        *self.unfinished.entry(seq).or_default() += parts.len() + usize::from(bad.is_some());
-        for part in parts.into_iter().rev() {
-            self.ready.push_front(Sealed { batch: part, seq });
+        let pair = plan
+            .halves
+            .then(|| self.bisector.pair(Signature::of(error)));
+        let Sealed { batch, seq, .. } = sealed;
+        self.bisector.planned(seq, plan.resend.len());
+        self.barriers
+            .open(seq, plan.resend.len() + usize::from(plan.bad.is_some()));
+        for range in plan.resend.into_iter().rev() {
+            self.ready.push_front(Sealed {
+                batch: batch.slice(range),
+                seq,
+                pair,
+            });
         }
-        self.finish_part(seq);
-        if let Some(bad) = bad {
-            self.fail(
+        if let Some(bad) = plan.bad {
+            self.fail((
                 Sealed {
                     batch: batch.slice(bad),
                     seq,
+                    pair: None,
                 },
                 cause,
                 attempts,
-            );
+            ));
         }
+        self.part_settled(seq);
     }
 
-    fn fail(&mut self, sealed: Sealed, cause: FailureCause, attempts: u32) {
+    fn fail(&mut self, failed: Failed) {
+        let (sealed, cause, attempts) = failed;
         let count = Count::of(sealed.batch.rows(), sealed.batch.len());
-        self.shared.settle(count, Settled::Failed);
-        self.finish_part(sealed.seq);
+        let possibly_persisted = cause.is_possibly_persisted();
+        self.shared
+            .settle(count, Settled::Failed { possibly_persisted });
         tracing::error!(
             table = self.shared.table,
             batch.id = sealed.batch.id(),
             batch.rows = sealed.batch.rows(),
             batch.bytes = sealed.batch.len(),
             attempts,
+            possibly_persisted,
             error = %cause,
-            dead_letter = self.dead_letter.is_some(),
+            dead_letter = self.reporter.has_handler(),
             "batchrow: a batch failed for good"
         );
-        let failed = FailedBatch::new(sealed.batch, cause, attempts);
-        match &mut self.dead_letter {
-            Some(handler) => {
-                let copy = failed.clone();
-                if catch_unwind(AssertUnwindSafe(|| handler(copy))).is_err() {
-                    tracing::error!(
-                        table = self.shared.table,
-                        batch.id = failed.batch().id(),
-                        "batchrow: the dead-letter handler panicked; the batch will be \
-                         returned by the next flush or close instead"
-                    );
-                    self.unreported.push(failed);
-                }
-            }
-            None => self.unreported.push(failed),
+        let bytes = sealed.batch.len();
+        let seq = sealed.seq;
+        if self
+            .reporter
+            .report(FailedBatch::new(sealed.batch, cause, attempts))
+            == Delivery::Handled
+        {
+            self.shared.release(bytes);
         }
+        // Held batches keep their bytes reserved until a flush or close hands them over.
+        self.part_settled(seq);
     }
 
     async fn on_close_deadline(&mut self) {
@@ -511,82 +601,84 @@ impl<S: Sink> Worker<S> {
         while let Some(done) = self.tasks.join_next_with_id().await {
             self.on_delivered(done);
         }
+        for held in self.bisector.take_held() {
+            self.fail(held);
+        }
         self.drain();
         self.seal();
         while let Some(sealed) = self.ready.pop_front() {
-            self.fail(sealed, FailureCause::CloseDeadline { in_flight: false }, 0);
+            self.fail((sealed, FailureCause::CloseDeadline { in_flight: false }, 0));
         }
     }
 
     fn is_idle(&self) -> bool {
-        self.open.rows == 0
+        self.filler.rows() == 0
             && self.ready.is_empty()
             && self.tasks.is_empty()
+            && !self.bisector.holds_any()
             && self.shared.incoming_is_empty()
     }
 
-    /// Answers the flushes whose batches have all finished.
+    /// Answers the flushes whose batches have all been settled.
     fn answer_flushes(&mut self) {
-        if self.flushes.is_empty() {
-            return;
-        }
-        let oldest = self.unfinished.keys().next().copied().unwrap_or(u64::MAX);
-        if !self.flushes.iter().any(|(target, _)| *target <= oldest) {
-            return;
-        }
-        let stats = self.shared.stats();
-        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.flushes)
-            .into_iter()
-            .partition(|(target, _)| *target <= oldest);
-        self.flushes = waiting;
-        for (_, reply) in done {
-            let _ = reply.send(self.report(stats));
+        for reply in self.barriers.passed() {
+            self.answer(reply);
         }
     }
 
-    /// `Ok(stats)`, or the failed batches not reported yet.
-    fn report(&mut self, stats: Stats) -> Result<Stats> {
-        if self.unreported.is_empty() {
-            Ok(stats)
-        } else {
-            Err(Error::Failed(Box::new(BatchesFailed {
-                batches: std::mem::take(&mut self.unreported),
-                stats,
-            })))
+    /// Answers a flush or close: the stats, or the failed batches held so far. If the
+    /// caller is gone (its future was dropped), they are kept for the next one.
+    fn answer(&mut self, reply: Reply) {
+        let stats = self.shared.stats();
+        let batches = self.reporter.take();
+        if batches.is_empty() {
+            let _ = reply.send(Ok(stats));
+            return;
+        }
+        let bytes = bytes_of(&batches);
+        match reply.send(Err(Error::Failed(Box::new(BatchesFailed {
+            batches,
+            stats,
+        })))) {
+            Ok(()) => self.shared.release(bytes),
+            Err(Err(Error::Failed(failed))) => self.reporter.put_back(failed.batches),
+            Err(_) => {}
         }
     }
 
     fn finish(mut self) {
         self.shared.pull_all(true);
+        let replies = self.closing.take().map(|c| c.replies).unwrap_or_default();
+        for reply in replies.into_iter().chain(self.barriers.take_all()) {
+            self.answer(reply);
+        }
+        let leftover = self.reporter.take();
+        if !leftover.is_empty() && !self.handles_alive {
+            let rows: usize = leftover.iter().map(FailedBatch::rows).sum();
+            tracing::error!(
+                table = self.shared.table,
+                batches = leftover.len(),
+                rows,
+                "batchrow: every handle was dropped without close(), so these failed \
+                 batches cannot be returned to anyone; they are counted as failed"
+            );
+            self.shared.release(bytes_of(&leftover));
+        } else {
+            // A handle may call flush or close again: it gets them then.
+            self.shared.keep_failed(leftover);
+        }
         let stats = self.shared.stats();
         self.shared.metrics.gauges(&stats);
         self.shared
             .finished
             .store(true, std::sync::atomic::Ordering::Release);
         self.shared.room.notify_waiters();
-        let replies = self.closing.take().map(|c| c.replies).unwrap_or_default();
-        if replies.is_empty() && !self.unreported.is_empty() {
-            let rows: usize = self.unreported.iter().map(FailedBatch::rows).sum();
-            tracing::error!(
-                table = self.shared.table,
-                batches = self.unreported.len(),
-                rows,
-                "batchrow: every handle was dropped without close(), so these failed \
-                 batches cannot be returned to anyone; they are counted as failed"
-            );
-        }
-        for reply in replies {
-            let _ = reply.send(self.report(stats));
-        }
-        for (_, reply) in std::mem::take(&mut self.flushes) {
-            let _ = reply.send(self.report(stats));
-        }
         self.commands.close();
         while let Ok(command) = self.commands.try_recv() {
             let reply = match command {
                 Command::Flush(reply) | Command::Close { reply, .. } => reply,
             };
-            let _ = reply.send(Ok(stats));
+            self.shared.answer_after_finish(reply);
         }
     }
 }
