@@ -136,10 +136,12 @@ async fn a_lost_commit_of_unknown_outcome_is_neither_retried_nor_split() {
     assert!(stats.is_conserved(), "{stats:?}");
     // The batch whose answer was lost committed, but the sink could not find it out: it
     // is reported as possibly persisted, whole, and was sent once.
-    let failed = failed.lock().unwrap();
-    assert_eq!(failed.len(), 1, "{failed:?}");
-    assert!(failed[0].cause().is_possibly_persisted(), "{failed:?}");
-    assert_eq!(failed[0].attempts(), 1);
+    {
+        let failed = failed.lock().unwrap();
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert!(failed[0].cause().is_possibly_persisted(), "{failed:?}");
+        assert_eq!(failed[0].attempts(), 1);
+    }
     assert_eq!(stats.failed.rows, 10_000, "{stats:?}");
     assert_eq!(stats.committed.rows, N as u64 - 10_000, "{stats:?}");
     assert_eq!(log.lock().unwrap().errors(SinkErrorKind::Permanent), 0);
@@ -280,9 +282,9 @@ async fn starting_against_a_server_that_never_answers_fails_within_the_connect_t
     .await
     .expect("spawn did not return within 60 s");
     let took = began.elapsed();
-    let err = result
-        .err()
-        .expect("spawn succeeded against a silent server");
+    let Err(err) = result else {
+        panic!("spawn succeeded against a silent server");
+    };
     eprintln!("after {took:?}: {err}");
     // The default connect timeout is 10 s; allow for a loaded machine.
     assert!(took < Duration::from_secs(20), "took {took:?}");

@@ -24,7 +24,10 @@ pub(crate) struct Attempt {
 /// The shared record of a [`Counting`] sink.
 #[derive(Debug, Default)]
 pub(crate) struct Log {
+    /// Attempts that ended.
     pub(crate) attempts: Vec<Attempt>,
+    /// Attempts that started.
+    pub(crate) started: usize,
 }
 
 impl Log {
@@ -44,6 +47,21 @@ impl Log {
     /// Attempts that took at least `d`.
     pub(crate) fn slower_than(&self, d: Duration) -> usize {
         self.attempts.iter().filter(|a| a.took >= d).count()
+    }
+
+    /// How long it took from `began` (a fault) to the first commit after the last
+    /// failed attempt that ended after `began` (or, if none failed, to the first commit
+    /// after `began`).
+    pub(crate) fn recovered(&self, began: Instant) -> Option<Duration> {
+        let from = self
+            .attempts
+            .iter()
+            .filter(|a| a.error.is_some())
+            .map(|a| a.started + a.took)
+            .filter(|end| *end >= began)
+            .max()
+            .unwrap_or(began);
+        self.first_commit_after(from).map(|d| d + (from - began))
     }
 
     /// The first commit that ended after `t`, as the time from `t` to its end.
@@ -93,6 +111,7 @@ impl<S: Sink> Sink for Counting<S> {
 
     async fn send_by(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
         let started = Instant::now();
+        self.log.lock().unwrap().started += 1;
         let result = self.inner.send_by(batch, deadline).await;
         let attempt = Attempt {
             batch: batch.id(),
