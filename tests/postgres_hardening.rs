@@ -296,3 +296,46 @@ async fn starting_against_a_server_that_never_answers_fails_within_the_connect_t
     );
     held.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_server_is_retryable_and_a_refused_row_is_named() {
+    let c = pg::client().await;
+    let table = pg::unique("hard_classes");
+    c.batch_execute(&format!(
+        "CREATE TABLE {table} (id int8 NOT NULL CHECK (id <> 7), producer int2 NOT NULL, \
+         name text NOT NULL)"
+    ))
+    .await
+    .unwrap();
+    let rows: Vec<Event> = (0..10).map(event).collect();
+
+    // A session that is read-only, as on a primary that became a standby after a
+    // failover: SQLSTATE 25006, worth retrying (on another server, or later).
+    let mut config: tokio_postgres::Config = pg::url().parse().unwrap();
+    config.options("-c default_transaction_read_only=on");
+    let mut read_only = PostgresSink::builder(config).build().unwrap().table(&table);
+    let columns = read_only.prepare(Schema::of::<Event>()).await.unwrap();
+    let batch = pg::batch_of(&rows, &columns, 4).unwrap();
+    let e = read_only.send(&batch).await.unwrap_err();
+    assert_eq!(e.code(), Some("25006"), "{e}");
+    assert_eq!(e.kind(), SinkErrorKind::Retryable, "{e}");
+    assert!(!e.is_caused_by_data());
+
+    // A row the CHECK constraint refuses: permanent, caused by the data, and named.
+    let mut sink = pg::sink(&table);
+    sink.prepare(Schema::of::<Event>()).await.unwrap();
+    let e = sink.send(&batch).await.unwrap_err();
+    assert_eq!(e.code(), Some("23514"), "{e}");
+    assert_eq!(e.kind(), SinkErrorKind::Permanent, "{e}");
+    assert!(e.is_caused_by_data());
+    assert_eq!(e.row(), Some(7), "{e}");
+    let n: i64 = c
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+    c.batch_execute(&format!("DROP TABLE {table}"))
+        .await
+        .unwrap();
+}

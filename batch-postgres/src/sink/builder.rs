@@ -12,7 +12,21 @@ use super::classify::Endpoint;
 use super::PostgresSink;
 use crate::error::Result;
 
-/// The connect timeout when the configuration sets none.
+/// The connect timeout when the configuration sets none; it bounds the whole
+/// connection set-up (TCP, TLS, start-up, authentication).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use batch_postgres::{PostgresSink, DEFAULT_CONNECT_TIMEOUT};
+///
+/// let default = PostgresSink::new("postgres://u@127.0.0.1/db")?;
+/// assert_eq!(default.pool().timeouts().create, Some(DEFAULT_CONNECT_TIMEOUT));
+/// let own = PostgresSink::new("postgres://u@127.0.0.1/db?connect_timeout=3")?;
+/// assert_eq!(own.pool().timeouts().create, Some(Duration::from_secs(3)));
+/// # Ok::<(), batch_postgres::Error>(())
+/// ```
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an idle connection waits before its first TCP keepalive probe, when the
 /// configuration leaves tokio-postgres's default of two hours.

@@ -23,6 +23,16 @@ use classify::{classify, pool_error, Endpoint, Outcome};
 
 /// How long the sink keeps asking whether a transaction committed, by default, after
 /// its `COMMIT` failed or timed out: long enough to ride out a server restart.
+///
+/// # Examples
+///
+/// ```
+/// use batch_postgres::{PostgresSink, DEFAULT_COMMIT_STATUS_WINDOW};
+///
+/// let sink = PostgresSink::new("postgres://u@127.0.0.1/db")?;
+/// assert_eq!(sink.commit_status_window_len(), DEFAULT_COMMIT_STATUS_WINDOW);
+/// # Ok::<(), batch_postgres::Error>(())
+/// ```
 pub const DEFAULT_COMMIT_STATUS_WINDOW: Duration = Duration::from_secs(60);
 
 /// The deadline [`Sink::send`] gives itself (the batcher calls [`Sink::send_by`] with
