@@ -9,6 +9,54 @@
 //!
 //! Most users reach this crate as `batchrow::postgres`.
 //!
+//! # Delivery guarantees
+//!
+//! Each batch is one transaction: a batch is committed whole or not at all, never in
+//! part. With the batcher's default retry policy, **a batch is stored exactly once, or
+//! reported**; it is never stored twice by a retry:
+//!
+//! - An error before `COMMIT` was sent (a lost connection, a server restart, a timeout)
+//!   rolls the transaction back; the batch is retried with the same bytes.
+//! - When `COMMIT` fails, times out or loses its connection, the sink does not guess: it
+//!   asks the server on another connection whether the transaction committed
+//!   (`txid_status`, with the id taken when the transaction began), and keeps asking
+//!   through an outage for up to the [commit-status
+//!   window](PostgresSink::commit_status_window) (60 s by default). Committed is
+//!   success; rolled back is retried. A transaction the server still reports "in
+//!   progress" has its backend terminated, only while that backend still holds that
+//!   transaction, so that the answer becomes definite.
+//! - If the window ends without an answer, the batch is reported as **possibly
+//!   persisted** ([`SinkErrorKind::PossiblyPersisted`](batch_core::SinkErrorKind)):
+//!   the batcher neither sends it again nor splits it, and hands it to the dead-letter
+//!   handler (or returns it from `flush`/`close`). Check the table before replaying it.
+//! - Rows the server refuses (SQLSTATE classes `22` and `23`: a CHECK constraint, a
+//!   duplicate key, a value out of range) fail the batch with an error that is
+//!   [caused by the data](batch_core::SinkError::is_caused_by_data) and names the row
+//!   when the server does; with `isolate_bad_rows(true)` the batcher stores the other
+//!   rows and dead-letters the bad one.
+//!
+//! # Timeouts
+//!
+//! Nothing waits forever on a silent server:
+//!
+//! - **Connecting** (TCP, TLS, start-up and authentication) takes at most the connect
+//!   timeout, 10 s unless the configuration sets one; TCP keepalives (30 s idle, then
+//!   every 10 s) and, on Linux, a 30 s `tcp_user_timeout` drop connections to a peer
+//!   that vanished. See [`PostgresSinkBuilder`] for every default.
+//! - **Each send attempt** ends by the deadline the batcher gives it (the earlier of the
+//!   attempt timeout, 30 s, and the retry deadline, 120 s, by default). Before `COMMIT`
+//!   the sink stops on its own timer and the server on its `statement_timeout` and
+//!   `idle_in_transaction_session_timeout`, set for the transaction to the time left;
+//!   such a timeout is retried. A `COMMIT` that times out goes through the commit-status
+//!   check above, so an attempt may last up to its deadline plus the commit-status
+//!   window.
+//! - **Connections** go back to the pool only after a clean `COMMIT`. After an error, a
+//!   timeout, or a send cancelled mid-transaction, the connection is closed, so that no
+//!   later batch inherits a half-finished exchange.
+//! - **The schema check** ([`Sink::prepare`](batch_core::Sink::prepare)) gives up after
+//!   60 s; against a server that accepts connections and never answers it fails after
+//!   the connect timeout, naming the address.
+//!
 //! # Types
 //!
 //! The schema check accepts a field only for the column types its binary encoding is
@@ -83,7 +131,9 @@ mod sink;
 
 pub use copy::{oid, PgBinary, PgElement, PgType, PgTypeKind, HEADER, TRAILER};
 pub use error::{Error, Result};
-pub use sink::{PostgresSink, PostgresSinkBuilder};
+pub use sink::{
+    PostgresSink, PostgresSinkBuilder, DEFAULT_COMMIT_STATUS_WINDOW, DEFAULT_CONNECT_TIMEOUT,
+};
 
 /// Re-exported so that users configure connections and pools with the same versions.
 pub use deadpool_postgres;

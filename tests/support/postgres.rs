@@ -113,3 +113,68 @@ where
         .unwrap_or_else(|e| panic!("closing the batcher for {table}: {e}"));
     assert_eq!(stats.committed.rows, n, "rows committed into {table}");
 }
+
+/// The connection settings of `url`, with the host and port replaced by `127.0.0.1` and
+/// `port` (a proxy's), so that a sink connects through the proxy.
+pub(crate) fn config_via(url: &str, port: u16) -> tokio_postgres::Config {
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let mut proxied = tokio_postgres::Config::new();
+    proxied.host("127.0.0.1").port(port);
+    if let Some(user) = config.get_user() {
+        proxied.user(user);
+    }
+    if let Some(password) = config.get_password() {
+        proxied.password(password);
+    }
+    if let Some(db) = config.get_dbname() {
+        proxied.dbname(db);
+    }
+    proxied
+}
+
+/// The host and port of `url`, for a proxy in front of it.
+pub(crate) fn host_port(url: &str) -> (String, u16) {
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        other => panic!("the tests need a TCP host, not {other:?}"),
+    };
+    (host, config.get_ports().first().copied().unwrap_or(5432))
+}
+
+/// What a table of rows with ids `0..n` holds, read back by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Readback {
+    /// Rows in the table.
+    pub(crate) rows: i64,
+    /// Distinct ids.
+    pub(crate) distinct: i64,
+    /// Distinct ids within `0..n`.
+    pub(crate) in_range: i64,
+}
+
+impl Readback {
+    /// Rows stored more than once.
+    pub(crate) fn duplicates(&self) -> i64 {
+        self.rows - self.distinct
+    }
+}
+
+/// Reads back the `id` column of `table`, counting rows, distinct ids and ids in `0..n`.
+pub(crate) async fn read_ids(c: &Client, table: &str, n: i64) -> Readback {
+    let row = c
+        .query_one(
+            &format!(
+                "SELECT count(*), count(DISTINCT id), \
+                 count(DISTINCT id) FILTER (WHERE id >= 0 AND id < $1) FROM {table}"
+            ),
+            &[&n],
+        )
+        .await
+        .unwrap();
+    Readback {
+        rows: row.get(0),
+        distinct: row.get(1),
+        in_range: row.get(2),
+    }
+}

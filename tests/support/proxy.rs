@@ -17,8 +17,18 @@
 //!   dropped and the connection closed, so the server did the work but the client never
 //!   learns it.
 //!
-//! The counters ([`Proxy::truncated`], [`Proxy::answers_dropped`]) say how many faults
-//! happened, so a test can check that it really exercised them. The test then reads the
+//! - [`Proxy::stall`]: the next requests that contain a marker freeze their connection
+//!   ([`Stall::Request`]: the request never reaches the server; [`Stall::Answer`]: it
+//!   does, and the answer never reaches the client). Nothing more is forwarded either
+//!   way, and neither socket is closed, even when the client closes its own: a network
+//!   partition, as the server and the client each see it.
+//! - [`Proxy::down`] and [`Proxy::up`]: an outage. Every open connection is closed and
+//!   new ones are closed as soon as they are accepted, until `up`.
+//!   [`Proxy::down_after_dropped_answer`] starts the outage at the moment an answer is
+//!   dropped, so that whatever the client does next meets it.
+//!
+//! The counters ([`Proxy::truncated`], [`Proxy::answers_dropped`], [`Proxy::stalled`])
+//! say how many faults happened, so a test can check that it really exercised them. The test then reads the
 //! table back directly from the server, not through the proxy.
 //!
 //! The proxy stops by itself: it accepts at most [`MAX_CONNECTIONS`] connections and
@@ -26,7 +36,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,6 +66,20 @@ struct Shared {
     faults: Mutex<Faults>,
     truncated: AtomicU32,
     answers_dropped: AtomicU32,
+    stalled: AtomicU32,
+    /// An outage: connections are closed as soon as they are accepted.
+    down: AtomicBool,
+    /// Start an outage when an answer is dropped.
+    down_after_drop: AtomicBool,
+}
+
+/// Which half of a request's exchange a stalled connection loses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stall {
+    /// The request never reaches the server.
+    Request,
+    /// The request reaches the server whole; its answer never reaches the client.
+    Answer,
 }
 
 /// Where a truncated request is cut, in bytes counted from the start of its marker.
@@ -76,6 +100,8 @@ struct Faults {
     truncate: Option<(&'static [u8], VecDeque<Truncation>)>,
     /// Requests containing this marker have their answers dropped, this many.
     drop_answers: Option<(&'static [u8], u32)>,
+    /// Requests containing this marker stall their connection, one stall each.
+    stall: Option<(&'static [u8], VecDeque<Stall>)>,
 }
 
 impl Proxy {
@@ -91,6 +117,10 @@ impl Proxy {
                 let Ok(Ok((client, _))) = timeout_at(deadline, listener.accept()).await else {
                     return;
                 };
+                if registry.down.load(Ordering::SeqCst) {
+                    drop(client); // the outage: closed as soon as accepted
+                    continue;
+                }
                 let upstream = upstream.clone();
                 let shared = registry.clone();
                 let task = tokio::spawn(async move {
@@ -161,6 +191,45 @@ impl Proxy {
         faults.drop_answers.map_or(0, |(_, n)| n)
     }
 
+    /// Freezes the connections of the next requests that contain `marker`, one for each
+    /// of `stalls` (see [`Stall`]); the stalls are added to those still armed (with the
+    /// same marker). A stalled connection stays open until the proxy is dropped.
+    pub(crate) fn stall(&self, marker: &'static [u8], stalls: &[Stall]) {
+        let mut faults = self.shared.faults.lock().unwrap();
+        let (_, queue) = faults
+            .stall
+            .get_or_insert_with(|| (marker, VecDeque::new()));
+        queue.extend(stalls);
+    }
+
+    /// Connections stalled so far.
+    pub(crate) fn stalled(&self) -> u32 {
+        self.shared.stalled.load(Ordering::SeqCst)
+    }
+
+    /// Starts an outage: closes every open connection (stalled ones included), and
+    /// closes new ones as soon as they are accepted, until [`Proxy::up`].
+    pub(crate) fn down(&self) {
+        self.shared.down.store(true, Ordering::SeqCst);
+        self.cut();
+    }
+
+    /// Ends an outage.
+    pub(crate) fn up(&self) {
+        self.shared.down.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether an outage is under way.
+    pub(crate) fn is_down(&self) -> bool {
+        self.shared.down.load(Ordering::SeqCst)
+    }
+
+    /// Starts an outage ([`Proxy::down`]) at the moment the next answer is dropped
+    /// ([`Proxy::drop_answers`]).
+    pub(crate) fn down_after_dropped_answer(&self) {
+        self.shared.down_after_drop.store(true, Ordering::SeqCst);
+    }
+
     /// Requests truncated so far.
     pub(crate) fn truncated(&self) -> u32 {
         self.shared.truncated.load(Ordering::SeqCst)
@@ -190,6 +259,8 @@ enum Plan {
     TruncateAt { at: u64, whole_reads: bool },
     /// Close the connection when the server answers.
     DropAnswer,
+    /// Forward nothing more either way, and keep both sockets open.
+    Stalled,
 }
 
 /// Copies both ways until either side closes or a fault closes the connection.
@@ -221,6 +292,7 @@ async fn upstream(
             Ok(n) => n,
         };
         let chunk = &buf[..n];
+        let mut stall = None;
         if let Some(marker_at) = find_marker(shared, &tail, chunk, forwarded) {
             let mut faults = shared.faults.lock().unwrap();
             let mut plan = plan.lock().unwrap();
@@ -238,6 +310,15 @@ async fn upstream(
                 };
             }
             if *plan == Plan::Forward {
+                if let Some((_, stalls)) = &mut faults.stall {
+                    stall = stalls.pop_front();
+                    if stall.is_some() {
+                        *plan = Plan::Stalled;
+                        shared.stalled.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+            if *plan == Plan::Forward {
                 if let Some((_, left)) = &mut faults.drop_answers {
                     if *left > 0 {
                         *left -= 1;
@@ -245,6 +326,17 @@ async fn upstream(
                     }
                 }
             }
+        }
+        match stall {
+            Some(Stall::Request) => return hold(from, to).await,
+            Some(Stall::Answer) => {
+                // The request goes through; the downstream half holds the answer back.
+                if to.write_all(chunk).await.is_err() {
+                    return;
+                }
+                return hold(from, to).await;
+            }
+            None => {}
         }
         let current = *plan.lock().unwrap();
         let (end, last) = match current {
@@ -285,23 +377,42 @@ async fn downstream(
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        let mut stalled = false;
         {
             let mut plan = plan.lock().unwrap();
             match *plan {
                 Plan::DropAnswer => {
                     shared.answers_dropped.fetch_add(1, Ordering::SeqCst);
+                    if shared.down_after_drop.swap(false, Ordering::SeqCst) {
+                        shared.down.store(true, Ordering::SeqCst);
+                        let conns = std::mem::take(&mut *shared.conns.lock().unwrap());
+                        for c in &conns {
+                            c.abort();
+                        }
+                    }
                     return; // the server answered: drop the answer and the connection
                 }
+                Plan::Stalled => stalled = true,
                 // The server answered a request shorter than its truncation point: the
                 // request went through whole, and the truncation was not used.
                 Plan::TruncateAt { .. } => *plan = Plan::Forward,
                 Plan::Forward => {}
             }
         }
+        if stalled {
+            return hold(from, to).await;
+        }
         if to.write_all(&buf[..n]).await.is_err() {
             return;
         }
     }
+}
+
+/// Keeps both halves of a stalled connection open, forwarding nothing, until the task is
+/// aborted (by [`Proxy::cut`], [`Proxy::down`], dropping the proxy, or its lifetime).
+async fn hold<R, W>(from: R, to: W) {
+    let _keep = (from, to);
+    std::future::pending::<()>().await;
 }
 
 /// Where (counted from the connection's start) the first armed marker begins in
@@ -316,7 +427,12 @@ fn find_marker(shared: &Shared, tail: &[u8], chunk: &[u8], forwarded: u64) -> Op
             .filter(|(_, q)| !q.is_empty())
             .map(|(m, _)| *m);
         let drop = faults.drop_answers.filter(|(_, n)| *n > 0).map(|(m, _)| m);
-        truncate.into_iter().chain(drop).collect()
+        let stall = faults
+            .stall
+            .as_ref()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(m, _)| *m);
+        truncate.into_iter().chain(drop).chain(stall).collect()
     };
     let mut seen = tail.to_vec();
     seen.extend_from_slice(chunk);

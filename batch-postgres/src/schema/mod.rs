@@ -25,6 +25,14 @@ pub(crate) struct TableName {
 }
 
 impl TableName {
+    /// `schema.table`, or the table alone, for messages.
+    pub(crate) fn display(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{schema}.{}", self.table),
+            None => self.table.clone(),
+        }
+    }
+
     /// Splits a row type's `TABLE` at its first dot: `"events"` is looked up through
     /// the `search_path`, `"analytics.events"` in schema `analytics`. Names are taken
     /// literally (case-sensitive, no quotes).

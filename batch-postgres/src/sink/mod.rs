@@ -1,29 +1,50 @@
 //! [`PostgresSink`]: batches of rows into a table with binary `COPY`, one transaction
 //! per batch, each on its own pooled connection.
 
+mod attempt;
+mod builder;
 pub(crate) mod classify;
+mod commit_status;
 
 use std::fmt;
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use batch_core::{Batch, ColumnMismatch, Schema, SchemaMismatch, Sink, SinkError, SinkErrorKind};
-use bytes::Bytes;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, Runtime};
-use futures_util::SinkExt;
-use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::{NoTls, Socket};
+use deadpool_postgres::Pool;
+use tokio::time::{timeout, timeout_at, Instant};
 
-use crate::copy::{PgBinary, PgType, HEADER, TRAILER};
+use crate::copy::{PgBinary, PgType};
 use crate::error::{Error, Result};
 use crate::schema::{self, Checked, TableName};
-use classify::{classify, pool_error, Outcome};
+use attempt::{Checkout, Failure};
+pub use builder::{PostgresSinkBuilder, DEFAULT_CONNECT_TIMEOUT};
+use classify::{classify, pool_error, Endpoint, Outcome};
 
-/// How long to keep asking whether a transaction committed after the connection was
-/// lost during its `COMMIT`.
-const COMMIT_STATUS_TRIES: u32 = 20;
-const COMMIT_STATUS_WAIT: Duration = Duration::from_millis(500);
+/// How long the sink keeps asking whether a transaction committed, by default, after
+/// its `COMMIT` failed or timed out: long enough to ride out a server restart.
+///
+/// # Examples
+///
+/// ```
+/// use batch_postgres::{PostgresSink, DEFAULT_COMMIT_STATUS_WINDOW};
+///
+/// let sink = PostgresSink::new("postgres://u@127.0.0.1/db")?;
+/// assert_eq!(sink.commit_status_window_len(), DEFAULT_COMMIT_STATUS_WINDOW);
+/// # Ok::<(), batch_postgres::Error>(())
+/// ```
+pub const DEFAULT_COMMIT_STATUS_WINDOW: Duration = Duration::from_secs(60);
+
+/// The deadline [`Sink::send`] gives itself (the batcher calls [`Sink::send_by`] with
+/// its own): the batcher's default attempt timeout.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest [`Sink::prepare`] takes: connecting, then the catalog queries.
+const PREPARE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The shortest time the schema check run after a failed COPY gets, even when the
+/// attempt's deadline has passed.
+const RECHECK_GRACE: Duration = Duration::from_secs(5);
 
 /// A [`Sink`] that writes batches into a PostgreSQL table with
 /// `COPY … FROM STDIN (FORMAT binary)`.
@@ -33,11 +54,25 @@ const COMMIT_STATUS_WAIT: Duration = Duration::from_millis(500);
 /// - Each batch is one transaction on a connection from the pool: `BEGIN`, the COPY,
 ///   `COMMIT` only after the COPY succeeded. Batches sent concurrently (a batcher's
 ///   `max_in_flight > 1`) use separate connections, so their COPYs run in parallel.
-/// - If the connection is lost during `COMMIT`, the sink asks the server on a new
-///   connection whether the transaction committed (`txid_status`), so a batch is
-///   neither lost nor retried into a duplicate.
-/// - Errors are classified by SQLSTATE (see [`SinkError`]): constraint and data errors
-///   are permanent and carry the index of the failing row.
+/// - Each attempt ends by the deadline the batcher gives [`Sink::send_by`]. Before
+///   `COMMIT` is sent, a timeout closes the connection (the server rolls the
+///   transaction back) and is [`SinkErrorKind::Retryable`]; the server stops by then
+///   too (`SET LOCAL statement_timeout` and `idle_in_transaction_session_timeout` to
+///   the time left).
+/// - If `COMMIT` fails, times out or loses its connection, the sink asks the server on
+///   another connection whether the transaction committed (`txid_status`), for up to
+///   the [commit-status window](PostgresSink::commit_status_window): committed is
+///   success, rolled back is retryable, and a transaction still in progress has its
+///   backend terminated (only while it holds that transaction) so that the answer
+///   becomes definite. If no answer comes within the window, the error is
+///   [`SinkErrorKind::PossiblyPersisted`]: the batch is never sent again, so it is
+///   never stored twice.
+/// - A connection goes back to the pool only after a clean `COMMIT`; after any error,
+///   a timeout, or when the send is cancelled, it is closed.
+/// - Errors are classified by SQLSTATE (see [`SinkError`]): data errors (classes `22`
+///   and `23`) are permanent, caused by the data, and carry the index of the failing
+///   row when the server names it; connection loss, a read-only server after a
+///   failover, cancelled statements and server shutdowns are retryable.
 ///
 /// # The schema check
 ///
@@ -66,13 +101,15 @@ const COMMIT_STATUS_WAIT: Duration = Duration::from_millis(500);
 ///
 /// let sink = PostgresSink::new("postgres://batchrow:batchrow@127.0.0.1:5432/batchrow")?
 ///     .schema("analytics");
-/// // Hand `sink` to a batcher, which calls `prepare` and then `send` for each batch.
+/// // Hand `sink` to a batcher, which calls `prepare` and then `send_by` for each batch.
 /// # Ok(()) }
 /// ```
 pub struct PostgresSink {
     pool: Pool,
+    endpoint: Endpoint,
     schema: Option<String>,
     table: Option<String>,
+    commit_status_window: Duration,
     prepared: Option<Arc<Prepared>>,
 }
 
@@ -90,6 +127,7 @@ impl fmt::Debug for PostgresSink {
             .field("pool", &self.pool.status())
             .field("schema", &self.schema)
             .field("table", &self.table)
+            .field("commit_status_window", &self.commit_status_window)
             .field("copy", &self.prepared.as_ref().map(|p| &p.checked.copy_sql))
             .finish()
     }
@@ -97,43 +135,92 @@ impl fmt::Debug for PostgresSink {
 
 impl PostgresSink {
     /// A sink connecting with a connection string (`postgres://user:pass@host/db` or
-    /// `host=… user=…`), without TLS, with the default pool size.
+    /// `host=… user=…`), without TLS, with the default pool size and the default
+    /// network timeouts (see [`PostgresSinkBuilder`]).
     ///
     /// No connection is made until [`Sink::prepare`].
     ///
     /// # Errors
     ///
     /// [`Error::Url`] when the string does not parse.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use batch_postgres::PostgresSink;
+    ///
+    /// let sink = PostgresSink::new("postgres://batchrow:batchrow@127.0.0.1:5432/batchrow")?;
+    /// assert!(PostgresSink::new("postgres://[bad").is_err());
+    /// # Ok::<(), batch_postgres::Error>(())
+    /// ```
     pub fn new(url: &str) -> Result<Self> {
         let config: tokio_postgres::Config = url.parse().map_err(Error::Url)?;
         Self::builder(config).build()
     }
 
-    /// A builder for a sink with its own pool: the pool size and TLS.
+    /// A builder for a sink with its own pool: the pool size, TLS, and network
+    /// timeouts where the configuration sets none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use batch_postgres::PostgresSink;
+    ///
+    /// let config = "host=127.0.0.1 user=batchrow password=batchrow dbname=batchrow".parse()?;
+    /// let sink = PostgresSink::builder(config).pool_size(4).build()?;
+    /// assert_eq!(sink.pool().status().max_size, 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder(config: tokio_postgres::Config) -> PostgresSinkBuilder {
-        PostgresSinkBuilder {
-            config,
-            pool_size: None,
-            manager: Box::new(|config, mc| Manager::from_config(config, NoTls, mc)),
-        }
+        PostgresSinkBuilder::new(config)
     }
 
-    /// A sink taking connections from an existing deadpool-postgres pool.
+    /// A sink taking connections from an existing deadpool-postgres pool, as it is
+    /// configured: the pool's own timeouts apply, and the connection settings are not
+    /// given the builder's network timeouts (see [`PostgresSinkBuilder`]); each send is
+    /// still bounded by its deadline.
     ///
     /// The pool needs at least as many connections as the batcher's `max_in_flight`
-    /// for the COPYs to run in parallel.
+    /// for the COPYs to run in parallel, plus one for the commit-status check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use batch_postgres::deadpool_postgres::{Manager, Pool};
+    /// use batch_postgres::tokio_postgres::NoTls;
+    /// use batch_postgres::PostgresSink;
+    ///
+    /// let config = "host=127.0.0.1 user=batchrow dbname=batchrow".parse()?;
+    /// let pool = Pool::builder(Manager::new(config, NoTls)).max_size(4).build()?;
+    /// let sink = PostgresSink::from_pool(pool);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn from_pool(pool: Pool) -> Self {
+        Self::with_endpoint(pool, Endpoint::default())
+    }
+
+    fn with_endpoint(pool: Pool, endpoint: Endpoint) -> Self {
         PostgresSink {
             pool,
+            endpoint,
             schema: None,
             table: None,
+            commit_status_window: DEFAULT_COMMIT_STATUS_WINDOW,
             prepared: None,
         }
     }
 
     /// Writes into this table instead of the row type's `TABLE` (taken literally:
     /// case-sensitive, dots included).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sink = batch_postgres::PostgresSink::new("postgres://u@127.0.0.1/db")?;
+    /// let sink = sink.table("events_2024");
+    /// # Ok::<(), batch_postgres::Error>(())
+    /// ```
     #[must_use]
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = Some(table.into());
@@ -141,19 +228,75 @@ impl PostgresSink {
     }
 
     /// Looks the table up in this schema instead of through the `search_path`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sink = batch_postgres::PostgresSink::new("postgres://u@127.0.0.1/db")?;
+    /// let sink = sink.schema("analytics");
+    /// # Ok::<(), batch_postgres::Error>(())
+    /// ```
     #[must_use]
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
         self.schema = Some(schema.into());
         self
     }
 
+    /// How long the sink keeps asking whether a transaction committed after its
+    /// `COMMIT` failed, timed out or lost its connection, counted from that moment.
+    /// Default: [`DEFAULT_COMMIT_STATUS_WINDOW`] (60 s), enough to ride out a server
+    /// restart.
+    ///
+    /// While it asks, the send is not over, so an attempt can last up to its deadline
+    /// plus this window. When the window ends without an answer the batch is reported
+    /// as possibly persisted ([`SinkErrorKind::PossiblyPersisted`]) and never sent again.
+    /// A shorter window reports sooner, and more often without knowing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let sink = batch_postgres::PostgresSink::new("postgres://u@127.0.0.1/db")?;
+    /// let sink = sink.commit_status_window(Duration::from_secs(120));
+    /// assert_eq!(sink.commit_status_window_len(), Duration::from_secs(120));
+    /// # Ok::<(), batch_postgres::Error>(())
+    /// ```
+    #[must_use]
+    pub fn commit_status_window(mut self, window: Duration) -> Self {
+        self.commit_status_window = window;
+        self
+    }
+
+    /// The [commit-status window](PostgresSink::commit_status_window).
+    #[must_use]
+    pub fn commit_status_window_len(&self) -> Duration {
+        self.commit_status_window
+    }
+
     /// The connection pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sink = batch_postgres::PostgresSink::new("postgres://u@127.0.0.1/db")?;
+    /// let status = sink.pool().status();
+    /// assert_eq!(status.size, 0); // no connection before `prepare`
+    /// # Ok::<(), batch_postgres::Error>(())
+    /// ```
     #[must_use]
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
 
     /// The COPY statement, once [`Sink::prepare`] has succeeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sink = batch_postgres::PostgresSink::new("postgres://u@127.0.0.1/db")?;
+    /// assert_eq!(sink.copy_statement(), None); // not prepared yet
+    /// # Ok::<(), batch_postgres::Error>(())
+    /// ```
     #[must_use]
     pub fn copy_statement(&self) -> Option<&str> {
         self.prepared.as_ref().map(|p| p.checked.copy_sql.as_str())
@@ -174,12 +317,26 @@ impl PostgresSink {
     }
 
     /// Runs the schema check again after an error that suggests the table changed, and
-    /// reports what changed; `original` if nothing did.
-    async fn recheck(&self, prepared: &Prepared, original: SinkError) -> SinkError {
-        let Ok(client) = self.pool.get().await else {
+    /// reports what changed; `original` if nothing did, or if the check cannot finish by
+    /// `deadline` (or [`RECHECK_GRACE`] from now, whichever is later).
+    async fn recheck(
+        &self,
+        prepared: &Prepared,
+        original: SinkError,
+        deadline: Instant,
+    ) -> SinkError {
+        let until = deadline.max(Instant::now() + RECHECK_GRACE);
+        let check = async {
+            let checkout = Checkout::new(self.pool.get().await.ok()?);
+            let client = checkout.client()?;
+            let result = schema::check(client, &prepared.name, prepared.schema).await;
+            checkout.release();
+            Some(result)
+        };
+        let Ok(Some(result)) = timeout_at(until, check).await else {
             return original;
         };
-        match schema::check(&client, &prepared.name, prepared.schema).await {
+        match result {
             Err(e) => e,
             Ok(now) => {
                 let was = &prepared.checked;
@@ -214,100 +371,48 @@ impl PostgresSink {
             }
         }
     }
-
-    /// Finds out whether transaction `xid` committed, after the connection was lost
-    /// during its `COMMIT`.
-    async fn commit_status(&self, xid: i64, err: tokio_postgres::Error) -> Result<(), SinkError> {
-        for _ in 0..COMMIT_STATUS_TRIES {
-            if let Ok(client) = self.pool.get().await {
-                if let Ok(row) = client
-                    .query_one("SELECT txid_status($1)::text", &[&xid])
-                    .await
-                {
-                    match row.get::<_, Option<String>>(0).as_deref() {
-                        Some("committed") => return Ok(()),
-                        Some("aborted") => {
-                            return Err(SinkError::retryable(
-                                "the connection was lost during COMMIT, and the transaction \
-                                 was rolled back",
-                            )
-                            .with_source(err))
-                        }
-                        Some("in progress") => {} // the server has not noticed yet
-                        _ => break,
-                    }
-                }
-            }
-            tokio::time::sleep(COMMIT_STATUS_WAIT).await;
-        }
-        Err(SinkError::permanent(format!(
-            "the connection was lost during COMMIT, and whether transaction {xid} committed \
-             could not be found out; the batch is not retried, so that it is not inserted twice"
-        ))
-        .with_source(err))
-    }
-}
-
-/// Why a COPY failed.
-enum CopyFailure {
-    /// An error before or during the COPY: the transaction did not commit.
-    Failed(tokio_postgres::Error),
-    /// The server inserted a different number of rows than the batch holds.
-    RowCount { inserted: u64 },
-    /// The connection was lost during `COMMIT`: the outcome is unknown.
-    Commit {
-        xid: i64,
-        err: tokio_postgres::Error,
-    },
-}
-
-impl From<tokio_postgres::Error> for CopyFailure {
-    fn from(err: tokio_postgres::Error) -> Self {
-        CopyFailure::Failed(err)
-    }
-}
-
-/// One batch, one transaction: `BEGIN`, COPY, `COMMIT`.
-async fn copy_batch(
-    client: &mut deadpool_postgres::Client,
-    copy_sql: &str,
-    batch: &Batch,
-) -> Result<(), CopyFailure> {
-    let tx = client.transaction().await?;
-    let xid_stmt = tx.prepare_cached("SELECT txid_current()").await?;
-    let xid: i64 = tx.query_one(&xid_stmt, &[]).await?.get(0);
-    let stmt = tx.prepare_cached(copy_sql).await?;
-    let mut sink = pin!(tx.copy_in::<_, Bytes>(&stmt).await?);
-    sink.feed(Bytes::from_static(&HEADER)).await?;
-    for chunk in batch.chunks() {
-        sink.feed(chunk).await?;
-    }
-    sink.feed(Bytes::from_static(&TRAILER)).await?;
-    let inserted = sink.as_mut().finish().await?;
-    if usize::try_from(inserted).ok() != Some(batch.rows()) {
-        return Err(CopyFailure::RowCount { inserted });
-    }
-    match tx.commit().await {
-        Ok(()) => Ok(()),
-        Err(err) if err.as_db_error().is_some() => Err(CopyFailure::Failed(err)),
-        Err(err) => Err(CopyFailure::Commit { xid, err }),
-    }
 }
 
 impl Sink for PostgresSink {
     type Format = PgBinary;
 
-    /// Checks `schema` against the table and resolves the column types.
+    /// Checks `schema` against the table and resolves the column types, within 60 s
+    /// (and within the pool's create timeout to connect: 10 s by default).
     ///
     /// # Errors
     ///
     /// [`SinkErrorKind::Schema`] listing every mismatched column;
     /// [`SinkErrorKind::Config`] for a missing schema or table, a view, missing
-    /// privileges or active row-level security; connection errors as classified.
+    /// privileges or active row-level security; connection errors and timeouts as
+    /// classified (a server that accepts the connection and never answers is reported
+    /// as such, with its address).
     async fn prepare(&mut self, schema: Schema) -> Result<Vec<PgType>, SinkError> {
         let name = self.target(&schema);
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let checked = schema::check(&client, &name, schema).await?;
+        let check = async {
+            let client = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| pool_error(e, &self.pool, &self.endpoint))?;
+            let checkout = Checkout::new(client);
+            let Some(client) = checkout.client() else {
+                return Err(SinkError::retryable("no PostgreSQL connection"));
+            };
+            let checked = schema::check(client, &name, schema).await?;
+            checkout.release();
+            Ok(checked)
+        };
+        let checked = timeout(PREPARE_TIMEOUT, check).await.map_err(|_| {
+            SinkError::retryable(format!(
+                "the schema check of {} did not finish within {PREPARE_TIMEOUT:?}: \
+                 PostgreSQL{} does not answer",
+                name.display(),
+                self.endpoint
+                    .address
+                    .as_deref()
+                    .map_or_else(String::new, |a| format!(" at {a}"))
+            ))
+        })??;
         tracing::debug!(table = %checked.table.display(), copy = %checked.copy_sql, "schema check passed");
         let columns = checked.columns.clone();
         self.prepared = Some(Arc::new(Prepared {
@@ -318,16 +423,40 @@ impl Sink for PostgresSink {
         Ok(columns)
     }
 
-    /// Writes the batch in one transaction.
+    /// Writes the batch in one transaction, giving up 30 s from now; see
+    /// [`send_by`](PostgresSink::send_by).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_by`](PostgresSink::send_by).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send_by`](PostgresSink::send_by).
+    async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
+        self.send_by(batch, Instant::now() + SEND_TIMEOUT).await
+    }
+
+    /// Writes the batch in one transaction, by `deadline`.
+    ///
+    /// Until `COMMIT` is sent, every step ends at `deadline`; a timeout then closes the
+    /// connection (so the server rolls back) and is retryable. `COMMIT` ends at
+    /// `deadline` too, but a failed or timed-out `COMMIT` is followed by the
+    /// commit-status check, which may take up to the
+    /// [commit-status window](PostgresSink::commit_status_window) more.
     ///
     /// # Errors
     ///
     /// A classified [`SinkError`]; see the type's documentation.
+    /// [`SinkErrorKind::PossiblyPersisted`] when `COMMIT` went out and whether it
+    /// committed could not be found out within the commit-status window.
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future before `COMMIT` was sent rolls the transaction back.
-    async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
+    /// Dropping the future closes its connection (it never goes back to the pool in the
+    /// middle of a transaction). Dropped before `COMMIT` was sent, nothing is committed;
+    /// dropped after, the batch may have been committed.
+    async fn send_by(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
         let Some(prepared) = self.prepared.clone() else {
             return Err(SinkError::new(
                 SinkErrorKind::Config,
@@ -337,95 +466,62 @@ impl Sink for PostgresSink {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut client = self.pool.get().await.map_err(pool_error)?;
         let what = format!("COPY into {}", prepared.checked.table.display());
-        let result = copy_batch(&mut client, &prepared.checked.copy_sql, batch).await;
-        if result.is_err() {
-            // After a failed COPY the connection may be in a state the client library
-            // does not track (an error at the COPY's Bind leaves an extra ReadyForQuery
-            // in flight), so it is closed rather than reused.
-            drop(deadpool_postgres::Object::take(client));
-        }
-        match result {
-            Ok(()) => Ok(()),
-            Err(CopyFailure::Failed(err)) => match classify(err, &what, batch.rows()) {
+        let client = match timeout_at(deadline, self.pool.get()).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(pool_error(e, &self.pool, &self.endpoint)),
+            Err(_) => {
+                return Err(SinkError::retryable(format!(
+                    "{what}: no PostgreSQL connection before the attempt's deadline; \
+                     nothing was sent"
+                )))
+            }
+        };
+        let checkout = Checkout::new(client);
+        let result = match checkout.client() {
+            Some(client) => {
+                attempt::copy_batch(client, &prepared.checked.copy_sql, batch, deadline).await
+            }
+            None => Err(Failure::TimedOut {
+                during: "taking a connection",
+            }),
+        };
+        let failure = match result {
+            Ok(()) => {
+                checkout.release();
+                return Ok(());
+            }
+            Err(failure) => failure,
+        };
+        // The connection is in a state the client library may not track (an error at
+        // the COPY's Bind leaves an extra ReadyForQuery in flight; a timeout leaves a
+        // request unanswered): it is closed rather than reused.
+        drop(checkout);
+        match failure {
+            Failure::Error(err) => match classify(err, &what, batch.rows()) {
                 Outcome::Error(e) => Err(e),
-                Outcome::Recheck(e) => Err(self.recheck(&prepared, e).await),
+                Outcome::Recheck(e) => Err(self.recheck(&prepared, e, deadline).await),
             },
-            Err(CopyFailure::RowCount { inserted }) => Err(SinkError::permanent(format!(
+            Failure::TimedOut { during } => Err(SinkError::retryable(format!(
+                "{what}: the attempt's deadline passed during {during}; the connection was \
+                 closed, so the server rolls the transaction back and nothing was committed"
+            ))),
+            Failure::RowCount { inserted } => Err(SinkError::permanent(format!(
                 "{what}: the server read {inserted} rows, but the batch holds {}; \
                  nothing was committed",
                 batch.rows()
             ))),
-            Err(CopyFailure::Commit { xid, err }) => self.commit_status(xid, err).await,
+            Failure::Commit { txn, error } => {
+                commit_status::resolve(
+                    &self.pool,
+                    txn,
+                    error,
+                    self.commit_status_window,
+                    &what,
+                    batch.rows(),
+                )
+                .await
+            }
         }
-    }
-}
-
-/// Builds a [`PostgresSink`] with its own connection pool.
-///
-/// # Examples
-///
-/// ```no_run
-/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use batch_postgres::PostgresSink;
-///
-/// let config: tokio_postgres::Config = "host=127.0.0.1 user=batchrow dbname=batchrow".parse()?;
-/// let sink = PostgresSink::builder(config).pool_size(4).build()?;
-/// # Ok(()) }
-/// ```
-#[must_use]
-pub struct PostgresSinkBuilder {
-    config: tokio_postgres::Config,
-    pool_size: Option<usize>,
-    manager: Box<dyn FnOnce(tokio_postgres::Config, ManagerConfig) -> Manager + Send>,
-}
-
-impl fmt::Debug for PostgresSinkBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresSinkBuilder")
-            .field("config", &self.config)
-            .field("pool_size", &self.pool_size)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PostgresSinkBuilder {
-    /// The most connections the pool opens (default: deadpool's, 4 per CPU). It should
-    /// be at least the batcher's `max_in_flight`.
-    pub fn pool_size(mut self, size: usize) -> Self {
-        self.pool_size = Some(size);
-        self
-    }
-
-    /// Connects with TLS through any tokio-postgres TLS connector, such as
-    /// `postgres_native_tls::MakeTlsConnector` or `tokio_postgres_rustls::MakeRustlsConnect`
-    /// (add the crate of your choice; batchrow does not pick one for you). The default
-    /// is no TLS.
-    pub fn tls<T>(mut self, tls: T) -> Self
-    where
-        T: MakeTlsConnect<Socket> + Clone + Sync + Send + 'static,
-        T::Stream: Sync + Send,
-        T::TlsConnect: Sync + Send,
-        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
-    {
-        self.manager = Box::new(move |config, mc| Manager::from_config(config, tls, mc));
-        self
-    }
-
-    /// Builds the sink. No connection is made until [`Sink::prepare`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Pool`] when the pool cannot be built.
-    pub fn build(self) -> Result<PostgresSink> {
-        let manager = (self.manager)(self.config, ManagerConfig::default());
-        let mut pool = Pool::builder(manager)
-            .runtime(Runtime::Tokio1)
-            .create_timeout(Some(Duration::from_secs(30)));
-        if let Some(size) = self.pool_size {
-            pool = pool.max_size(size);
-        }
-        Ok(PostgresSink::from_pool(pool.build()?))
     }
 }

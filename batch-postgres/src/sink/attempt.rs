@@ -1,0 +1,216 @@
+//! One send attempt: a batch in one transaction on one pooled connection, bounded by
+//! the attempt's deadline on both sides (the client's timer and the server's
+//! `statement_timeout`).
+
+use std::pin::pin;
+use std::time::Duration;
+
+use batch_core::Batch;
+use bytes::Bytes;
+use deadpool_postgres::{Client, ClientWrapper};
+use futures_util::SinkExt;
+use tokio::time::{timeout_at, Instant};
+use tokio_postgres::SimpleQueryMessage;
+
+use crate::copy::{HEADER, TRAILER};
+
+/// A connection taken from the pool for one exchange. Unless [`release`](Checkout::release)
+/// is called after the exchange ended cleanly, the connection is taken out of the pool
+/// and closed when the checkout is dropped: after an error, a timeout, or when the
+/// future holding it is dropped (cancelled) in the middle of the protocol. A connection
+/// in an unknown state never goes back to the pool.
+pub(crate) struct Checkout {
+    client: Option<Client>,
+}
+
+impl Checkout {
+    pub(crate) fn new(client: Client) -> Self {
+        Checkout {
+            client: Some(client),
+        }
+    }
+
+    /// The connection; `None` only after [`release`](Checkout::release), which consumes
+    /// the checkout, so never in practice.
+    pub(crate) fn client(&self) -> Option<&ClientWrapper> {
+        self.client.as_deref()
+    }
+
+    /// Hands the connection back to the pool, after an exchange that ended cleanly (no
+    /// transaction open, no answer pending).
+    pub(crate) fn release(mut self) {
+        drop(self.client.take());
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Out of the pool; dropping the last handle closes the connection, and the
+            // server rolls back any transaction still open on it.
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+}
+
+/// The transaction of an attempt, as the server named it when it began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Txn {
+    /// `txid_current()`: the 64-bit transaction id (epoch and xid).
+    pub(crate) xid: i64,
+    /// `pg_backend_pid()`: the server process holding the transaction.
+    pub(crate) pid: i32,
+}
+
+/// Why an attempt failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// An error before `COMMIT` was sent: nothing was committed.
+    Error(tokio_postgres::Error),
+    /// The deadline passed before `COMMIT` was sent: nothing was committed.
+    TimedOut {
+        /// The step that was running.
+        during: &'static str,
+    },
+    /// The server read a different number of rows than the batch holds; not committed.
+    RowCount {
+        /// The rows the server read.
+        inserted: u64,
+    },
+    /// `COMMIT` was sent, and its answer did not come back as success: the outcome is
+    /// unknown until the server is asked.
+    Commit {
+        txn: Txn,
+        /// The error `COMMIT` returned; `None` when the deadline passed first.
+        error: Option<tokio_postgres::Error>,
+    },
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Failure::Error(err)
+    }
+}
+
+/// Runs `step` until `deadline`.
+async fn bounded<T>(
+    deadline: Instant,
+    during: &'static str,
+    step: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, Failure> {
+    match timeout_at(deadline, step).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(Failure::TimedOut { during }),
+    }
+}
+
+/// A server-side time limit in milliseconds for the time left until `deadline`: at
+/// least 1 (0 would mean no limit), at most what the setting holds.
+pub(crate) fn limit_ms(left: Duration) -> u64 {
+    let ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+    ms.clamp(1, u64::from(i32::MAX.unsigned_abs()))
+}
+
+/// `BEGIN`, the server-side time limits, and the transaction's id and backend, in one
+/// round trip.
+fn begin_sql(left: Duration) -> String {
+    let ms = limit_ms(left);
+    format!(
+        "BEGIN; SET LOCAL statement_timeout = {ms}; \
+         SET LOCAL idle_in_transaction_session_timeout = {ms}; \
+         SELECT txid_current(), pg_backend_pid()"
+    )
+}
+
+/// Reads the transaction's id and backend from the answer to [`begin_sql`].
+fn txn_of(messages: &[SimpleQueryMessage]) -> Option<Txn> {
+    messages.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(row) => Some(Txn {
+            xid: row.get(0)?.parse().ok()?,
+            pid: row.get(1)?.parse().ok()?,
+        }),
+        _ => None,
+    })
+}
+
+/// One batch, one transaction: `BEGIN`, the binary COPY, `COMMIT`, by `deadline`.
+///
+/// Before `COMMIT` is sent, every step ends at `deadline` ([`Failure::TimedOut`]), and
+/// the server stops the transaction's statements and ends the session by then too
+/// (`statement_timeout`, `idle_in_transaction_session_timeout`), so a client that has
+/// gone silent does not leave the transaction open. `COMMIT` itself also ends at
+/// `deadline`, but its outcome is then unknown ([`Failure::Commit`]).
+pub(crate) async fn copy_batch(
+    client: &ClientWrapper,
+    copy_sql: &str,
+    batch: &Batch,
+    deadline: Instant,
+) -> Result<(), Failure> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Failure::TimedOut {
+            during: "the start",
+        });
+    }
+    let begun = bounded(deadline, "BEGIN", client.simple_query(&begin_sql(left))).await?;
+    let Some(txn) = txn_of(&begun) else {
+        return Err(Failure::TimedOut {
+            during: "BEGIN (the server did not say which transaction it began)",
+        });
+    };
+    let stmt = bounded(
+        deadline,
+        "preparing the COPY",
+        client.prepare_cached(copy_sql),
+    )
+    .await?;
+    let copy = async {
+        let mut sink = pin!(client.copy_in::<_, Bytes>(&stmt).await?);
+        sink.feed(Bytes::from_static(&HEADER)).await?;
+        for chunk in batch.chunks() {
+            sink.feed(chunk).await?;
+        }
+        sink.feed(Bytes::from_static(&TRAILER)).await?;
+        sink.as_mut().finish().await
+    };
+    let inserted = bounded(deadline, "the COPY", copy).await?;
+    if usize::try_from(inserted).ok() != Some(batch.rows()) {
+        return Err(Failure::RowCount { inserted });
+    }
+    if Instant::now() >= deadline {
+        return Err(Failure::TimedOut {
+            during: "the wait before COMMIT",
+        });
+    }
+    match timeout_at(deadline, client.batch_execute("COMMIT")).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(Failure::Commit {
+            txn,
+            error: Some(error),
+        }),
+        Err(_) => Err(Failure::Commit { txn, error: None }),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_limits_are_positive_and_fit_an_int() {
+        assert_eq!(limit_ms(Duration::ZERO), 1);
+        assert_eq!(limit_ms(Duration::from_micros(300)), 1);
+        assert_eq!(limit_ms(Duration::from_millis(2500)), 2500);
+        assert_eq!(
+            limit_ms(Duration::from_secs(86_400 * 365 * 30)),
+            i32::MAX as u64
+        );
+        assert_eq!(
+            begin_sql(Duration::from_secs(30)),
+            "BEGIN; SET LOCAL statement_timeout = 30000; \
+             SET LOCAL idle_in_transaction_session_timeout = 30000; \
+             SELECT txid_current(), pg_backend_pid()"
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! A sink that passes everything to another sink and counts what happens: every send
+//! attempt (the batcher's [`Sink::send_by`]), its outcome, how long it took, and when
+//! the last commit after a moment happened. The fault tests use it to bound the number
+//! of sends and to measure the time a fault took to recover from.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use batchrow::{Batch, Format, Schema, Sink, SinkError, SinkErrorKind};
+use tokio::time::Instant;
+
+/// One send attempt, as the wrapped sink answered it.
+#[derive(Debug, Clone)]
+pub(crate) struct Attempt {
+    pub(crate) batch: u64,
+    pub(crate) rows: usize,
+    pub(crate) started: Instant,
+    pub(crate) took: Duration,
+    /// `None` when committed.
+    pub(crate) error: Option<(SinkErrorKind, String)>,
+}
+
+/// The shared record of a [`Counting`] sink.
+#[derive(Debug, Default)]
+pub(crate) struct Log {
+    /// Attempts that ended.
+    pub(crate) attempts: Vec<Attempt>,
+    /// Attempts that started.
+    pub(crate) started: usize,
+}
+
+impl Log {
+    /// Send attempts so far.
+    pub(crate) fn sends(&self) -> usize {
+        self.attempts.len()
+    }
+
+    /// Attempts that ended with an error of `kind`.
+    pub(crate) fn errors(&self, kind: SinkErrorKind) -> usize {
+        self.attempts
+            .iter()
+            .filter(|a| a.error.as_ref().is_some_and(|(k, _)| *k == kind))
+            .count()
+    }
+
+    /// Attempts that took at least `d`.
+    pub(crate) fn slower_than(&self, d: Duration) -> usize {
+        self.attempts.iter().filter(|a| a.took >= d).count()
+    }
+
+    /// How long it took from `began` (a fault) to the first commit after the last
+    /// failed attempt that ended after `began` (or, if none failed, to the first commit
+    /// after `began`).
+    pub(crate) fn recovered(&self, began: Instant) -> Option<Duration> {
+        let from = self
+            .attempts
+            .iter()
+            .filter(|a| a.error.is_some())
+            .map(|a| a.started + a.took)
+            .filter(|end| *end >= began)
+            .max()
+            .unwrap_or(began);
+        self.first_commit_after(from).map(|d| d + (from - began))
+    }
+
+    /// The first commit that ended after `t`, as the time from `t` to its end.
+    pub(crate) fn first_commit_after(&self, t: Instant) -> Option<Duration> {
+        self.attempts
+            .iter()
+            .filter(|a| a.error.is_none())
+            .map(|a| a.started + a.took)
+            .filter(|end| *end > t)
+            .min()
+            .map(|end| end - t)
+    }
+}
+
+/// A sink that delegates to `inner` and records every send attempt in `log`.
+pub(crate) struct Counting<S> {
+    pub(crate) inner: S,
+    pub(crate) log: Arc<Mutex<Log>>,
+}
+
+impl<S> Counting<S> {
+    pub(crate) fn new(inner: S) -> (Self, Arc<Mutex<Log>>) {
+        let log = Arc::new(Mutex::new(Log::default()));
+        (
+            Counting {
+                inner,
+                log: log.clone(),
+            },
+            log,
+        )
+    }
+}
+
+impl<S: Sink> Sink for Counting<S> {
+    type Format = S::Format;
+
+    async fn prepare(
+        &mut self,
+        schema: Schema,
+    ) -> Result<Vec<<Self::Format as Format>::Column>, SinkError> {
+        self.inner.prepare(schema).await
+    }
+
+    async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
+        self.inner.send(batch).await
+    }
+
+    async fn send_by(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
+        let started = Instant::now();
+        self.log.lock().unwrap().started += 1;
+        let result = self.inner.send_by(batch, deadline).await;
+        let attempt = Attempt {
+            batch: batch.id(),
+            rows: batch.rows(),
+            started,
+            took: started.elapsed(),
+            error: result.as_ref().err().map(|e| (e.kind(), e.to_string())),
+        };
+        if let Some((kind, message)) = &attempt.error {
+            eprintln!(
+                "send of batch {} ({} rows) failed after {:?}: {kind:?}: {message}",
+                attempt.batch, attempt.rows, attempt.took
+            );
+        }
+        self.log.lock().unwrap().attempts.push(attempt);
+        result
+    }
+
+    fn send_memory(&self, batch: &Batch) -> usize {
+        self.inner.send_memory(batch)
+    }
+}
