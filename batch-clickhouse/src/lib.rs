@@ -43,6 +43,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod classify;
+mod codes;
 mod dedup;
 mod error;
 mod kinds;
