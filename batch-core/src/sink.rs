@@ -274,7 +274,9 @@ mod tests {
         assert!(!e.is_retryable());
         assert!(e.is_caused_by_data());
         assert!(!SinkError::permanent("x").is_caused_by_data());
-        assert!(SinkError::permanent("x").caused_by_data().is_caused_by_data());
+        assert!(SinkError::permanent("x")
+            .caused_by_data()
+            .is_caused_by_data());
         assert!(SinkError::possibly_persisted("x").is_possibly_persisted());
         assert!(std::error::Error::source(&e).is_some());
         let m = SchemaMismatch {
