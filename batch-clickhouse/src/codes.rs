@@ -14,7 +14,8 @@ macro_rules! codes {
             #[doc = concat!("`", stringify!($name), "` (", stringify!($value), ").")]
             pub(crate) const $name: u32 = $value;
         )*
-        /// The name of a code listed here, for messages and tests.
+        /// The name of a code listed here.
+        #[cfg(test)]
         #[must_use]
         pub(crate) fn name(code: u32) -> Option<&'static str> {
             match code {

@@ -46,6 +46,7 @@ mod classify;
 mod codes;
 mod dedup;
 mod error;
+mod frame;
 mod kinds;
 pub mod rowbinary;
 mod schema;
