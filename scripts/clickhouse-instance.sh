@@ -18,8 +18,11 @@
 #                                  whose *.xml files `start` copies in)
 #   data/, tmp/, user_files/, format_schemas/, log/, server.pid, server.out
 #
-# `stop` asks the server to shut down (SIGTERM) and waits; `kill` sends SIGKILL; data is
-# kept across both, so `start` brings the same tables back. `destroy` kills the instance
+# `stop` asks the server to shut down (SIGTERM) and waits for it to exit, at most
+# $CLICKHOUSE_STOP_TIMEOUT seconds (20 by default), then kills it (as systemd would): on
+# SIGTERM, 18.16 stops accepting connections but keeps answering on open keep-alive
+# connections until they are idle for 3 s, which a steady client never is. `kill` sends
+# SIGKILL. Data is kept across both, so `start` brings the same tables back. `destroy` kills the instance
 # and removes its directory. Only the process recorded in server.pid, and running this
 # instance's config, is ever signalled.
 #
@@ -100,6 +103,11 @@ put("include_from", etc + "/substitutions.xml")
 logger = root.find("logger")
 if logger is None:
     logger = ET.SubElement(root, "logger")
+# Enough to follow start, shutdown and each query in the log of a fault test.
+level = logger.find("level")
+if level is None:
+    level = ET.SubElement(logger, "level")
+level.text = "information"
 for tag, file in (("log", "server.log"), ("errorlog", "server.err.log")):
     node = logger.find(tag)
     if node is None:
@@ -166,8 +174,13 @@ signal_and_wait() {
 }
 
 stop() {
-  signal_and_wait TERM 20 || { log "instance $name ignored SIGTERM for 20 s; killing it"; kill_it; }
-  log "ClickHouse instance $name stopped"
+  local wait=${CLICKHOUSE_STOP_TIMEOUT:-20}
+  if signal_and_wait TERM "$wait"; then
+    log "ClickHouse instance $name stopped"
+  else
+    log "ClickHouse instance $name still runs ${wait}s after SIGTERM; killing it"
+    kill_it
+  fi
 }
 
 kill_it() {
