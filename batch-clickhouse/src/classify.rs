@@ -5,100 +5,22 @@
 use batch_core::{SinkError, SinkErrorKind};
 use clickhouse::error::Error;
 
-/// Codes of configuration and access errors: retrying cannot help until someone
-/// changes the setup.
-const CONFIG: &[u32] = &[
-    60,  // UNKNOWN_TABLE
-    81,  // UNKNOWN_DATABASE
-    115, // UNKNOWN_SETTING
-    164, // READONLY
-    192, // UNKNOWN_USER
-    193, // WRONG_PASSWORD
-    194, // REQUIRED_PASSWORD
-    195, // IP_ADDRESS_NOT_ALLOWED
-    291, // DATABASE_ACCESS_DENIED
-    497, // ACCESS_DENIED
-    516, // AUTHENTICATION_FAILED
-];
+use crate::codes;
 
-/// Codes of errors in the query or the data: the same bytes fail again.
-const PERMANENT: &[u32] = &[
-    1,   // UNSUPPORTED_METHOD
-    2,   // UNSUPPORTED_PARAMETER
-    6,   // CANNOT_PARSE_TEXT
-    8,   // THERE_IS_NO_COLUMN
-    10,  // NOT_FOUND_COLUMN_IN_BLOCK
-    16,  // NO_SUCH_COLUMN_IN_TABLE
-    20,  // NUMBER_OF_COLUMNS_DOESNT_MATCH
-    27,  // CANNOT_PARSE_INPUT_ASSERTION_FAILED
-    32,  // ATTEMPT_TO_READ_AFTER_EOF
-    33,  // CANNOT_READ_ALL_DATA
-    36,  // BAD_ARGUMENTS
-    38,  // CANNOT_PARSE_DATE
-    41,  // CANNOT_PARSE_DATETIME
-    43,  // ILLEGAL_TYPE_OF_ARGUMENT
-    44,  // ILLEGAL_COLUMN
-    47,  // UNKNOWN_IDENTIFIER
-    48,  // NOT_IMPLEMENTED
-    49,  // LOGICAL_ERROR
-    50,  // UNKNOWN_TYPE
-    53,  // TYPE_MISMATCH
-    62,  // SYNTAX_ERROR
-    69,  // ARGUMENT_OUT_OF_BOUND
-    70,  // CANNOT_CONVERT_TYPE
-    72,  // CANNOT_PARSE_NUMBER
-    73,  // UNKNOWN_FORMAT
-    80,  // INCORRECT_QUERY
-    117, // INCORRECT_DATA
-    128, // TOO_LARGE_ARRAY_SIZE
-    131, // TOO_LARGE_STRING_SIZE
-    271, // CANNOT_DECOMPRESS
-    349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
-    377, // CANNOT_PARSE_UUID
-    432, // UNKNOWN_CODEC
-    433, // ILLEGAL_CODEC_PARAMETER
-    469, // VIOLATED_CONSTRAINT
-];
-
-/// Codes of passing trouble: overload, timeouts, network, replication. A code that is
-/// in no list is retried too (and logged at debug level).
-const RETRYABLE: &[u32] = &[
-    23,   // CANNOT_READ_FROM_ISTREAM
-    24,   // CANNOT_WRITE_TO_OSTREAM
-    159,  // TIMEOUT_EXCEEDED
-    160,  // TOO_SLOW
-    173,  // CANNOT_ALLOCATE_MEMORY
-    202,  // TOO_MANY_SIMULTANEOUS_QUERIES
-    203,  // NO_FREE_CONNECTION
-    209,  // SOCKET_TIMEOUT
-    210,  // NETWORK_ERROR
-    225,  // NO_ZOOKEEPER
-    236,  // ABORTED
-    241,  // MEMORY_LIMIT_EXCEEDED
-    242,  // TABLE_IS_READ_ONLY
-    252,  // TOO_MANY_PARTS
-    285,  // TOO_FEW_LIVE_REPLICAS
-    286,  // UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE
-    319,  // UNKNOWN_STATUS_OF_INSERT
-    394,  // QUERY_WAS_CANCELLED
-    425,  // SYSTEM_ERROR
-    439,  // CANNOT_SCHEDULE_TASK
-    999,  // KEEPER_EXCEPTION
-    1000, // POCO_EXCEPTION
-];
-
-/// How a server exception code is treated.
+/// How a server exception code is treated, and whether the rows caused it.
 #[must_use]
-pub(crate) fn kind_of_code(code: u32) -> SinkErrorKind {
-    if CONFIG.contains(&code) {
-        SinkErrorKind::Config
-    } else if PERMANENT.contains(&code) {
-        SinkErrorKind::Permanent
+pub(crate) fn kind_of_code(code: u32) -> (SinkErrorKind, bool) {
+    if codes::CONFIG.contains(&code) {
+        (SinkErrorKind::Config, false)
+    } else if codes::DATA.contains(&code) {
+        (SinkErrorKind::Permanent, true)
+    } else if codes::REQUEST.contains(&code) {
+        (SinkErrorKind::Permanent, false)
     } else {
-        if !RETRYABLE.contains(&code) {
+        if !codes::TRANSIENT.contains(&code) {
             tracing::debug!(code, "unknown ClickHouse error code, treated as retryable");
         }
-        SinkErrorKind::Retryable
+        (SinkErrorKind::Retryable, false)
     }
 }
 
@@ -130,35 +52,49 @@ pub(crate) fn server_code(e: &SinkError) -> Option<u32> {
 /// Classifies an error of the `clickhouse` crate. `context` says what was being done,
 /// for the message.
 pub(crate) fn classify(e: Error, context: &str) -> SinkError {
-    let (kind, code) = match &e {
+    let (kind, data, code) = match &e {
         Error::Network(_) | Error::TimedOut | Error::Other(_) | Error::Decompression(_) => {
-            (SinkErrorKind::Retryable, None)
+            (SinkErrorKind::Retryable, false, None)
         }
         Error::BadResponse(message) => match parse_code(message) {
-            Some(code) => (kind_of_code(code), Some(code)),
-            None => (kind_of_status(message), None),
+            Some(code) => {
+                let (kind, data) = kind_of_code(code);
+                (kind, data, Some(code))
+            }
+            None => (kind_of_status(message), false, None),
         },
-        Error::InvalidParams(_) => (SinkErrorKind::Config, None),
+        Error::InvalidParams(_) => (SinkErrorKind::Config, false, None),
         // A background task ended without a result (cancelled): try again.
-        Error::Custom(m) if m.starts_with("unexpected error") => (SinkErrorKind::Retryable, None),
-        _ => (SinkErrorKind::Permanent, None),
+        Error::Custom(m) if m.starts_with("unexpected error") => {
+            (SinkErrorKind::Retryable, false, None)
+        }
+        _ => (SinkErrorKind::Permanent, false, None),
     };
     let mut err = SinkError::new(kind, format!("ClickHouse: {context}: {e}"));
     if let Some(code) = code {
         err = err.with_code(code.to_string());
     }
-    if let Error::BadResponse(message) = &e {
-        if let Some(row) = parse_row(message) {
-            err = err.with_row(row);
+    if data {
+        err = err.caused_by_data();
+        if let Error::BadResponse(message) = &e {
+            if let Some(row) = parse_row(message) {
+                err = err.with_row(row);
+            }
         }
     }
     err.with_source(e)
 }
 
 /// A response without an exception code: `503 Service Unavailable` from the server or
-/// a proxy. 5xx is retried; 401/403 are access problems; other 4xx are permanent.
+/// a proxy (the `clickhouse` crate reports the status only when the body is empty).
+/// 5xx, 408 (request timeout) and 429 (too many requests) are passing and retried;
+/// 401/403 are access problems; other 4xx are permanent. Anything else is retried.
 fn kind_of_status(message: &str) -> SinkErrorKind {
-    match message.get(..3).and_then(|s| s.parse::<u16>().ok()) {
+    let status = message
+        .split_once(' ')
+        .and_then(|(status, _)| status.parse::<u16>().ok());
+    match status {
+        Some(408 | 429) => SinkErrorKind::Retryable,
         Some(401 | 403) => SinkErrorKind::Config,
         Some(400..=499) => SinkErrorKind::Permanent,
         _ => SinkErrorKind::Retryable,
@@ -202,19 +138,61 @@ mod tests {
 
     #[test]
     fn classifies_codes() {
-        assert_eq!(kind_of_code(252), SinkErrorKind::Retryable);
-        assert_eq!(kind_of_code(159), SinkErrorKind::Retryable);
-        assert_eq!(kind_of_code(53), SinkErrorKind::Permanent);
-        assert_eq!(kind_of_code(27), SinkErrorKind::Permanent);
-        assert_eq!(kind_of_code(16), SinkErrorKind::Permanent);
-        assert_eq!(kind_of_code(193), SinkErrorKind::Config);
-        assert_eq!(kind_of_code(60), SinkErrorKind::Config);
-        // Unknown codes are retried: the batcher's retry limit bounds the cost of a
+        use SinkErrorKind::{Config, Permanent, Retryable};
+        assert_eq!(kind_of_code(252), (Retryable, false));
+        assert_eq!(kind_of_code(159), (Retryable, false));
+        assert_eq!(kind_of_code(364), (Retryable, false));
+        assert_eq!(kind_of_code(16), (Permanent, false));
+        assert_eq!(kind_of_code(62), (Permanent, false));
+        assert_eq!(kind_of_code(193), (Config, false));
+        assert_eq!(kind_of_code(60), (Config, false));
+        // Unknown codes are retried: the batcher's retry deadline bounds the cost of a
         // wrong guess, and no batch is given up on for a passing problem.
-        assert_eq!(kind_of_code(4242), SinkErrorKind::Retryable);
-        for c in CONFIG.iter().chain(PERMANENT) {
-            assert!(!RETRYABLE.contains(c), "{c} is listed twice");
+        assert_eq!(kind_of_code(4242), (Retryable, false));
+    }
+
+    #[test]
+    fn data_errors_are_permanent_and_caused_by_the_rows() {
+        for code in [
+            6, 26, 27, 33, 38, 41, 53, 69, 70, 72, 131, 190, 321, 376, 395, 407, 469, 691,
+        ] {
+            assert_eq!(
+                kind_of_code(code),
+                (SinkErrorKind::Permanent, true),
+                "{code} {:?}",
+                codes::name(code)
+            );
         }
+        // As 18.16 reports a row it cannot parse.
+        let e = classify(
+            Error::BadResponse(
+                "Code: 33, e.displayText() = DB::Exception: Cannot read all data. Bytes read: \
+                 12. Bytes expected: 67108864.: (at row 4)\n, e.what() = DB::Exception"
+                    .into(),
+            ),
+            "insert",
+        );
+        assert_eq!(e.kind(), SinkErrorKind::Permanent);
+        assert!(e.is_caused_by_data());
+        assert_eq!(e.row(), Some(3));
+        assert_eq!(e.code(), Some("33"));
+        // As current servers report a value out of range, without a row.
+        let e = classify(
+            Error::BadResponse(
+                "Code: 407. DB::Exception: Decimal math overflow. (DECIMAL_OVERFLOW)".into(),
+            ),
+            "insert",
+        );
+        assert!(e.is_caused_by_data());
+        assert_eq!(e.row(), None);
+        // A request error that names a row is still not the rows' fault.
+        let e = classify(
+            Error::BadResponse("Code: 62. DB::Exception: Syntax error (at row 2)".into()),
+            "insert",
+        );
+        assert_eq!(e.kind(), SinkErrorKind::Permanent);
+        assert!(!e.is_caused_by_data());
+        assert_eq!(e.row(), None);
     }
 
     #[test]
@@ -225,6 +203,7 @@ mod tests {
         );
         assert_eq!(e.kind(), SinkErrorKind::Retryable);
         assert_eq!(e.code(), Some("252"));
+        assert!(!e.is_caused_by_data());
         assert_eq!(
             e.to_string(),
             "ClickHouse: insert: bad response: Code: 252. DB::Exception: Too many parts"
@@ -242,5 +221,18 @@ mod tests {
         assert!(classify(Error::TimedOut, "insert").is_retryable());
         let e = classify(Error::Compression("bad".into()), "insert");
         assert_eq!(e.kind(), SinkErrorKind::Permanent);
+    }
+
+    #[test]
+    fn too_many_requests_and_request_timeouts_are_retried() {
+        for status in ["429 Too Many Requests", "408 Request Timeout"] {
+            let e = classify(Error::BadResponse(status.into()), "insert");
+            assert_eq!(e.kind(), SinkErrorKind::Retryable, "{status}");
+        }
+        for status in ["400 Bad Request", "413 Payload Too Large"] {
+            let e = classify(Error::BadResponse(status.into()), "insert");
+            assert_eq!(e.kind(), SinkErrorKind::Permanent, "{status}");
+            assert!(!e.is_caused_by_data());
+        }
     }
 }

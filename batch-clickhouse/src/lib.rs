@@ -43,8 +43,10 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod classify;
+mod codes;
 mod dedup;
 mod error;
+mod frame;
 mod kinds;
 pub mod rowbinary;
 mod schema;

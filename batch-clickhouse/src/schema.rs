@@ -5,6 +5,7 @@ use batch_core::{ColumnMismatch, Schema, SchemaMismatch, SinkError, SinkErrorKin
 use clickhouse::Client;
 
 use crate::classify::classify;
+use crate::codes;
 use crate::kinds::{complete, declared_matches, fits};
 use crate::types::ChType;
 
@@ -84,11 +85,11 @@ pub(crate) async fn current_database(client: &Client) -> Result<String, SinkErro
 fn check_error(e: clickhouse::error::Error, database: &str) -> SinkError {
     let err = classify(e, "reading the table schema from system.columns");
     match err.code().and_then(|c| c.parse::<u32>().ok()) {
-        Some(81) => SinkError::new(
+        Some(codes::UNKNOWN_DATABASE) => SinkError::new(
             SinkErrorKind::Config,
             format!("database `{database}` does not exist ({err})"),
         )
-        .with_code("81"),
+        .with_code(codes::UNKNOWN_DATABASE.to_string()),
         _ => err,
     }
 }
@@ -223,10 +224,7 @@ pub(crate) fn changed(
 
 /// Whether a server error code may mean that the table changed under the sink.
 pub(crate) fn may_be_schema_change(code: Option<u32>) -> bool {
-    matches!(
-        code,
-        Some(8 | 10 | 16 | 20 | 27 | 32 | 33 | 44 | 47 | 53 | 60 | 70)
-    )
+    code.is_some_and(|c| codes::MAYBE_SCHEMA_CHANGE.contains(&c))
 }
 
 /// Re-reads the table and reports how it no longer fits, if it does not.

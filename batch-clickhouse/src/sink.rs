@@ -1,31 +1,38 @@
 //! [`ClickHouseSink`]: the schema check, then one `INSERT ... FORMAT RowBinary` per
-//! batch through the `clickhouse` crate's formatted-insert API.
+//! batch through the `clickhouse` crate's formatted-insert API, the batch compressed by
+//! the sink into one frame.
 
 use std::time::Duration;
 
 use batch_core::{Batch, Schema, Sink, SinkError, SinkErrorKind};
-use bytes::{Bytes, BytesMut};
-use clickhouse::Client;
+use bytes::Bytes;
+use clickhouse::{Client, Compression};
+use tokio::time::Instant;
 
 use crate::classify::{classify, server_code};
 use crate::dedup;
+use crate::frame::{self, MAX_FRAME};
 use crate::rowbinary::RowBinary;
 use crate::schema;
 use crate::sql::quote_ident;
 use crate::types::ChType;
 
-/// The most bytes of a batch sent as one piece, which the client compresses into one
-/// frame: a batch up to this size is one frame. Servers refuse compressed frames over
-/// 1 GiB, and LZ4 may grow incompressible data a little.
-const MAX_FRAME: usize = 512 << 20;
+/// The default time limit of one insert: [`ClickHouseSink::insert_timeout`].
+const INSERT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default time limit of the schema check: [`ClickHouseSink::schema_timeout`].
+const SCHEMA_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long after its deadline an insert may take to stop: the `clickhouse` crate ends
+/// it at the deadline and shuts its connection; this only guards against a hang.
+const GRACE: Duration = Duration::from_secs(1);
 
 /// A ClickHouse table as a batchrow [`Sink`]: rows are encoded in [`RowBinary`] and each
 /// batch is sent as one `INSERT INTO db.table (columns) FORMAT RowBinary`.
 ///
 /// Build it from the `clickhouse::Client` you already have: its URL, credentials,
-/// database, compression (LZ4 by default) and settings all apply. The sink turns off
-/// the client's own row validation (`with_validation(false)`), which does not work with
-/// older servers such as 18.16, and checks the schema itself instead.
+/// database and settings all apply (its compression applies to the schema check; the
+/// sink compresses inserts itself, see `# Delivery`). The sink turns off the client's
+/// own row validation (`with_validation(false)`), which does not work with older
+/// servers such as 18.16, and checks the schema itself instead.
 ///
 /// # The schema check
 ///
@@ -37,41 +44,66 @@ const MAX_FRAME: usize = 512 << 20;
 /// must have a `DEFAULT`, `MATERIALIZED` or `ALIAS` expression. Every mismatch is reported
 /// at once in one [`SinkErrorKind::Schema`] error.
 ///
+/// # Time limits
+///
+/// Nothing waits forever, with the default settings:
+///
+/// - **The schema check** (every query of [`Sink::prepare`]) ends after
+///   [`schema_timeout`](ClickHouseSink::schema_timeout), 10 s by default, with a
+///   [`SinkErrorKind::Retryable`] error that says the server did not answer: a server
+///   that accepts connections and never answers fails `Batcher::spawn` after 10 s.
+/// - **Each insert** ends at the deadline the batcher gives ([`Sink::send_by`]: the
+///   earlier of its attempt timeout, 30 s by default, and the retry deadline), and at
+///   the latest after [`insert_timeout`](ClickHouseSink::insert_timeout), 30 s by
+///   default, also when [`Sink::send`] is called directly. The time limit covers
+///   connecting, sending and the server's answer. The insert is then aborted and its
+///   connection closed, and it fails as [`SinkErrorKind::Retryable`]: the batcher sends
+///   the same bytes again (see `# Delivery` for what that means).
+///
+/// The `clickhouse` crate's default HTTP client has no connect timeout of its own; these
+/// limits end a connection attempt that hangs. For a shorter connect timeout, build the
+/// client with `Client::with_http_client` and a hyper `HttpConnector` with
+/// `set_connect_timeout`.
+///
 /// # Errors of `send`
 ///
-/// Network errors, timeouts, overload (`TOO_MANY_PARTS`, memory limits) and 5xx
-/// responses are [`SinkErrorKind::Retryable`]; errors in the data or the query are
-/// [`SinkErrorKind::Permanent`]; missing tables and refused credentials are
-/// [`SinkErrorKind::Config`]. Each carries the server's exception code
-/// ([`SinkError::code`]) and message. When an insert fails in a way that may mean the
-/// table changed (an unknown column, a type mismatch), the sink checks the schema again
-/// and reports the new mismatch as [`SinkErrorKind::Schema`].
+/// Network errors, timeouts, overload (`TOO_MANY_PARTS`, memory limits), 5xx, 408 and
+/// 429 responses are [`SinkErrorKind::Retryable`]; errors in the query are
+/// [`SinkErrorKind::Permanent`]; values the server cannot parse or store (a parse error,
+/// a number out of range, a violated constraint) are [`SinkErrorKind::Permanent`] and
+/// [caused by the data](SinkError::is_caused_by_data), with the failing row when the
+/// server names it (`(at row N)`), so that the batcher's `isolate_bad_rows` can split
+/// the batch; missing tables and refused credentials are [`SinkErrorKind::Config`].
+/// Each carries the server's exception code ([`SinkError::code`]) and message. When an
+/// insert fails in a way that may mean the table changed (an unknown column, a type
+/// mismatch), the sink checks the schema again and reports the new mismatch as
+/// [`SinkErrorKind::Schema`].
 ///
 /// # Delivery
 ///
-/// Each batch is one `INSERT`, its rows sent as one compressed frame (with the client's
-/// compression, LZ4 by default), and a failed attempt is retried with the same bytes.
-/// When a connection fails, what the table holds depends on when:
+/// Each batch is one `INSERT`, its rows sent as one LZ4-compressed frame (with
+/// `decompress=1`), and a failed attempt is retried with the same bytes. When a
+/// connection fails, what the table holds depends on when:
 ///
 /// - **Before the server has the whole batch:** nothing of the attempt is stored, and
 ///   the retry stores the batch once. The server reads the whole frame and checks its
 ///   checksum before it parses a row, so a cut anywhere inside the frame fails the
 ///   insert. This matters on servers before 21.x, such as 18.16, which take the end of a
-///   cut-off HTTP body for the end of the data (ClickHouse issue #9666): without
-///   compression (`Compression::None`), or for a batch over 512 MiB (sent as several
-///   frames), a cut can store the first rows of a batch, and the retry stores them
-///   again.
-/// - **After the server stored the batch, before the client read the answer:** the
-///   sink cannot tell this from a failed insert, so the batch is sent again and, in a
-///   table that does not deduplicate inserts (a plain `MergeTree` on 18.16), stored
-///   twice. Delivery is **at-least-once**: a duplicate is always a whole batch whose
-///   answer was lost. An attempt cut off by a timeout (see
-///   [`timeouts`](ClickHouseSink::timeouts)) may have been stored too.
+///   cut-off HTTP body for the end of the data (ClickHouse issue #9666): a batch over
+///   512 MiB is sent as several frames, and a cut between two of them can store the
+///   first rows of the batch, which the retry stores again.
+/// - **After the server stored the batch, before the client read the answer** (a lost
+///   answer, a server killed after it wrote the part, an insert that ran past its time
+///   limit): the sink cannot tell this from a failed insert, so the batch is sent again
+///   and, in a table that does not deduplicate inserts (a plain `MergeTree` on 18.16),
+///   stored twice. Delivery is **at-least-once**: a duplicate is always a whole batch
+///   whose answer was lost.
 ///
 /// Keep the batcher's `max_rows` at or below the server's `max_insert_block_size`
 /// (1,048,576 rows by default): the server then writes a batch as one block, all or
 /// nothing. It writes a larger batch block by block, so a bad row late in the batch
-/// leaves the blocks before it stored.
+/// leaves the blocks before it stored (and the batcher's `isolate_bad_rows` would then
+/// store them twice).
 ///
 /// For **exactly-once** delivery across retries, insert into a table that deduplicates
 /// inserts. As every attempt sends the same bytes, a retried batch is recognised:
@@ -87,12 +119,19 @@ const MAX_FRAME: usize = 512 << 20;
 /// 22.2 and later) gives each batch its own `insert_deduplication_token` instead, so that
 /// only retries of the same batch are dropped.
 ///
-/// Sending a batch as one frame costs one copy of its bytes while it is sent (unless
-/// it is a single chunk), small next to compressing them.
+/// # Memory
+///
+/// Each attempt compresses the batch into its frame on a blocking thread
+/// (`tokio::task::spawn_blocking`), not on the async worker threads. A batch of several
+/// chunks is first copied into one piece of memory, dropped as soon as it is
+/// compressed; the frame is about the size of the batch for incompressible rows. The
+/// sink reports both ([`Sink::send_memory`]), so that the batcher counts them within its
+/// `max_buffered_bytes`.
 ///
 /// # Examples
 ///
 /// ```no_run
+/// use std::time::Duration;
 /// use batch_clickhouse::ClickHouseSink;
 ///
 /// let client = clickhouse::Client::default()
@@ -100,6 +139,7 @@ const MAX_FRAME: usize = 512 << 20;
 ///     .with_user("default");
 /// let sink = ClickHouseSink::new(client)
 ///     .database("analytics")
+///     .schema_timeout(Duration::from_secs(5))
 ///     .with_setting("async_insert", "1")
 ///     .with_setting("wait_for_async_insert", "1");
 /// // Hand `sink` to the batcher.
@@ -108,12 +148,15 @@ const MAX_FRAME: usize = 512 << 20;
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ClickHouseSink {
+    /// For the schema check: the user's client as it is.
     client: Client,
+    /// For inserts: without the client's compression, as the sink compresses.
+    insert_client: Client,
     database: Option<String>,
     table: Option<String>,
     settings: Vec<(String, String)>,
-    send_timeout: Option<Duration>,
-    end_timeout: Option<Duration>,
+    insert_timeout: Duration,
+    schema_timeout: Duration,
     deduplicate: bool,
     prepared: Option<Prepared>,
 }
@@ -139,13 +182,15 @@ struct Prepared {
 impl ClickHouseSink {
     /// A sink that writes through `client`.
     pub fn new(client: Client) -> Self {
+        let client = client.with_validation(false);
         ClickHouseSink {
-            client: client.with_validation(false),
+            insert_client: client.clone().with_compression(Compression::None),
+            client,
             database: None,
             table: None,
             settings: Vec::new(),
-            send_timeout: None,
-            end_timeout: None,
+            insert_timeout: INSERT_TIMEOUT,
+            schema_timeout: SCHEMA_TIMEOUT,
             deduplicate: false,
             prepared: None,
         }
@@ -187,13 +232,23 @@ impl ClickHouseSink {
         self
     }
 
-    /// Timeouts for each insert (default: none): `send` bounds the time to hand one
-    /// block of data to the connection, `end` the time the server takes to answer once
-    /// all data is sent. An insert that times out is aborted and fails as
-    /// [`SinkErrorKind::Retryable`].
-    pub fn timeouts(mut self, send: Option<Duration>, end: Option<Duration>) -> Self {
-        self.send_timeout = send;
-        self.end_timeout = end;
+    /// The longest one insert may take, from connecting to the server's answer
+    /// (default: 30 s). The batcher's deadline ([`Sink::send_by`]) ends it earlier when
+    /// it comes first; to let inserts run longer, raise both this and the batcher's
+    /// attempt timeout (`RetryPolicy::attempt_timeout`). An insert that runs out of time
+    /// is aborted and fails as [`SinkErrorKind::Retryable`]; see `# Time limits` in
+    /// [`ClickHouseSink`].
+    pub fn insert_timeout(mut self, timeout: Duration) -> Self {
+        self.insert_timeout = timeout;
+        self
+    }
+
+    /// The longest the schema check may take (default: 10 s): the queries of
+    /// [`Sink::prepare`], and the check the sink runs again when an insert fails in a way
+    /// that may mean the table changed. A check that runs out of time fails as
+    /// [`SinkErrorKind::Retryable`], saying that the server did not answer.
+    pub fn schema_timeout(mut self, timeout: Duration) -> Self {
+        self.schema_timeout = timeout;
         self
     }
 
@@ -203,7 +258,8 @@ impl ClickHouseSink {
     ///
     /// The token is the same on every attempt to send a batch, and differs between
     /// batches: it is made of a random number drawn when the sink is prepared, the
-    /// batch's id and row count, and a hash of its bytes.
+    /// batch's id, the rows of the sealed batch it holds ([`Batch::range`]: a part split
+    /// off to isolate a bad row has its own), and a hash of its bytes.
     ///
     /// It needs ClickHouse 22.2 or later, which has the setting; [`Sink::prepare`] fails
     /// with [`SinkErrorKind::Config`] on older servers (such as 18.16, which refuses
@@ -291,11 +347,60 @@ impl ClickHouseSink {
         Ok(columns)
     }
 
-    async fn insert(&self, p: &Prepared, batch: &Batch) -> Result<(), clickhouse::error::Error> {
+    /// Runs the schema check within [`schema_timeout`](ClickHouseSink::schema_timeout).
+    async fn prepare_in_time(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
+        let limit = self.schema_timeout;
+        let table = self
+            .table
+            .clone()
+            .unwrap_or_else(|| schema.table.to_owned());
+        match tokio::time::timeout(limit, self.run_prepare(schema)).await {
+            Ok(result) => result,
+            Err(_) => Err(SinkError::retryable(format!(
+                "ClickHouse did not answer the schema check of table `{table}` within {limit:?} \
+                 (ClickHouseSink::schema_timeout): is the server up, and is the URL its HTTP \
+                 port?"
+            ))),
+        }
+    }
+
+    /// Compresses the batch into its frames on a blocking thread.
+    async fn compress(batch: &Batch) -> Result<Vec<Bytes>, SinkError> {
+        let owned = batch.clone();
+        match tokio::task::spawn_blocking(move || frame::frames(&owned, MAX_FRAME)).await {
+            Ok(Ok(frames)) => Ok(frames),
+            Ok(Err(e)) => Err(SinkError::permanent(format!(
+                "ClickHouse: compressing {} rows: {e}",
+                batch.rows()
+            ))
+            .with_source(e)),
+            // The same bytes would panic again.
+            Err(e) if e.is_panic() => Err(SinkError::permanent(format!(
+                "ClickHouse: compressing {} rows panicked",
+                batch.rows()
+            ))),
+            Err(e) => Err(SinkError::retryable(format!(
+                "ClickHouse: compressing {} rows was cancelled: {e}",
+                batch.rows()
+            ))),
+        }
+    }
+
+    /// Sends the frames as one `INSERT`; the `clickhouse` crate ends it at `deadline`
+    /// and aborts its connection.
+    async fn insert(
+        &self,
+        p: &Prepared,
+        batch: &Batch,
+        frames: Vec<Bytes>,
+        deadline: Instant,
+    ) -> Result<(), clickhouse::error::Error> {
+        let left = Some(deadline.saturating_duration_since(Instant::now()));
         let mut insert = self
-            .client
+            .insert_client
             .insert_formatted_with(p.sql.as_str())
-            .with_timeouts(self.send_timeout, self.end_timeout);
+            .with_timeouts(left, left)
+            .with_setting("decompress", "1");
         for (name, value) in &p.implied {
             if !self.settings.iter().any(|(n, _)| n == name) {
                 insert = insert.with_setting(*name, *value);
@@ -307,13 +412,13 @@ impl ClickHouseSink {
         if let Some(prefix) = &p.token_prefix {
             insert = insert.with_setting(dedup::SETTING, dedup::token(prefix, batch));
         }
-        for frame in frames(batch, MAX_FRAME) {
+        for frame in frames {
             insert.send(frame).await?;
         }
         insert.end().await
     }
 
-    async fn run_send(&self, batch: &Batch) -> Result<(), SinkError> {
+    async fn run_send(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
         let Some(p) = &self.prepared else {
             return Err(SinkError::new(
                 SinkErrorKind::Config,
@@ -323,8 +428,32 @@ impl ClickHouseSink {
         if batch.is_empty() {
             return Ok(());
         }
-        let Err(e) = self.insert(p, batch).await else {
-            return Ok(());
+        let started = Instant::now();
+        let out_of_time = |sent: bool| {
+            let what = if sent {
+                "got no answer from the server"
+            } else {
+                "could not be compressed"
+            };
+            SinkError::retryable(format!(
+                "ClickHouse: inserting {} rows into {}: {what} within {:?} (the insert \
+                 timeout or the batcher's deadline); the batch is sent again",
+                batch.rows(),
+                p.label,
+                deadline.saturating_duration_since(started)
+            ))
+        };
+        let frames = match tokio::time::timeout_at(deadline, Self::compress(batch)).await {
+            Ok(frames) => frames?,
+            Err(_) => return Err(out_of_time(false)),
+        };
+        let attempt = self.insert(p, batch, frames, deadline);
+        let e = match tokio::time::timeout_at(deadline + GRACE, attempt).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(clickhouse::error::Error::TimedOut)) | Err(_) => {
+                return Err(out_of_time(true));
+            }
+            Ok(Err(e)) => e,
         };
         let err = classify(
             e,
@@ -333,17 +462,17 @@ impl ClickHouseSink {
         if !schema::may_be_schema_change(server_code(&err)) {
             return Err(err);
         }
-        match schema::recheck(
+        let recheck = schema::recheck(
             &self.client,
             &p.database,
             &p.table,
             &p.label,
             &p.schema,
             &p.columns,
-        )
-        .await
-        {
-            Ok(Some(mismatch)) => {
+        );
+        let recheck_by = (Instant::now() + self.schema_timeout).min(deadline + GRACE);
+        match tokio::time::timeout_at(recheck_by, recheck).await {
+            Ok(Ok(Some(mismatch))) => {
                 let mut e = SinkError::schema(mismatch);
                 if let Some(code) = err.code() {
                     e = e.with_code(code);
@@ -351,49 +480,13 @@ impl ClickHouseSink {
                 Err(e.with_source(err))
             }
             // The table still fits: the data itself was refused.
-            Ok(None) => Err(err),
-            // The table or database is gone, or the server went away meanwhile.
-            Err(recheck) if recheck.kind() == SinkErrorKind::Config => Err(recheck),
-            Err(_) => Err(err),
+            Ok(Ok(None)) => Err(err),
+            // The table or database is gone.
+            Ok(Err(recheck)) if recheck.kind() == SinkErrorKind::Config => Err(recheck),
+            // The server went away meanwhile, or did not answer in time.
+            Ok(Err(_)) | Err(_) => Err(err),
         }
     }
-}
-
-/// The batch's bytes in pieces of at most `max` bytes, as few as possible: one piece
-/// (without copying when the batch is one chunk) unless the batch is larger than `max`.
-///
-/// Each piece becomes one compressed frame, which the server reads whole and checks
-/// before it parses a row of it. A batch sent as one frame is therefore all or nothing
-/// when the connection is cut: ClickHouse before 21.x takes the end of a cut-off HTTP
-/// body for the end of the data (ClickHouse issue #9666), so a cut between two frames
-/// would insert the rows of the first.
-fn frames(batch: &Batch, max: usize) -> Vec<Bytes> {
-    let max = max.max(1);
-    let mut chunks = batch.chunks();
-    if chunks.len() == 1 && batch.len() <= max {
-        return chunks.collect();
-    }
-    let mut frames = Vec::with_capacity(batch.len().div_ceil(max));
-    let mut frame = BytesMut::new();
-    for chunk in &mut chunks {
-        let mut rest = &chunk[..];
-        while !rest.is_empty() {
-            if frame.capacity() == 0 {
-                let left = batch.len() - frames.len() * max;
-                frame.reserve(left.min(max));
-            }
-            let take = rest.len().min(max - frame.len());
-            frame.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if frame.len() == max {
-                frames.push(std::mem::take(&mut frame).freeze());
-            }
-        }
-    }
-    if !frame.is_empty() {
-        frames.push(frame.freeze());
-    }
-    frames
 }
 
 fn has_json(t: &ChType) -> bool {
@@ -408,31 +501,60 @@ fn has_json(t: &ChType) -> bool {
 impl Sink for ClickHouseSink {
     type Format = RowBinary;
 
-    /// Runs the schema check (see [`ClickHouseSink`]) and builds the `INSERT`.
+    /// Runs the schema check (see [`ClickHouseSink`]) and builds the `INSERT`, within
+    /// [`schema_timeout`](ClickHouseSink::schema_timeout).
     ///
     /// # Errors
     ///
     /// [`SinkErrorKind::Schema`] listing every mismatched column;
     /// [`SinkErrorKind::Config`] for a missing database or table or refused
-    /// credentials; network errors as [`SinkErrorKind::Retryable`].
+    /// credentials; network errors and a server that does not answer in time as
+    /// [`SinkErrorKind::Retryable`].
     async fn prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
-        self.run_prepare(schema).await
+        self.prepare_in_time(schema).await
     }
 
-    /// Sends one batch as one `INSERT`, in one compressed frame (with the client's
-    /// compression, LZ4 by default) unless the batch is over 512 MiB; see
-    /// [`ClickHouseSink`]'s `# Delivery`.
+    /// Sends one batch as one `INSERT`, within
+    /// [`insert_timeout`](ClickHouseSink::insert_timeout); see [`Sink::send_by`].
     ///
     /// # Errors
     ///
-    /// A classified [`SinkError`] with the server's code and message (see
-    /// [`ClickHouseSink`]).
+    /// As [`send_by`](ClickHouseSink::send_by).
     ///
     /// # Cancel safety
     ///
     /// Dropping the future aborts the `INSERT`: the server discards what it received.
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
-        self.run_send(batch).await
+        self.run_send(batch, Instant::now() + self.insert_timeout)
+            .await
+    }
+
+    /// Sends one batch as one `INSERT`, compressed into one frame unless the batch is
+    /// over 512 MiB, and ends it at `deadline` (or after
+    /// [`insert_timeout`](ClickHouseSink::insert_timeout), if that comes first); see
+    /// `# Time limits` and `# Delivery` in [`ClickHouseSink`].
+    ///
+    /// # Errors
+    ///
+    /// A classified [`SinkError`] with the server's code and message (see
+    /// [`ClickHouseSink`]). An insert that runs out of time is
+    /// [`SinkErrorKind::Retryable`], never [`SinkErrorKind::PossiblyPersisted`]: for
+    /// ClickHouse, sending the batch again is the documented at-least-once behaviour,
+    /// and a deduplicating table drops the copy.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future aborts the `INSERT`: the server discards what it received.
+    async fn send_by(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
+        let deadline = deadline.min(Instant::now() + self.insert_timeout);
+        self.run_send(batch, deadline).await
+    }
+
+    /// The frame the batch is compressed into (about the batch's size for
+    /// incompressible rows), plus the contiguous copy of its rows made for compressing
+    /// it when the batch is in several chunks.
+    fn send_memory(&self, batch: &Batch) -> usize {
+        frame::send_memory(batch, MAX_FRAME)
     }
 }
 
@@ -463,37 +585,120 @@ mod tests {
         Batch::new(7, chunks)
     }
 
-    fn concat(batch: &Batch) -> Vec<u8> {
-        batch.chunks().flat_map(|c| c.to_vec()).collect()
+    /// A server that accepts connections and never answers: it keeps every connection
+    /// open and reads nothing. Returns its URL.
+    async fn silent_server() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                held.push(conn);
+            }
+        });
+        url
     }
 
-    #[test]
-    fn a_batch_is_one_frame() {
-        let one_chunk = batch(100, 1000);
-        let sent = frames(&one_chunk, MAX_FRAME);
-        assert_eq!(sent.len(), 1);
-        // A batch of one chunk is sent without copying.
-        assert_eq!(
-            sent[0].as_ptr(),
-            one_chunk.chunks().next().unwrap().as_ptr()
+    /// A sink prepared by hand for `url`, with `token_prefix`.
+    fn prepared_sink(url: String, token_prefix: Option<&str>) -> ClickHouseSink {
+        let mut sink = ClickHouseSink::new(Client::default().with_url(url));
+        sink.prepared = Some(Prepared {
+            database: "db".into(),
+            table: "t".into(),
+            label: "db.t".into(),
+            sql: "INSERT INTO db.t (id) FORMAT RowBinary".into(),
+            schema: Schema {
+                table: "t",
+                columns: &[],
+            },
+            columns: vec![ChType::UInt64],
+            implied: Vec::new(),
+            token_prefix: token_prefix.map(str::to_owned),
+        });
+        sink
+    }
+
+    #[derive(batch_derive::BatchRow)]
+    #[batch(crate = "batch_core", table = "events")]
+    struct Event {
+        id: u64,
+    }
+
+    /// With the default settings, a server that never answers fails the start within
+    /// the schema check's 10 s, with an error that says so. (Virtual time: the runtime
+    /// moves the clock on while it waits.)
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_server_fails_spawn_within_the_default_timeout() {
+        let url = silent_server().await;
+        let started = Instant::now();
+        let spawn =
+            batch_core::Batcher::builder(ClickHouseSink::new(Client::default().with_url(url)))
+                .spawn::<Event>();
+        let result = tokio::time::timeout(Duration::from_secs(60), spawn)
+            .await
+            .expect("spawn hung on a server that never answers");
+        let Err(batch_core::Error::Sink(err)) = result else {
+            panic!("expected the sink's error");
+        };
+        assert_eq!(started.elapsed(), SCHEMA_TIMEOUT);
+        assert_eq!(err.kind(), SinkErrorKind::Retryable, "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("ClickHouse did not answer the schema check of table `events`"),
+            "{err}"
         );
-
-        let many = batch(1000, 64);
-        let sent = frames(&many, MAX_FRAME);
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0][..], concat(&many)[..]);
     }
 
-    #[test]
-    fn a_batch_over_the_frame_size_is_split_into_full_frames() {
-        let many = batch(1000, 64); // 8,000 bytes in chunks of 512
-        for max in [1, 7, 100, 512, 1000, 7999, 8000, 8001] {
-            let sent = frames(&many, max);
-            assert_eq!(sent.len(), 8000usize.div_ceil(max), "max {max}");
-            assert!(sent[..sent.len() - 1].iter().all(|f| f.len() == max));
-            assert_eq!(sent.concat(), concat(&many), "max {max}");
-        }
-        assert!(frames(&batch(0, 1), 10).is_empty());
+    /// The same in real time, with a shorter limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_schema_timeout_ends_the_check() {
+        let url = silent_server().await;
+        let sink = ClickHouseSink::new(Client::default().with_url(url))
+            .schema_timeout(Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let err = batch_core::Batcher::builder(sink)
+            .spawn::<Event>()
+            .await
+            .unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        assert!(err.to_string().contains("within 300ms"), "{err}");
+    }
+
+    /// An insert to a server that never answers ends at the deadline, as retryable; a
+    /// plain `send` ends after the default insert timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_insert_ends_at_its_deadline() {
+        let sink = prepared_sink(silent_server().await, None);
+        let b = batch(5000, 250);
+        let started = std::time::Instant::now();
+        let err = sink
+            .send_by(&b, Instant::now() + Duration::from_millis(400))
+            .await
+            .unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(err.kind(), SinkErrorKind::Retryable, "{err}");
+        assert!(err.to_string().contains("got no answer"), "{err}");
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_plain_send_ends_after_the_insert_timeout() {
+        let sink = prepared_sink(silent_server().await, None);
+        let started = Instant::now();
+        let err = tokio::time::timeout(Duration::from_secs(120), sink.send(&batch(10, 4)))
+            .await
+            .expect("send hung on a server that never answers")
+            .unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert!(started.elapsed() >= INSERT_TIMEOUT);
+        assert!(started.elapsed() <= INSERT_TIMEOUT + GRACE);
     }
 
     /// Reads one HTTP request with a chunked body, answers `200 OK`, and returns the
@@ -552,20 +757,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(serve_one(listener));
-        let mut sink = ClickHouseSink::new(Client::default().with_url(url));
-        sink.prepared = Some(Prepared {
-            database: "db".into(),
-            table: "t".into(),
-            label: "db.t".into(),
-            sql: "INSERT INTO db.t (id) FORMAT RowBinary".into(),
-            schema: Schema {
-                table: "t",
-                columns: &[],
-            },
-            columns: vec![ChType::UInt64],
-            implied: Vec::new(),
-            token_prefix: token_prefix.map(str::to_owned),
-        });
+        let sink = prepared_sink(url, token_prefix);
         sink.send(batch).await.unwrap();
         server.await.unwrap()
     }
@@ -586,7 +778,7 @@ mod tests {
         let batch = batch(10, 4);
         let (request_line, _) = send_to_fake_server(&batch, Some("batchrow-00ff")).await;
         let token = dedup::token("batchrow-00ff", &batch);
-        assert!(token.starts_with("batchrow-00ff-7-10-"), "{token}");
+        assert!(token.starts_with("batchrow-00ff-7-0-10-"), "{token}");
         assert!(
             request_line.contains(&format!("{}={token}", dedup::SETTING)),
             "{request_line}"
