@@ -4,10 +4,9 @@
 //! 32 MiB above what it was before the batcher started, both while the server is frozen
 //! (SIGSTOP) and the producers push until they block, and while it drains afterwards.
 //!
-//! It is ignored until the batcher reserves what the sink reports in
-//! `Sink::send_memory` (the compressed frame and the copy made to compress it) from
-//! `max_buffered_bytes`: without that, two batches in flight add their frames to the
-//! budget (+132 MiB at the peak while frozen). Run it with `--ignored`.
+//! The batcher reserves what the sink reports in `Sink::send_memory` (the compressed
+//! frame and the copy made to compress it) from `max_buffered_bytes`; without that, two
+//! batches in flight added their frames to the budget (+132 MiB at the peak while frozen).
 //!
 //! One test in a binary of its own, so that no other test shares the process's memory.
 //! Linux only: it reads `VmRSS` and `VmHWM` from `/proc/self/status` and resets the peak
@@ -77,8 +76,6 @@ fn fill(state: &mut u64, buf: &mut [u8]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs batch-core to reserve Sink::send_memory from max_buffered_bytes; \
-            run with --ignored"]
 async fn memory_stays_within_the_budget_while_frozen_and_draining() {
     let server = Instance::fresh("memory", 18350).await;
     let client = server.client();

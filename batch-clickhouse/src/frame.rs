@@ -1,10 +1,17 @@
 //! A batch as ClickHouse compressed frames (what the server reads with
-//! `decompress=1`): one LZ4 frame per batch, up to [`MAX_FRAME`] bytes of rows.
+//! `decompress=1`): one frame per batch, up to [`MAX_FRAME`] bytes of rows.
 //!
 //! A frame is a 16-byte CityHash128 checksum (CityHash v1.0.2) of the rest, then a
-//! 9-byte header (method `0x82` for LZ4, the compressed size counting the header, the
-//! raw size, both `u32` little-endian), then one LZ4 block of the raw bytes. The
-//! server reads a frame whole and checks its checksum before it parses a row of it.
+//! 9-byte header (the method, the compressed size counting the header, the raw size,
+//! both `u32` little-endian), then the data: one LZ4 block of the raw bytes (method
+//! `0x82`), or the raw bytes themselves (method `0x02`, "none") when a sample of the
+//! batch shows LZ4 would not shrink it. The server reads a frame whole and checks its
+//! checksum before it parses a row of it, so even a stored frame keeps a cut-off
+//! request from inserting part of a batch.
+//!
+//! Storing incompressible rows saves the LZ4 pass and, more to the point, the contiguous
+//! copy LZ4 needs as input: the stored frame is built straight from the batch's chunks,
+//! so a send holds one copy of the batch instead of two.
 
 use batch_core::Batch;
 use bytes::{Bytes, BytesMut};
@@ -16,6 +23,24 @@ pub(crate) const MAX_FRAME: usize = 512 << 20;
 const CHECKSUM: usize = 16;
 const HEADER: usize = 9;
 const LZ4: u8 = 0x82;
+const NONE: u8 = 0x02;
+
+/// How much of the batch is compressed to decide whether LZ4 pays.
+const SAMPLE: usize = 64 << 10;
+
+/// Whether LZ4 shrinks `batch`, judged on its first [`SAMPLE`] bytes: by at least a
+/// tenth. Deterministic, so that every attempt of a batch sends the same bytes.
+pub(crate) fn compressible(batch: &Batch) -> bool {
+    let Some(first) = batch.chunks().next() else {
+        return true;
+    };
+    let sample = &first[..first.len().min(SAMPLE)];
+    if sample.len() < 1024 {
+        return true;
+    }
+    let compressed = lz4_flex::block::compress(sample).len();
+    compressed * 10 < sample.len() * 9
+}
 
 /// Why a batch could not be framed.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +69,11 @@ pub(crate) fn send_memory(batch: &Batch, max_frame: usize) -> usize {
     let len = batch.len();
     let max_frame = max_frame.max(1);
     let frames = len.div_ceil(max_frame);
+    let headers = frames * (CHECKSUM + HEADER);
+    if !compressible(batch) {
+        // Stored frames: one copy of the rows, nothing more.
+        return headers + len;
+    }
     let copy = if batch.chunks().len() == 1 && len <= max_frame {
         0
     } else {
@@ -51,7 +81,6 @@ pub(crate) fn send_memory(batch: &Batch, max_frame: usize) -> usize {
     };
     frame_bound(len) + frames.saturating_sub(1) * frame_bound(0) + copy
 }
-
 /// The batch's rows in pieces of at most `max` bytes, as few as possible: one piece
 /// (without copying when the batch is one chunk) unless the batch is larger than `max`.
 /// Each piece is made when the iterator reaches it, so only one copy exists at a time.
@@ -113,9 +142,55 @@ pub(crate) fn compress(raw: &[u8]) -> Result<Bytes, FrameError> {
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
 pub(crate) fn frames(batch: &Batch, max_frame: usize) -> Result<Vec<Bytes>, FrameError> {
+    if !compressible(batch) {
+        return stored(batch, max_frame);
+    }
     pieces(batch, max_frame)
         .map(|piece| compress(&piece))
         .collect()
+}
+
+/// Frames of method "none", built straight from the chunks.
+fn stored(batch: &Batch, max_frame: usize) -> Result<Vec<Bytes>, FrameError> {
+    let max = max_frame.max(1);
+    let meta = CHECKSUM + HEADER;
+    let mut frames = Vec::with_capacity(batch.len().div_ceil(max));
+    let mut left = batch.len();
+    let mut out: Vec<u8> = Vec::new();
+    for chunk in batch.chunks() {
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if out.is_empty() {
+                out.reserve_exact(meta + left.min(max));
+                out.resize(meta, 0);
+            }
+            let take = rest.len().min(max - (out.len() - meta));
+            out.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            left -= take;
+            if out.len() - meta == max {
+                frames.push(seal(std::mem::take(&mut out), NONE)?);
+            }
+        }
+    }
+    if out.len() > meta {
+        frames.push(seal(out, NONE)?);
+    }
+    Ok(frames)
+}
+
+/// Writes the header and checksum of a frame whose data follows them in `out`.
+fn seal(mut out: Vec<u8>, method: u8) -> Result<Bytes, FrameError> {
+    let meta = CHECKSUM + HEADER;
+    let data = out.len() - meta;
+    let sized = u32::try_from(HEADER + data).map_err(|_| FrameError::TooLarge(data))?;
+    let raw_len = u32::try_from(data).map_err(|_| FrameError::TooLarge(data))?;
+    out[CHECKSUM] = method;
+    out[CHECKSUM + 1..CHECKSUM + 5].copy_from_slice(&sized.to_le_bytes());
+    out[CHECKSUM + 5..meta].copy_from_slice(&raw_len.to_le_bytes());
+    let checksum = cityhash_rs::cityhash_102_128(&out[CHECKSUM..]).rotate_right(64);
+    out[..CHECKSUM].copy_from_slice(&checksum.to_le_bytes());
+    Ok(Bytes::from(out))
 }
 
 #[cfg(test)]
@@ -151,11 +226,17 @@ mod tests {
     fn open(frame: &[u8]) -> Vec<u8> {
         let checksum = u128::from_le_bytes(frame[..16].try_into().unwrap()).rotate_left(64);
         assert_eq!(checksum, cityhash_rs::cityhash_102_128(&frame[16..]));
-        assert_eq!(frame[16], 0x82);
         let sized = u32::from_le_bytes(frame[17..21].try_into().unwrap()) as usize;
         let raw = u32::from_le_bytes(frame[21..25].try_into().unwrap()) as usize;
         assert_eq!(sized, frame.len() - 16);
-        lz4_flex::block::decompress(&frame[25..], raw).unwrap()
+        match frame[16] {
+            0x82 => lz4_flex::block::decompress(&frame[25..], raw).unwrap(),
+            0x02 => {
+                assert_eq!(raw, frame.len() - 25);
+                frame[25..].to_vec()
+            }
+            m => panic!("method {m:#x}"),
+        }
     }
 
     #[test]
@@ -198,17 +279,60 @@ mod tests {
         assert!(frames(&batch(0, 1), 10).unwrap().is_empty());
     }
 
-    #[test]
-    fn the_bound_covers_incompressible_rows() {
+    fn noise(len: usize) -> Vec<u8> {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let raw: Vec<u8> = (0..1_000_000)
+        (0..len)
             .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
                 x.to_le_bytes()[0]
             })
-            .collect();
+            .collect()
+    }
+
+    fn noise_batch(rows: usize, row_len: usize, per_chunk: usize) -> Batch {
+        let raw = noise(rows * row_len);
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        for (i, row) in raw.chunks(row_len).enumerate() {
+            buf.push_row(|b| {
+                b.extend_from_slice(row);
+                Ok::<_, ChunkFull>(())
+            })
+            .unwrap();
+            if (i + 1) % per_chunk == 0 {
+                chunks.push(buf.take());
+            }
+        }
+        chunks.push(buf.take());
+        Batch::new(3, chunks)
+    }
+
+    #[test]
+    fn incompressible_rows_are_stored_in_one_checksummed_frame_without_a_second_copy() {
+        let b = noise_batch(4000, 100, 500);
+        assert!(!compressible(&b));
+        assert!(compressible(&batch(5000, 250)));
+        let sent = frames(&b, MAX_FRAME).unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0][16], 0x02, "method none");
+        assert_eq!(sent[0].len(), 25 + b.len());
+        assert_eq!(open(&sent[0]), concat(&b));
+        // The frame is the only copy the sink makes.
+        assert_eq!(send_memory(&b, MAX_FRAME), 25 + b.len());
+        // Split into frames of at most `max` rows' bytes, each stored whole.
+        for max in [1000, 99_999, 400_000] {
+            let framed = frames(&b, max).unwrap();
+            assert_eq!(framed.len(), b.len().div_ceil(max), "max {max}");
+            let opened: Vec<u8> = framed.iter().flat_map(|f| open(f)).collect();
+            assert_eq!(opened, concat(&b), "max {max}");
+        }
+    }
+
+    #[test]
+    fn the_bound_covers_incompressible_rows() {
+        let raw = noise(1_000_000);
         let frame = compress(&raw).unwrap();
         assert!(frame.len() <= frame_bound(raw.len()), "{}", frame.len());
         assert!(frame.len() > raw.len());
