@@ -26,7 +26,8 @@
 //! }
 //!
 //! # #[tokio::main] async fn main() -> batchrow::Result<()> {
-//! let client = clickhouse::Client::default().with_url("http://127.0.0.1:8123");
+//! // The `clickhouse` crate, re-exported: the client is the version the sink takes.
+//! let client = batchrow::clickhouse::clickhouse::Client::default().with_url("http://127.0.0.1:8123");
 //! let events = Batcher::builder(ClickHouseSink::new(client))
 //!     .max_rows(100_000)
 //!     .max_wait(Duration::from_secs(1))
@@ -47,6 +48,23 @@
 //! `batchrow::postgres::PostgresSink::new("postgres://…")?`. A field type that a
 //! database cannot store, such as a `u64` for PostgreSQL, is a compile error where the
 //! row is used with that sink.
+//!
+//! The sink crates' errors convert into [`Error`], so `?` works across them in a function
+//! that returns [`batchrow::Result`](Result):
+//!
+//! ```
+//! use batchrow::postgres::PostgresSink;
+//!
+//! fn sink(url: &str) -> batchrow::Result<PostgresSink> {
+//!     Ok(PostgresSink::new(url)?.schema("analytics"))
+//! }
+//!
+//! assert!(sink("postgres://batchrow:batchrow@127.0.0.1:5432/batchrow").is_ok());
+//! // A connection string that asks for TLS needs a connector (`PostgresSink::builder`).
+//! let err = sink("postgres://batchrow@127.0.0.1/batchrow?sslmode=require").unwrap_err();
+//! assert!(matches!(err, batchrow::Error::Sink(_)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Shutting down
 //!
@@ -72,7 +90,8 @@
 //!   batcher. Its items are re-exported at the root of this crate.
 //! - `#[derive(BatchRow)]` and `#[derive(BatchEnum)]`, from `batch-derive`.
 //! - [`clickhouse`] (feature `clickhouse`, on by default): the ClickHouse sink and the
-//!   RowBinary encoders.
+//!   RowBinary encoders, and the official `clickhouse` crate it runs over
+//!   (`batchrow::clickhouse::clickhouse`), so the client is built with the same version.
 //! - [`postgres`] (feature `postgres`, on by default): the PostgreSQL sink and the binary
 //!   COPY encoders.
 //! - Type integrations, off by default: `chrono`, `time`, `uuid`, `rust_decimal` and

@@ -29,6 +29,30 @@ pub enum Error {
     },
 }
 
+impl From<Error> for batch_core::Error {
+    /// Lets `?` turn this crate's error into batchrow's, in a function that returns
+    /// `batchrow::Result`: it becomes [`batch_core::Error::Sink`] with a
+    /// [`Config`](batch_core::SinkErrorKind::Config) error whose source is this one.
+    ///
+    /// ```
+    /// # use batch_core as batchrow;
+    /// use batch_clickhouse::ChType;
+    ///
+    /// fn column_type(spelled: &str) -> batchrow::Result<ChType> {
+    ///     Ok(ChType::parse(spelled)?)
+    /// }
+    ///
+    /// assert!(column_type("Array(String)").is_ok());
+    /// assert!(matches!(column_type("Array(String"), Err(batchrow::Error::Sink(_))));
+    /// ```
+    fn from(e: Error) -> Self {
+        batch_core::Error::Sink(
+            batch_core::SinkError::new(batch_core::SinkErrorKind::Config, e.to_string())
+                .with_source(e),
+        )
+    }
+}
+
 /// `Result` with batch-clickhouse's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -38,5 +62,16 @@ mod tests {
     fn error_is_send_sync_static() {
         fn check<T: Send + Sync + 'static>() {}
         check::<super::Error>();
+    }
+
+    #[test]
+    fn converts_into_the_batcher_error_keeping_the_cause() {
+        let e = super::Error::InvalidEnum("the label 'a' appears twice".into());
+        let message = e.to_string();
+        let core: batch_core::Error = e.into();
+        assert!(matches!(&core, batch_core::Error::Sink(s)
+            if s.kind() == batch_core::SinkErrorKind::Config
+            && std::error::Error::source(s).is_some()));
+        assert_eq!(core.to_string(), message);
     }
 }

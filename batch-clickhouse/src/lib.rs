@@ -56,5 +56,17 @@ mod types;
 
 pub use error::{Error, Result};
 pub use rowbinary::RowBinary;
+pub use schema::{describe_table, TableColumn};
 pub use sink::ClickHouseSink;
 pub use types::{ChType, EnumDef};
+
+/// The official `clickhouse` crate, re-exported so that users build the
+/// [`clickhouse::Client`] the sink takes with the same version (`batchrow::clickhouse::clickhouse`
+/// through the facade).
+///
+/// ```
+/// let client = batch_clickhouse::clickhouse::Client::default().with_url("http://127.0.0.1:8123");
+/// let sink = batch_clickhouse::ClickHouseSink::new(client);
+/// # drop(sink);
+/// ```
+pub use clickhouse;

@@ -20,6 +20,63 @@ pub(crate) struct ServerColumn {
     pub(crate) default_kind: String,
 }
 
+/// One column of a live table, as [`describe_table`](crate::describe_table) reads it from
+/// `system.columns` (the query the schema check runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TableColumn {
+    /// The column name.
+    pub name: String,
+    /// The type as the server spells it.
+    pub type_name: String,
+    /// The type, parsed; `None` when batchrow cannot parse the spelling.
+    pub ty: Option<ChType>,
+    /// `DEFAULT`, `MATERIALIZED`, `ALIAS`, `EPHEMERAL`, or empty.
+    pub default_kind: String,
+}
+
+/// Reads the columns of a live table, in table order, with the catalog query of the
+/// schema check. `database` `None` is the client's database (or the server's current
+/// one).
+///
+/// # Errors
+///
+/// A [`SinkErrorKind::Config`] error when the database or the table does not exist;
+/// other server errors classified as the sink classifies them.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), batch_core::SinkError> {
+/// let client = clickhouse::Client::default().with_url("http://127.0.0.1:8123");
+/// for column in batch_clickhouse::describe_table(&client, None, "events").await? {
+///     println!("{} {}", column.name, column.type_name);
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn describe_table(
+    client: &Client,
+    database: Option<&str>,
+    table: &str,
+) -> Result<Vec<TableColumn>, SinkError> {
+    // As the sink: the client's own row validation does not work with older servers.
+    let client = &client.clone().with_validation(false);
+    let database = match database.or(client.database()) {
+        Some(d) => d.to_owned(),
+        None => current_database(client).await?,
+    };
+    Ok(load(client, &database, table)
+        .await?
+        .into_iter()
+        .map(|c| TableColumn {
+            ty: ChType::parse(&c.type_name).ok(),
+            name: c.name,
+            type_name: c.type_name,
+            default_kind: c.default_kind,
+        })
+        .collect())
+}
+
 #[derive(clickhouse::Row, serde::Deserialize)]
 struct ColumnRow {
     name: String,

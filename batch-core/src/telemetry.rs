@@ -1,4 +1,5 @@
-//! The batcher's `metrics` handles, registered once per batcher with a `table` label.
+//! The batcher's `metrics` handles, registered once per batcher with a `table` label and
+//! a `name` label (the batcher's name).
 //!
 //! The names and meanings are documented in the table in the [`batcher`](crate::batcher)
 //! module docs; keep the two in sync.
@@ -58,22 +59,23 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new(table: &'static str) -> Self {
+    pub(crate) fn new(table: &'static str, name: &str) -> Self {
+        let name = || metrics::SharedString::from(name.to_owned());
         Metrics {
-            rows_accepted: counter!(ROWS_ACCEPTED, "table" => table),
-            rows_committed: counter!(ROWS_COMMITTED, "table" => table),
-            rows_failed: counter!(ROWS_FAILED, "table" => table),
-            bytes_sent: counter!(BYTES_SENT, "table" => table),
-            bytes_committed: counter!(BYTES_COMMITTED, "table" => table),
-            batches_committed: counter!(BATCHES_COMMITTED, "table" => table),
-            batches_failed: counter!(BATCHES_FAILED, "table" => table),
-            retries: counter!(RETRIES, "table" => table),
-            flush_duration: histogram!(FLUSH_DURATION, "table" => table),
-            batch_age: histogram!(BATCH_AGE, "table" => table),
-            batch_rows: histogram!(BATCH_ROWS, "table" => table),
-            buffer_rows: gauge!(BUFFER_ROWS, "table" => table),
-            buffer_bytes: gauge!(BUFFER_BYTES, "table" => table),
-            in_flight: gauge!(IN_FLIGHT, "table" => table),
+            rows_accepted: counter!(ROWS_ACCEPTED, "table" => table, "name" => name()),
+            rows_committed: counter!(ROWS_COMMITTED, "table" => table, "name" => name()),
+            rows_failed: counter!(ROWS_FAILED, "table" => table, "name" => name()),
+            bytes_sent: counter!(BYTES_SENT, "table" => table, "name" => name()),
+            bytes_committed: counter!(BYTES_COMMITTED, "table" => table, "name" => name()),
+            batches_committed: counter!(BATCHES_COMMITTED, "table" => table, "name" => name()),
+            batches_failed: counter!(BATCHES_FAILED, "table" => table, "name" => name()),
+            retries: counter!(RETRIES, "table" => table, "name" => name()),
+            flush_duration: histogram!(FLUSH_DURATION, "table" => table, "name" => name()),
+            batch_age: histogram!(BATCH_AGE, "table" => table, "name" => name()),
+            batch_rows: histogram!(BATCH_ROWS, "table" => table, "name" => name()),
+            buffer_rows: gauge!(BUFFER_ROWS, "table" => table, "name" => name()),
+            buffer_bytes: gauge!(BUFFER_BYTES, "table" => table, "name" => name()),
+            in_flight: gauge!(IN_FLIGHT, "table" => table, "name" => name()),
         }
     }
 

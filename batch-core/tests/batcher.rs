@@ -807,7 +807,7 @@ mod recorder {
 }
 
 #[test]
-fn metrics_are_recorded_with_the_table_label() {
+fn metrics_are_recorded_with_the_table_and_name_labels() {
     let keep = recorder::Keep::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -830,7 +830,24 @@ fn metrics_are_recorded_with_the_table_label() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let _ = h.close().await;
     });
-    let t = "{table=events}";
+    // A second batcher into the same table, named: its metrics are its own.
+    let named = metrics::with_local_recorder(&keep, || {
+        runtime.block_on(
+            Batcher::builder(MemorySink::new())
+                .name("backfill")
+                .spawn::<Ev>(),
+        )
+    })
+    .unwrap();
+    runtime.block_on(async {
+        named.insert_many((0..3).map(Ev::new)).await.unwrap();
+        named.close().await.unwrap();
+    });
+    assert_eq!(
+        keep.counter("batchrow.rows.committed{table=events,name=backfill}"),
+        3
+    );
+    let t = "{table=events,name=events}";
     let c = |name: &str| keep.counter(&format!("{name}{t}"));
     assert_eq!(c("batchrow.rows.accepted"), 6);
     assert_eq!(c("batchrow.rows.committed"), 4);

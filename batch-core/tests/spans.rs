@@ -96,6 +96,7 @@ fn each_send_attempt_has_a_flush_span() {
     assert_eq!(flushes.len(), 2, "{spans:?}");
     for (attempt, f) in flushes.iter().enumerate() {
         assert_eq!(f["table"], "events");
+        assert_eq!(f["name"], "events"); // the default name: the table
         assert_eq!(f["batch.id"], "0");
         assert_eq!(f["batch.rows"], "3");
         assert_eq!(f["batch.bytes"], (3 * EMPTY_ROW).to_string());

@@ -5,6 +5,7 @@ use batch_core::{EncodeError, EncodeRow, Schema};
 use super::RowBinary;
 use crate::error::{Error, Result};
 use crate::kinds::{complete, default_type};
+use crate::sql::quote_ident;
 use crate::types::ChType;
 
 impl RowBinary {
@@ -60,6 +61,59 @@ impl RowBinary {
                 Ok(ty)
             })
             .collect()
+    }
+
+    /// The `CREATE TABLE` statement for `schema`, with the column types of
+    /// [`resolve_offline`](RowBinary::resolve_offline) (declared types, else the defaults
+    /// of the Rust types) and `engine` after `ENGINE =`. `schema.table` may name the
+    /// database (`"analytics.events"`).
+    ///
+    /// # Errors
+    ///
+    /// As [`resolve_offline`](RowBinary::resolve_offline).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core as batchrow;
+    /// # use batch_derive::BatchRow;
+    /// use batch_clickhouse::RowBinary;
+    /// use batchrow::{BatchRow, Schema};
+    ///
+    /// #[derive(BatchRow)]
+    /// # #[batch(crate = "batch_core")]
+    /// #[batch(table = "events")]
+    /// struct Event<'a> {
+    ///     id: u64,
+    ///     #[batch(type = "LowCardinality(String)")]
+    ///     kind: &'a str,
+    ///     note: Option<String>,
+    /// }
+    ///
+    /// let sql = RowBinary::create_table_sql(Schema::of::<Event>(), "MergeTree ORDER BY id")?;
+    /// assert_eq!(
+    ///     sql,
+    ///     "CREATE TABLE `events` (\n    `id` UInt64,\n    `kind` LowCardinality(String),\n    \
+    ///      `note` Nullable(String)\n) ENGINE = MergeTree ORDER BY id"
+    /// );
+    /// # Ok::<(), batch_clickhouse::Error>(())
+    /// ```
+    pub fn create_table_sql(schema: Schema, engine: &str) -> Result<String> {
+        let types = Self::resolve_offline(schema)?;
+        let table = match schema.table.split_once('.') {
+            Some((db, table)) => format!("{}.{}", quote_ident(db), quote_ident(table)),
+            None => quote_ident(schema.table),
+        };
+        let columns: Vec<String> = schema
+            .columns
+            .iter()
+            .zip(&types)
+            .map(|(c, ty)| format!("    {} {ty}", quote_ident(c.name)))
+            .collect();
+        Ok(format!(
+            "CREATE TABLE {table} (\n{}\n) ENGINE = {engine}",
+            columns.join(",\n")
+        ))
     }
 
     /// Encodes `rows` back to back into `buf` (appending), with `columns` resolved for

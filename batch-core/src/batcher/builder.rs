@@ -40,6 +40,7 @@ pub struct Builder<S: Sink> {
     seed: Option<u64>,
     shards: Option<usize>,
     prepare_timeout: Duration,
+    name: Option<String>,
 }
 
 impl<S: Sink + fmt::Debug> fmt::Debug for Builder<S> {
@@ -75,6 +76,7 @@ impl<S: Sink> Builder<S> {
             seed: None,
             shards: None,
             prepare_timeout: Duration::from_secs(30),
+            name: None,
         }
     }
 
@@ -190,6 +192,27 @@ impl<S: Sink> Builder<S> {
         self
     }
 
+    /// Names the batcher: its metrics carry the name in a `name` label and its
+    /// `batchrow.flush` spans in a `name` field, next to the table, so that two batchers
+    /// writing into the same table are told apart. Default: the row type's table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// use batch_core::Batcher;
+    ///
+    /// let web = Batcher::builder(Discard).name("events-web").spawn::<Event>().await?;
+    /// let jobs = Batcher::builder(Discard).name("events-jobs").spawn::<Event>().await?;
+    /// # web.close().await?; jobs.close().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     fn check(&self) -> Result<()> {
         fn bad(option: &'static str, reason: impl Into<String>) -> Result<()> {
             Err(Error::Config {
@@ -289,7 +312,8 @@ impl<S: Sink> Builder<S> {
             max_buffered: self.max_buffered_bytes,
             grant: (self.max_buffered_bytes / (4 * shards)).clamp(1, CHUNK_BYTES),
         };
-        let shared = Arc::new(Shared::new(columns, schema.table, limits, shards));
+        let name: Arc<str> = self.name.as_deref().unwrap_or(schema.table).into();
+        let shared = Arc::new(Shared::new(columns, schema.table, name, limits, shards));
         let (commands, receiver) = mpsc::unbounded_channel();
         let rng = self.seed.map_or_else(Rng::from_entropy, Rng::new);
         let config = Config {

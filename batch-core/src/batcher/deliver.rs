@@ -41,6 +41,7 @@ pub(crate) async fn deliver<S: Sink>(
         let span = tracing::info_span!(
             "batchrow.flush",
             table = shared.table,
+            name = &*shared.name,
             batch.id = batch.id(),
             batch.rows = batch.rows(),
             batch.bytes = batch.len(),

@@ -58,13 +58,15 @@
 //! # Observability
 //!
 //! Each send attempt runs in a `tracing` span `batchrow.flush` with the fields `table`,
-//! `batch.id`, `batch.rows`, `batch.bytes`, `attempt`, `duration_ms` and `outcome`
+//! `name` (the batcher's [`name`](Builder::name)), `batch.id`, `batch.rows`, `batch.bytes`, `attempt`, `duration_ms` and `outcome`
 //! (`committed`, `retry`, `rejected`, `gave up`). Retries are logged at `WARN` and
 //! batches that fail for good at `ERROR`.
 //!
 //! The batcher records these metrics through the [`metrics`](https://docs.rs/metrics)
-//! facade, each with a `table` label (the row type's table). Install the recorder before
-//! spawning the batcher: the handles are registered at spawn.
+//! facade, each with a `table` label (the row type's table) and a `name` label (the
+//! batcher's [`name`](Builder::name), by default the table), so that two batchers into
+//! the same table are told apart. Install the recorder before spawning the batcher: the
+//! handles are registered at spawn.
 //!
 //! | Name | Kind | Unit | Meaning |
 //! |---|---|---|---|

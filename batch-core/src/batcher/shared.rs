@@ -5,7 +5,7 @@
 //! shard at a time; only [`Shared::stats`] holds all of them (to take an exact snapshot).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -142,6 +142,9 @@ pub(crate) enum Settled {
 pub(crate) struct Shared<F: Format> {
     pub(crate) columns: Box<[F::Column]>,
     pub(crate) table: &'static str,
+    /// The batcher's name ([`Builder::name`](crate::Builder::name)), a label of its
+    /// metrics and spans.
+    pub(crate) name: Arc<str>,
     pub(crate) limits: Limits,
     shards: Box<[Padded<Mutex<Shard>>]>,
     ledger: Mutex<Ledger>,
@@ -212,6 +215,7 @@ impl<F: Format> Shared<F> {
     pub(crate) fn new(
         columns: Vec<F::Column>,
         table: &'static str,
+        name: Arc<str>,
         limits: Limits,
         shards: usize,
     ) -> Self {
@@ -232,7 +236,8 @@ impl<F: Format> Shared<F> {
             closing: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             leftover: Mutex::new(Vec::new()),
-            metrics: Metrics::new(table),
+            metrics: Metrics::new(table, &name),
+            name,
         }
     }
 

@@ -9,11 +9,13 @@
 
 mod catalog;
 pub(crate) mod compare;
+mod create;
 
 use batch_core::{Schema, SchemaMismatch, SinkError};
 use tokio_postgres::Client;
 
 pub(crate) use catalog::Table;
+pub use create::{describe_table, TableColumn};
 
 use crate::copy::PgType;
 

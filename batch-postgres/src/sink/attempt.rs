@@ -12,6 +12,7 @@ use futures_util::SinkExt;
 use tokio::time::{timeout_at, Instant};
 use tokio_postgres::SimpleQueryMessage;
 
+use super::upsert::Merge;
 use crate::copy::{HEADER, TRAILER};
 
 /// A connection taken from the pool for one exchange. Unless [`release`](Checkout::release)
@@ -111,14 +112,15 @@ pub(crate) fn limit_ms(left: Duration) -> u64 {
     ms.clamp(1, u64::from(i32::MAX.unsigned_abs()))
 }
 
-/// `BEGIN`, the server-side time limits, and the transaction's id and backend, in one
-/// round trip.
-fn begin_sql(left: Duration) -> String {
+/// `BEGIN`, the server-side time limits, the upsert's staging table if there is one,
+/// and the transaction's id and backend, in one round trip.
+fn begin_sql(left: Duration, stage_sql: Option<&str>) -> String {
     let ms = limit_ms(left);
+    let stage = stage_sql.map_or_else(String::new, |s| format!("{s}; "));
     format!(
         "BEGIN; SET LOCAL statement_timeout = {ms}; \
          SET LOCAL idle_in_transaction_session_timeout = {ms}; \
-         SELECT txid_current(), pg_backend_pid()"
+         {stage}SELECT txid_current(), pg_backend_pid()"
     )
 }
 
@@ -133,7 +135,9 @@ fn txn_of(messages: &[SimpleQueryMessage]) -> Option<Txn> {
     })
 }
 
-/// One batch, one transaction: `BEGIN`, the binary COPY, `COMMIT`, by `deadline`.
+/// One batch, one transaction: `BEGIN`, the binary COPY, `COMMIT`, by `deadline`. In
+/// upsert mode (`merge`), `copy_sql` fills the staging table that `BEGIN` creates, and
+/// the merge into the table runs before `COMMIT`.
 ///
 /// Before `COMMIT` is sent, every step ends at `deadline` ([`Failure::TimedOut`]), and
 /// the server stops the transaction's statements and ends the session by then too
@@ -143,6 +147,7 @@ fn txn_of(messages: &[SimpleQueryMessage]) -> Option<Txn> {
 pub(crate) async fn copy_batch(
     client: &ClientWrapper,
     copy_sql: &str,
+    merge: Option<&Merge>,
     batch: &Batch,
     deadline: Instant,
 ) -> Result<(), Failure> {
@@ -152,7 +157,8 @@ pub(crate) async fn copy_batch(
             during: "the start",
         });
     }
-    let begun = bounded(deadline, "BEGIN", client.simple_query(&begin_sql(left))).await?;
+    let begin = begin_sql(left, merge.map(|m| m.stage_sql.as_str()));
+    let begun = bounded(deadline, "BEGIN", client.simple_query(&begin)).await?;
     let Some(txn) = txn_of(&begun) else {
         return Err(Failure::TimedOut {
             during: "BEGIN (the server did not say which transaction it began)",
@@ -176,6 +182,14 @@ pub(crate) async fn copy_batch(
     let inserted = bounded(deadline, "the COPY", copy).await?;
     if usize::try_from(inserted).ok() != Some(batch.rows()) {
         return Err(Failure::RowCount { inserted });
+    }
+    if let Some(merge) = merge {
+        bounded(
+            deadline,
+            "the merge",
+            client.batch_execute(&merge.merge_sql),
+        )
+        .await?;
     }
     if Instant::now() >= deadline {
         return Err(Failure::TimedOut {
@@ -207,10 +221,16 @@ mod tests {
             i32::MAX as u64
         );
         assert_eq!(
-            begin_sql(Duration::from_secs(30)),
+            begin_sql(Duration::from_secs(30), None),
             "BEGIN; SET LOCAL statement_timeout = 30000; \
              SET LOCAL idle_in_transaction_session_timeout = 30000; \
              SELECT txid_current(), pg_backend_pid()"
+        );
+        assert_eq!(
+            begin_sql(Duration::from_secs(1), Some("CREATE TEMP TABLE s (a int)")),
+            "BEGIN; SET LOCAL statement_timeout = 1000; \
+             SET LOCAL idle_in_transaction_session_timeout = 1000; \
+             CREATE TEMP TABLE s (a int); SELECT txid_current(), pg_backend_pid()"
         );
     }
 }

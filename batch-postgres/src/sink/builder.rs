@@ -4,13 +4,13 @@ use std::fmt;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, Runtime};
-use tokio_postgres::config::Host;
+use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{NoTls, Socket};
 
 use super::classify::Endpoint;
 use super::PostgresSink;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The connect timeout when the configuration sets none; it bounds the whole
 /// connection set-up (TCP, TLS, start-up, authentication).
@@ -79,6 +79,7 @@ pub struct PostgresSinkBuilder {
     config: tokio_postgres::Config,
     pool_size: Option<usize>,
     manager: Box<dyn FnOnce(tokio_postgres::Config, ManagerConfig) -> Manager + Send>,
+    tls: bool,
 }
 
 impl fmt::Debug for PostgresSinkBuilder {
@@ -146,6 +147,7 @@ impl PostgresSinkBuilder {
             config,
             pool_size: None,
             manager: Box::new(|config, mc| Manager::from_config(config, NoTls, mc)),
+            tls: false,
         }
     }
 
@@ -193,6 +195,7 @@ impl PostgresSinkBuilder {
         <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
     {
         self.manager = Box::new(move |config, mc| Manager::from_config(config, tls, mc));
+        self.tls = true;
         self
     }
 
@@ -202,7 +205,9 @@ impl PostgresSinkBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Pool`](crate::Error::Pool) when the pool cannot be built.
+    /// [`Error::Pool`](crate::Error::Pool) when the pool cannot be built;
+    /// [`Error::TlsRequired`](crate::Error::TlsRequired) when the configuration says
+    /// `sslmode=require` and no [`tls`](PostgresSinkBuilder::tls) connector was given.
     ///
     /// # Examples
     ///
@@ -215,6 +220,11 @@ impl PostgresSinkBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build(mut self) -> Result<PostgresSink> {
+        if !self.tls && self.config.get_ssl_mode() == SslMode::Require {
+            return Err(Error::TlsRequired {
+                sslmode: "require".to_owned(),
+            });
+        }
         let connect = network_defaults(&mut self.config);
         let endpoint = Endpoint {
             address: address(&self.config),
@@ -248,6 +258,33 @@ mod tests {
         assert_eq!(config.get_keepalives_retries(), Some(KEEPALIVES_RETRIES));
         assert_eq!(config.get_tcp_user_timeout(), Some(&TCP_USER_TIMEOUT));
         assert_eq!(address(&config).as_deref(), Some("127.0.0.1:6543"));
+    }
+
+    #[test]
+    fn tls_is_refused_without_a_connector() {
+        for url in [
+            "postgres://u@h/db?sslmode=require",
+            "host=h sslmode = require user=u",
+            "postgres://u@h/db?application_name=x&sslmode=verify-full",
+            "host=h sslmode=VERIFY-CA",
+        ] {
+            let err = PostgresSink::new(url).unwrap_err();
+            let Error::TlsRequired { sslmode } = &err else {
+                panic!("{url}: {err}");
+            };
+            assert!(
+                sslmode == "require" || sslmode.starts_with("verify-"),
+                "{url}"
+            );
+            assert!(err
+                .to_string()
+                .contains("PostgresSink::builder(config).tls(connector)"));
+        }
+        assert!(PostgresSink::new("postgres://u@h/db?sslmode=prefer").is_ok());
+        assert!(PostgresSink::new("postgres://u@h/db?sslmode=disable").is_ok());
+        let require: tokio_postgres::Config = "host=h sslmode=require".parse().unwrap();
+        assert!(PostgresSink::builder(require.clone()).build().is_err());
+        assert!(PostgresSink::builder(require).tls(NoTls).build().is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod attempt;
 mod builder;
 pub(crate) mod classify;
 mod commit_status;
+mod upsert;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::schema::{self, Checked, TableName};
 use attempt::{Checkout, Failure};
 pub use builder::{PostgresSinkBuilder, DEFAULT_CONNECT_TIMEOUT};
 use classify::{classify, pool_error, Endpoint, Outcome};
+pub use upsert::OnConflict;
 
 /// How long the sink keeps asking whether a transaction committed, by default, after
 /// its `COMMIT` failed or timed out: long enough to ride out a server restart.
@@ -110,6 +112,7 @@ pub struct PostgresSink {
     schema: Option<String>,
     table: Option<String>,
     commit_status_window: Duration,
+    on_conflict: Option<OnConflict>,
     prepared: Option<Arc<Prepared>>,
 }
 
@@ -119,6 +122,17 @@ struct Prepared {
     schema: Schema,
     name: TableName,
     checked: Checked,
+    /// The upsert's statements, in upsert mode.
+    merge: Option<upsert::Merge>,
+}
+
+impl Prepared {
+    /// The COPY each batch is sent with: into the table, or into the staging table.
+    fn copy_sql(&self) -> &str {
+        self.merge
+            .as_ref()
+            .map_or(self.checked.copy_sql.as_str(), |m| m.copy_sql.as_str())
+    }
 }
 
 impl fmt::Debug for PostgresSink {
@@ -128,7 +142,8 @@ impl fmt::Debug for PostgresSink {
             .field("schema", &self.schema)
             .field("table", &self.table)
             .field("commit_status_window", &self.commit_status_window)
-            .field("copy", &self.prepared.as_ref().map(|p| &p.checked.copy_sql))
+            .field("on_conflict", &self.on_conflict)
+            .field("copy", &self.prepared.as_ref().map(|p| p.copy_sql()))
             .finish()
     }
 }
@@ -140,20 +155,31 @@ impl PostgresSink {
     ///
     /// No connection is made until [`Sink::prepare`].
     ///
+    /// A string that asks for TLS (`sslmode=require`, `verify-ca`, `verify-full`) is
+    /// refused rather than connected without it: build the sink with
+    /// [`PostgresSink::builder`] and [`tls`](PostgresSinkBuilder::tls) instead.
+    /// `sslmode=prefer` (the default) connects without TLS.
+    ///
     /// # Errors
     ///
-    /// [`Error::Url`] when the string does not parse.
+    /// [`Error::Url`] when the string does not parse; [`Error::TlsRequired`] when it
+    /// asks for TLS.
     ///
     /// # Examples
     ///
     /// ```
-    /// use batch_postgres::PostgresSink;
+    /// use batch_postgres::{Error, PostgresSink};
     ///
     /// let sink = PostgresSink::new("postgres://batchrow:batchrow@127.0.0.1:5432/batchrow")?;
     /// assert!(PostgresSink::new("postgres://[bad").is_err());
+    /// let tls = PostgresSink::new("postgres://u@db.example.com/db?sslmode=verify-full");
+    /// assert!(matches!(tls, Err(Error::TlsRequired { .. })));
     /// # Ok::<(), batch_postgres::Error>(())
     /// ```
     pub fn new(url: &str) -> Result<Self> {
+        if let Some(sslmode) = verify_sslmode(url) {
+            return Err(Error::TlsRequired { sslmode });
+        }
         let config: tokio_postgres::Config = url.parse().map_err(Error::Url)?;
         Self::builder(config).build()
     }
@@ -207,6 +233,7 @@ impl PostgresSink {
             schema: None,
             table: None,
             commit_status_window: DEFAULT_COMMIT_STATUS_WINDOW,
+            on_conflict: None,
             prepared: None,
         }
     }
@@ -267,6 +294,52 @@ impl PostgresSink {
         self
     }
 
+    /// Upsert mode, for a table with a primary key or unique index: each batch is COPYed
+    /// into a temporary staging table (created in the batch's transaction with the row
+    /// type's columns and the table's column types, `ON COMMIT DROP`), then merged into
+    /// the table with `INSERT … SELECT … ON CONFLICT (key) DO UPDATE SET …` or
+    /// `DO NOTHING` (see [`OnConflict`]), in the same transaction. Default: off, plain
+    /// `COPY` into the table.
+    ///
+    /// Everything else is as without it: one transaction per batch, the same deadlines,
+    /// the commit-status check after a lost `COMMIT`, the same error classes (a row the
+    /// table refuses fails the merge, caused by the data, without a row index).
+    ///
+    /// **Duplicates within a batch.** `DO UPDATE` cannot touch a row twice in one
+    /// statement, so each batch is first deduplicated on the key: the **last** row of
+    /// each key wins (`SELECT DISTINCT ON (key) … ORDER BY key, <row order> DESC`), as if
+    /// the rows had been upserted one by one. With `DO NOTHING` the **first** row wins.
+    /// Across batches, batches are merged in the order they commit: with
+    /// `max_in_flight(1)` that is the order rows were accepted; with more batches in
+    /// flight, two batches holding the same key may commit in either order.
+    ///
+    /// A retried batch is merged again, which an upsert makes harmless: the rows end up
+    /// the same.
+    ///
+    /// The schema check verifies the conflict target: the key must be exactly the columns
+    /// of the primary key or of a valid, non-partial, non-deferrable unique index, `NOT
+    /// NULL`, and fields of the row type; otherwise [`Sink::prepare`] fails with a
+    /// [`SinkErrorKind::Config`] error that says why.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use batch_postgres::{OnConflict, PostgresSink};
+    ///
+    /// // CREATE TABLE users (id int8 PRIMARY KEY, name text NOT NULL, seen timestamptz)
+    /// let sink = PostgresSink::new("postgres://batchrow:batchrow@127.0.0.1/batchrow")?
+    ///     .table("users")
+    ///     .on_conflict(OnConflict::update(["id"]));
+    /// // Hand `sink` to a batcher; each batch updates the users it names.
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn on_conflict(mut self, on_conflict: OnConflict) -> Self {
+        self.on_conflict = Some(on_conflict);
+        self
+    }
+
     /// The [commit-status window](PostgresSink::commit_status_window).
     #[must_use]
     pub fn commit_status_window_len(&self) -> Duration {
@@ -288,7 +361,8 @@ impl PostgresSink {
         &self.pool
     }
 
-    /// The COPY statement, once [`Sink::prepare`] has succeeded.
+    /// The COPY statement, once [`Sink::prepare`] has succeeded (in upsert mode, the
+    /// COPY into the staging table).
     ///
     /// # Examples
     ///
@@ -299,7 +373,7 @@ impl PostgresSink {
     /// ```
     #[must_use]
     pub fn copy_statement(&self) -> Option<&str> {
-        self.prepared.as_ref().map(|p| p.checked.copy_sql.as_str())
+        self.prepared.as_ref().map(|p| p.copy_sql())
     }
 
     fn target(&self, schema: &Schema) -> TableName {
@@ -373,6 +447,27 @@ impl PostgresSink {
     }
 }
 
+/// The `sslmode` a connection string names when it is `verify-ca` or `verify-full`,
+/// which tokio-postgres does not parse (it would report an unhelpful "invalid value").
+fn verify_sslmode(url: &str) -> Option<String> {
+    let lower = url.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    while let Some(at) = rest.find("sslmode") {
+        rest = &rest[at + "sslmode".len()..];
+        let Some(value) = rest.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let end = value
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(value.len());
+        if value[..end].starts_with("verify-") {
+            return Some(value[..end].to_owned());
+        }
+    }
+    None
+}
+
 impl Sink for PostgresSink {
     type Format = PgBinary;
 
@@ -399,10 +494,17 @@ impl Sink for PostgresSink {
                 return Err(SinkError::retryable("no PostgreSQL connection"));
             };
             let checked = schema::check(client, &name, schema).await?;
+            let merge = match &self.on_conflict {
+                Some(on_conflict) => {
+                    let columns: Vec<&str> = schema.columns.iter().map(|c| c.name).collect();
+                    Some(upsert::prepare(client, &checked.table, &columns, on_conflict).await?)
+                }
+                None => None,
+            };
             checkout.release();
-            Ok(checked)
+            Ok((checked, merge))
         };
-        let checked = timeout(PREPARE_TIMEOUT, check).await.map_err(|_| {
+        let (checked, merge) = timeout(PREPARE_TIMEOUT, check).await.map_err(|_| {
             SinkError::retryable(format!(
                 "the schema check of {} did not finish within {PREPARE_TIMEOUT:?}: \
                  PostgreSQL{} does not answer",
@@ -419,6 +521,7 @@ impl Sink for PostgresSink {
             schema,
             name,
             checked,
+            merge,
         }));
         Ok(columns)
     }
@@ -466,7 +569,10 @@ impl Sink for PostgresSink {
         if batch.is_empty() {
             return Ok(());
         }
-        let what = format!("COPY into {}", prepared.checked.table.display());
+        let what = match &prepared.merge {
+            Some(_) => format!("upsert into {}", prepared.checked.table.display()),
+            None => format!("COPY into {}", prepared.checked.table.display()),
+        };
         let client = match timeout_at(deadline, self.pool.get()).await {
             Ok(Ok(client)) => client,
             Ok(Err(e)) => return Err(pool_error(e, &self.pool, &self.endpoint)),
@@ -480,7 +586,14 @@ impl Sink for PostgresSink {
         let checkout = Checkout::new(client);
         let result = match checkout.client() {
             Some(client) => {
-                attempt::copy_batch(client, &prepared.checked.copy_sql, batch, deadline).await
+                attempt::copy_batch(
+                    client,
+                    prepared.copy_sql(),
+                    prepared.merge.as_ref(),
+                    batch,
+                    deadline,
+                )
+                .await
             }
             None => Err(Failure::TimedOut {
                 during: "taking a connection",
