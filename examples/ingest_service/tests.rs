@@ -121,8 +121,13 @@ async fn client(addr: String, c: i64, seen: Arc<Seen>) {
         let mut rest = chunk;
         while !rest.is_empty() {
             let events: Vec<Value> = rest.iter().map(|&id| to_json(&event(id))).collect();
-            let Ok((status, body)) = post(&addr, &events).await else {
-                return; // the service stopped listening
+            let (status, body) = match post(&addr, &events).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    // The service stopped listening (after SIGTERM).
+                    assert!(seen.count.load(Ordering::Relaxed) > 0, "client {c}: {e}");
+                    return;
+                }
             };
             let accepted = match status {
                 202 => rest.len(),
@@ -175,7 +180,8 @@ async fn every_accepted_event_is_stored_once_across_sigterm() {
                 "the service exited before it listened (is PostgreSQL up? bash scripts/servers.sh)",
             )
             .unwrap();
-        if let Some(addr) = line.strip_prefix("listening on ") {
+        // The test harness may print `test tests::child ... ` on the same line.
+        if let Some((_, addr)) = line.split_once("listening on ") {
             break addr.to_owned();
         }
     };
@@ -183,7 +189,7 @@ async fn every_accepted_event_is_stored_once_across_sigterm() {
 
     // Refusals name the field; nothing of a refused request is stored.
     expect_400(&addr, b"{not json", "invalid JSON").await;
-    let mut missing = to_json(&event(-1));
+    let mut missing = to_json(&event(EVENTS + 1));
     missing.as_object_mut().unwrap().remove("kind");
     expect_400(
         &addr,
@@ -191,10 +197,10 @@ async fn every_accepted_event_is_stored_once_across_sigterm() {
         "`kind`: missing",
     )
     .await;
-    let mut wrong = to_json(&event(-2));
+    let mut wrong = to_json(&event(EVENTS + 2));
     wrong["user_id"] = json!(1_i64 << 40);
     expect_400(&addr, &serde_json::to_vec(&wrong).unwrap(), "`user_id`").await;
-    let mut long = to_json(&event(-3));
+    let mut long = to_json(&event(EVENTS + 3));
     long["kind"] = json!("a kind much longer than sixteen characters");
     expect_400(
         &addr,
@@ -216,6 +222,10 @@ async fn every_accepted_event_is_stored_once_across_sigterm() {
         .map(|c| tokio::spawn(client(addr.clone(), c, seen.clone())))
         .collect();
     while seen.count.load(Ordering::Relaxed) < (EVENTS / 2) as usize {
+        assert!(
+            !clients.iter().all(tokio::task::JoinHandle::is_finished),
+            "the clients stopped before half the events were accepted"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let kill = Command::new("kill")
