@@ -21,11 +21,12 @@ mod ch;
 #[path = "support/postgres.rs"]
 mod pg;
 
-// The generated files, compiled as they are (their items are `pub`, as users get them).
-#[allow(unreachable_pub)]
+// The generated files, compiled as they are (their items are `pub`, as users get them;
+// not every enum variant is used).
+#[allow(unreachable_pub, dead_code)]
 #[path = "codegen/clickhouse_all_types.rs"]
 mod ch_row;
-#[allow(unreachable_pub)]
+#[allow(unreachable_pub, dead_code)]
 #[path = "codegen/postgres_all_types.rs"]
 mod pg_row;
 

@@ -21,6 +21,8 @@ use super::*;
 /// Set in the child's environment: the `child` test then runs the service.
 const CHILD: &str = "BATCHROW_INGEST_SERVICE_CHILD";
 const EVENTS: i64 = 100_000;
+/// [`EVENTS`] as a count.
+const TOTAL: usize = 100_000;
 const CLIENTS: i64 = 8;
 const PER_REQUEST: usize = 100;
 
@@ -116,7 +118,7 @@ struct Seen {
 /// Client `c` posts its share of the events, resending what a `503` refused, until all
 /// are accepted or the service is gone.
 async fn client(addr: String, c: i64, seen: Arc<Seen>) {
-    let ids: Vec<i64> = (c..EVENTS).step_by(CLIENTS as usize).collect();
+    let ids: Vec<i64> = (c..EVENTS).step_by(usize::try_from(CLIENTS).unwrap()).collect();
     for chunk in ids.chunks(PER_REQUEST) {
         let mut rest = chunk;
         while !rest.is_empty() {
@@ -221,7 +223,7 @@ async fn every_accepted_event_is_stored_once_across_sigterm() {
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| tokio::spawn(client(addr.clone(), c, seen.clone())))
         .collect();
-    while seen.count.load(Ordering::Relaxed) < (EVENTS / 2) as usize {
+    while seen.count.load(Ordering::Relaxed) < TOTAL / 2 {
         assert!(
             !clients.iter().all(tokio::task::JoinHandle::is_finished),
             "the clients stopped before half the events were accepted"
@@ -314,7 +316,7 @@ async fn every_accepted_event_is_stored_once_across_sigterm() {
         seen.full.load(Ordering::Relaxed)
     );
     assert!(
-        accepted.len() >= (EVENTS / 2) as usize && accepted.len() < EVENTS as usize,
+        accepted.len() >= TOTAL / 2 && accepted.len() < TOTAL,
         "SIGTERM should land midway: {} accepted",
         accepted.len()
     );
