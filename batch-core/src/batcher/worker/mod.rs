@@ -17,6 +17,7 @@ mod open;
 mod report;
 
 use std::collections::{HashMap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,10 +28,11 @@ use tokio::time::Instant;
 use crate::batch::Batch;
 use crate::batcher::deliver::{deliver, panic_message, Delivered};
 use crate::batcher::rng::Rng;
-use crate::batcher::shared::{Piece, Settled, Shared};
+use crate::batcher::shared::{Piece, Settled, Shared, ERROR_BUDGET_USED};
 use crate::dead_letter::{FailedBatch, FailureCause};
 use crate::error::{BatchesFailed, Error, Result};
 use crate::format::Format;
+use crate::outcome::{CommittedBatch, Outcome, Waiting};
 use crate::retry::RetryPolicy;
 use crate::sink::{Sink, SinkErrorKind};
 use crate::stats::{Count, Stats};
@@ -41,6 +43,9 @@ use open::{Filler, Fresh};
 use report::{bytes_of, Delivery, Reporter};
 
 pub(crate) use report::DeadLetter;
+
+/// The commit hook.
+pub(crate) type CommitHook = Box<dyn FnMut(&CommittedBatch) + Send>;
 
 /// The answer to a flush or close.
 type Reply = oneshot::Sender<Result<Stats>>;
@@ -65,6 +70,7 @@ pub(crate) struct Config {
     pub(crate) max_in_flight: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) isolate_bad_rows: bool,
+    pub(crate) max_error_rows: Option<u64>,
 }
 
 /// A sealed batch (or a part of one being bisected), the sequence of the batch it
@@ -74,6 +80,31 @@ struct Sealed {
     batch: Batch,
     seq: u64,
     pair: Option<u64>,
+    /// Receipts of its rows, by row index in `batch`.
+    receipts: Vec<Waiting>,
+}
+
+impl Sealed {
+    /// The part of this one holding rows `range`, with their receipts.
+    fn part(&mut self, range: std::ops::Range<usize>, pair: Option<u64>) -> Sealed {
+        let mut receipts = Vec::new();
+        if !self.receipts.is_empty() {
+            let (inside, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.receipts)
+                .into_iter()
+                .partition(|(row, _)| range.contains(row));
+            self.receipts = rest;
+            receipts = inside
+                .into_iter()
+                .map(|(row, tx)| (row - range.start, tx))
+                .collect();
+        }
+        Sealed {
+            batch: self.batch.slice(range),
+            seq: self.seq,
+            pair,
+            receipts,
+        }
+    }
 }
 
 /// A failed part and how it failed, as the bisection holds it.
@@ -131,6 +162,7 @@ pub(crate) struct Worker<S: Sink> {
     closing: Option<Closing>,
     reporter: Reporter,
     bisector: Bisector<Failed>,
+    on_commit: Option<CommitHook>,
 }
 
 impl<S: Sink> std::fmt::Debug for Worker<S> {
@@ -159,6 +191,7 @@ impl<S: Sink> Worker<S> {
         commands: mpsc::UnboundedReceiver<Command>,
         config: Config,
         dead_letter: Option<DeadLetter>,
+        on_commit: Option<CommitHook>,
         rng: Rng,
     ) -> Self {
         let mut worker = Worker {
@@ -179,6 +212,7 @@ impl<S: Sink> Worker<S> {
             closing: None,
             reporter: Reporter::new(dead_letter),
             bisector: Bisector::default(),
+            on_commit,
         };
         worker.wait = worker.sample_wait();
         worker
@@ -333,7 +367,8 @@ impl<S: Sink> Worker<S> {
         let mut incoming = std::mem::take(&mut self.incoming);
         let mut fresh = std::mem::take(&mut self.fresh);
         for piece in incoming.drain(..) {
-            self.filler.add(piece.chunk, piece.first_at, &mut fresh);
+            self.filler
+                .add(piece.chunk, piece.first_at, piece.receipts, &mut fresh);
         }
         for f in fresh.drain(..) {
             self.sealed(f);
@@ -351,7 +386,11 @@ impl<S: Sink> Worker<S> {
     }
 
     fn sealed(&mut self, fresh: Fresh) {
-        let Fresh { batch, age } = fresh;
+        let Fresh {
+            batch,
+            age,
+            receipts,
+        } = fresh;
         self.shared.metrics.sealed(batch.rows(), age);
         let seq = batch.id();
         self.barriers.open(seq, 1);
@@ -360,6 +399,7 @@ impl<S: Sink> Worker<S> {
             batch,
             seq,
             pair: None,
+            receipts,
         });
         self.wait = self.sample_wait();
     }
@@ -415,13 +455,16 @@ impl<S: Sink> Worker<S> {
         };
         self.shared.release(extra);
         match outcome {
-            Ok(Delivered { result: Ok(()), .. }) => {
+            Ok(Delivered {
+                result: Ok(()),
+                attempts,
+            }) => {
                 if let Some(pair) = sealed.pair {
                     if let News::Release(held) = self.bisector.report(pair, None) {
                         self.isolate(held);
                     }
                 }
-                self.commit(sealed);
+                self.commit(sealed, attempts);
             }
             Ok(Delivered {
                 attempts,
@@ -440,9 +483,31 @@ impl<S: Sink> Worker<S> {
         }
     }
 
-    fn commit(&mut self, sealed: Sealed) {
+    fn commit(&mut self, sealed: Sealed, attempts: u32) {
         let count = Count::of(sealed.batch.rows(), sealed.batch.len());
         self.shared.settle(count, Settled::Committed);
+        for (_, tx) in sealed.receipts {
+            let _ = tx.send(Outcome::Committed {
+                batch: sealed.batch.id(),
+            });
+        }
+        if let Some(hook) = &mut self.on_commit {
+            let committed = CommittedBatch {
+                id: sealed.batch.id(),
+                range: sealed.batch.range(),
+                rows: sealed.batch.rows(),
+                bytes: sealed.batch.len(),
+                attempts,
+                positions: sealed.batch.positions(),
+            };
+            if catch_unwind(AssertUnwindSafe(|| hook(&committed))).is_err() {
+                tracing::error!(
+                    table = self.shared.table,
+                    batch.id = committed.id,
+                    "batchrow: the on_commit hook panicked"
+                );
+            }
+        }
         self.shared.release(sealed.batch.len());
         self.part_settled(sealed.seq);
     }
@@ -532,27 +597,22 @@ impl<S: Sink> Worker<S> {
         let pair = plan
             .halves
             .then(|| self.bisector.pair(Signature::of(error)));
-        let Sealed { batch, seq, .. } = sealed;
+        let mut sealed = sealed;
+        let seq = sealed.seq;
         self.bisector.planned(seq, plan.resend.len());
         self.barriers
             .open(seq, plan.resend.len() + usize::from(plan.bad.is_some()));
-        for range in plan.resend.into_iter().rev() {
-            self.ready.push_front(Sealed {
-                batch: batch.slice(range),
-                seq,
-                pair,
-            });
+        let parts: Vec<Sealed> = plan
+            .resend
+            .into_iter()
+            .map(|range| sealed.part(range, pair))
+            .collect();
+        for part in parts.into_iter().rev() {
+            self.ready.push_front(part);
         }
         if let Some(bad) = plan.bad {
-            self.fail((
-                Sealed {
-                    batch: batch.slice(bad),
-                    seq,
-                    pair: None,
-                },
-                cause,
-                attempts,
-            ));
+            let part = sealed.part(bad, None);
+            self.fail((part, cause, attempts));
         }
         self.part_settled(seq);
     }
@@ -576,6 +636,21 @@ impl<S: Sink> Worker<S> {
         );
         let bytes = sealed.batch.len();
         let seq = sealed.seq;
+        for (row, tx) in sealed.receipts {
+            let row = sealed
+                .batch
+                .row(row)
+                .map_or_else(bytes::Bytes::new, bytes::Bytes::copy_from_slice);
+            let cause = cause.clone();
+            let _ = tx.send(if possibly_persisted {
+                Outcome::PossiblyPersisted {
+                    cause: Some(cause),
+                    row,
+                }
+            } else {
+                Outcome::Failed { cause, row }
+            });
+        }
         if self
             .reporter
             .report(FailedBatch::new(sealed.batch, cause, attempts))
@@ -585,6 +660,31 @@ impl<S: Sink> Worker<S> {
         }
         // Held batches keep their bytes reserved until a flush or close hands them over.
         self.part_settled(seq);
+        self.check_error_budget();
+    }
+
+    /// Halts the batcher when more rows failed than `max_error_rows` allows: no more rows
+    /// are accepted; those accepted are still delivered.
+    fn check_error_budget(&self) {
+        let Some(max) = self.config.max_error_rows else {
+            return;
+        };
+        let failed = self.shared.ledger().failed.rows;
+        if failed > max
+            && !self
+                .shared
+                .closing
+                .load(std::sync::atomic::Ordering::Acquire)
+        {
+            tracing::error!(
+                table = self.shared.table,
+                failed,
+                max_error_rows = max,
+                "batchrow: more rows failed than max_error_rows allows; halting: no more \
+                 rows are accepted, those accepted are still delivered"
+            );
+            self.shared.halt(ERROR_BUDGET_USED);
+        }
     }
 
     async fn on_close_deadline(&mut self) {
@@ -632,7 +732,13 @@ impl<S: Sink> Worker<S> {
         let stats = self.shared.stats();
         let batches = self.reporter.take();
         if batches.is_empty() {
-            let _ = reply.send(Ok(stats));
+            let _ = reply.send(match stats.halted {
+                Some(reason) if reason == ERROR_BUDGET_USED => Err(Error::Halted {
+                    reason,
+                    stats: Box::new(stats),
+                }),
+                _ => Ok(stats),
+            });
             return;
         }
         let bytes = bytes_of(&batches);
