@@ -132,7 +132,8 @@ mod sink;
 pub use copy::{oid, PgBinary, PgElement, PgType, PgTypeKind, HEADER, TRAILER};
 pub use error::{Error, Result};
 pub use sink::{
-    PostgresSink, PostgresSinkBuilder, DEFAULT_COMMIT_STATUS_WINDOW, DEFAULT_CONNECT_TIMEOUT,
+    LedgerStats, PostgresSink, PostgresSinkBuilder, DEFAULT_COMMIT_STATUS_WINDOW,
+    DEFAULT_CONNECT_TIMEOUT,
 };
 
 /// Re-exported so that users configure connections and pools with the same versions.

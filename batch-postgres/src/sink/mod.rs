@@ -5,6 +5,7 @@ mod attempt;
 mod builder;
 pub(crate) mod classify;
 mod commit_status;
+mod ledger;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,6 +21,8 @@ use crate::schema::{self, Checked, TableName};
 use attempt::{Checkout, Failure};
 pub use builder::{PostgresSinkBuilder, DEFAULT_CONNECT_TIMEOUT};
 use classify::{classify, pool_error, Endpoint, Outcome};
+pub use ledger::LedgerStats;
+use ledger::{Ledger, LedgerConfig};
 
 /// How long the sink keeps asking whether a transaction committed, by default, after
 /// its `COMMIT` failed or timed out: long enough to ride out a server restart.
@@ -110,6 +113,8 @@ pub struct PostgresSink {
     schema: Option<String>,
     table: Option<String>,
     commit_status_window: Duration,
+    ledger: Option<LedgerConfig>,
+    ledger_stats: LedgerStats,
     prepared: Option<Arc<Prepared>>,
 }
 
@@ -119,6 +124,7 @@ struct Prepared {
     schema: Schema,
     name: TableName,
     checked: Checked,
+    ledger: Option<Ledger>,
 }
 
 impl fmt::Debug for PostgresSink {
@@ -128,6 +134,7 @@ impl fmt::Debug for PostgresSink {
             .field("schema", &self.schema)
             .field("table", &self.table)
             .field("commit_status_window", &self.commit_status_window)
+            .field("ledger", &self.ledger)
             .field("copy", &self.prepared.as_ref().map(|p| &p.checked.copy_sql))
             .finish()
     }
@@ -207,6 +214,8 @@ impl PostgresSink {
             schema: None,
             table: None,
             commit_status_window: DEFAULT_COMMIT_STATUS_WINDOW,
+            ledger: None,
+            ledger_stats: LedgerStats::default(),
             prepared: None,
         }
     }
@@ -399,10 +408,16 @@ impl Sink for PostgresSink {
                 return Err(SinkError::retryable("no PostgreSQL connection"));
             };
             let checked = schema::check(client, &name, schema).await?;
+            let ledger = match &self.ledger {
+                Some(config) => {
+                    Some(ledger::prepare(client, config, self.ledger_stats.clone()).await?)
+                }
+                None => None,
+            };
             checkout.release();
-            Ok(checked)
+            Ok((checked, ledger))
         };
-        let checked = timeout(PREPARE_TIMEOUT, check).await.map_err(|_| {
+        let (checked, ledger) = timeout(PREPARE_TIMEOUT, check).await.map_err(|_| {
             SinkError::retryable(format!(
                 "the schema check of {} did not finish within {PREPARE_TIMEOUT:?}: \
                  PostgreSQL{} does not answer",
@@ -419,6 +434,7 @@ impl Sink for PostgresSink {
             schema,
             name,
             checked,
+            ledger,
         }));
         Ok(columns)
     }
@@ -467,6 +483,10 @@ impl Sink for PostgresSink {
             return Ok(());
         }
         let what = format!("COPY into {}", prepared.checked.table.display());
+        let keys = match &prepared.ledger {
+            Some(ledger) => Some(ledger.keys(batch)?),
+            None => None,
+        };
         let client = match timeout_at(deadline, self.pool.get()).await {
             Ok(Ok(client)) => client,
             Ok(Err(e)) => return Err(pool_error(e, &self.pool, &self.endpoint)),
@@ -478,11 +498,25 @@ impl Sink for PostgresSink {
             }
         };
         let checkout = Checkout::new(client);
-        let result = match checkout.client() {
-            Some(client) => {
+        let mut planned = None;
+        let result = match (checkout.client(), &prepared.ledger, &keys) {
+            (Some(client), Some(ledger), Some(keys)) => {
+                let copy_sql = &prepared.checked.copy_sql;
+                ledger::copy_batch(
+                    client,
+                    copy_sql,
+                    ledger,
+                    batch,
+                    keys,
+                    deadline,
+                    &mut planned,
+                )
+                .await
+            }
+            (Some(client), _, _) => {
                 attempt::copy_batch(client, &prepared.checked.copy_sql, batch, deadline).await
             }
-            None => Err(Failure::TimedOut {
+            (None, _, _) => Err(Failure::TimedOut {
                 during: "taking a connection",
             }),
         };
@@ -506,22 +540,28 @@ impl Sink for PostgresSink {
                 "{what}: the attempt's deadline passed during {during}; the connection was \
                  closed, so the server rolls the transaction back and nothing was committed"
             ))),
-            Failure::RowCount { inserted } => Err(SinkError::permanent(format!(
-                "{what}: the server read {inserted} rows, but the batch holds {}; \
-                 nothing was committed",
-                batch.rows()
+            Failure::RowCount { inserted, expected } => Err(SinkError::permanent(format!(
+                "{what}: the server read {inserted} rows, but {expected} were sent; \
+                 nothing was committed"
             ))),
-            Failure::Commit { txn, error } => {
-                commit_status::resolve(
-                    &self.pool,
-                    txn,
-                    error,
-                    self.commit_status_window,
-                    &what,
-                    batch.rows(),
-                )
-                .await
-            }
+            Failure::Commit { txn, error } => match (&prepared.ledger, &keys) {
+                (Some(ledger), Some(keys)) => {
+                    let window = self.commit_status_window;
+                    ledger::resolve(&self.pool, ledger, keys, txn, error, window, &what, planned)
+                        .await
+                }
+                _ => {
+                    commit_status::resolve(
+                        &self.pool,
+                        txn,
+                        error,
+                        self.commit_status_window,
+                        &what,
+                        batch.rows(),
+                    )
+                    .await
+                }
+            },
         }
     }
 }
