@@ -41,16 +41,22 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 #[derive(BatchRow, Debug, Clone)]
 #[batch(table = "offsets_example")]
 pub struct Message {
+    /// The partition it was read from.
     pub partition: i32,
+    /// Its offset in the partition.
     pub msg_offset: i64,
+    /// Its content.
     pub body: String,
 }
 
 /// What a consumer run is told.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The PostgreSQL server.
     pub url: String,
+    /// The table the messages go to.
     pub table: String,
+    /// The sink's ledger table.
     pub ledger: String,
     /// Where the committed offsets are saved.
     pub state: PathBuf,
@@ -89,6 +95,7 @@ pub struct Watermarks {
 }
 
 impl Watermarks {
+    /// Watermarks at `next` (one per partition), nothing committed above them.
     pub fn new(next: Vec<u64>) -> Self {
         let above = next.iter().map(|_| BTreeMap::new()).collect();
         Watermarks { next, above }
@@ -97,7 +104,8 @@ impl Watermarks {
     /// Records that offsets `first..=last` of `partition` are committed; returns
     /// whether the watermark moved.
     pub fn commit(&mut self, partition: usize, first: u64, last: u64) -> bool {
-        let (Some(next), Some(above)) = (self.next.get_mut(partition), self.above.get_mut(partition))
+        let (Some(next), Some(above)) =
+            (self.next.get_mut(partition), self.above.get_mut(partition))
         else {
             return false;
         };
@@ -113,6 +121,7 @@ impl Watermarks {
         *next != before
     }
 
+    /// The committed offset of each partition.
     pub fn offsets(&self) -> &[u64] {
         &self.next
     }

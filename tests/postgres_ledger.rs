@@ -160,7 +160,10 @@ async fn a_replay_of_committed_positions_writes_nothing_and_reports_committed() 
         .await
         .unwrap()
         .get(0);
-    assert_eq!(ledger_rows, 4 * i64::try_from(first.batches_committed).unwrap());
+    assert_eq!(
+        ledger_rows,
+        4 * i64::try_from(first.batches_committed).unwrap()
+    );
     drop_tables(&c, &[&table, &ledger]).await;
 }
 
@@ -173,7 +176,10 @@ async fn a_partial_overlap_writes_only_the_new_rows() {
     let (stats, l) = replay(ledger_sink(&table, &ledger), 0..3, 900..2_000, 1_000).await;
     assert_eq!(stats.committed.rows, 3 * 1_100);
     assert_eq!((l.rows_written(), l.rows_skipped()), (3 * 800, 3 * 300));
-    assert_eq!(read_back(&c, &table, 0..3, 0..2_000).await, (6_000, 6_000, 0));
+    assert_eq!(
+        read_back(&c, &table, 0..3, 0..2_000).await,
+        (6_000, 6_000, 0)
+    );
     drop_tables(&c, &[&table, &ledger]).await;
 }
 
@@ -415,9 +421,7 @@ async fn a_consumer_killed_with_a_commit_in_doubt_stores_every_message_once_afte
 
     let saved = offsets::load_offsets(&state).unwrap();
     let acknowledged: u64 = saved.iter().sum();
-    let (rows, distinct, _) = offsets::read_back(&c, &table, PER_PARTITION)
-        .await
-        .unwrap();
+    let (rows, distinct, _) = offsets::read_back(&c, &table, PER_PARTITION).await.unwrap();
     assert_eq!(rows, distinct, "duplicates before the restart");
     let in_doubt = u64::try_from(rows).unwrap() - acknowledged;
     eprintln!(
@@ -443,7 +447,10 @@ async fn a_consumer_killed_with_a_commit_in_doubt_stores_every_message_once_afte
     assert_eq!(report.resumed_from, saved);
     assert_eq!(report.inserted, 4 * PER_PARTITION - acknowledged);
     assert_eq!(report.skipped, in_doubt, "{report:?}");
-    assert_eq!(report.written, 4 * PER_PARTITION - u64::try_from(rows).unwrap());
+    assert_eq!(
+        report.written,
+        4 * PER_PARTITION - u64::try_from(rows).unwrap()
+    );
     assert_eq!(report.committed, vec![PER_PARTITION; 4]);
     let total = i64::try_from(4 * PER_PARTITION).unwrap();
     assert_eq!(

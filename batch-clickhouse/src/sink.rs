@@ -261,6 +261,20 @@ impl ClickHouseSink {
     /// batch's id, the rows of the sealed batch it holds ([`Batch::range`]: a part split
     /// off to isolate a bad row has its own), and a hash of its bytes.
     ///
+    /// A batch whose every row was inserted with a position
+    /// ([`Handle::insert_many_at`](batch_core::Handle::insert_many_at)) gets a token made
+    /// of its positions alone (`batchrow-pos-0:100-199,1:100-199`), the same in every
+    /// process: a consumer that replays positions after a restart has a batch it had
+    /// already stored dropped, when the replayed batch holds exactly the same positions
+    /// in the same order (the same rows at the same batch boundaries, as when it replays
+    /// from the start of an unacknowledged batch with the same `max_rows`). A batch cut
+    /// at other boundaries carries another token and is stored again. The positions must
+    /// name the rows of this table: two producers that give different rows the same
+    /// positions would have the second one dropped.
+    ///
+    /// On ClickHouse 18.16 (no tokens) a plain `MergeTree` stores a replayed batch again:
+    /// delivery there is at-least-once, after a lost answer as after a restart.
+    ///
     /// It needs ClickHouse 22.2 or later, which has the setting; [`Sink::prepare`] fails
     /// with [`SinkErrorKind::Config`] on older servers (such as 18.16, which refuses
     /// settings it does not know). The server deduplicates by token only in tables that

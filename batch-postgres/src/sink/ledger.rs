@@ -403,7 +403,8 @@ pub(super) async fn prepare(
     }
     for r in &columns {
         let column: String = r.get(0);
-        if !COLUMNS.iter().any(|(c, _)| *c == column) && r.get::<_, bool>(2) && !r.get::<_, bool>(3) {
+        if !COLUMNS.iter().any(|(c, _)| *c == column) && r.get::<_, bool>(2) && !r.get::<_, bool>(3)
+        {
             problems.push(format!(
                 "column `{column}` is NOT NULL without a default, and the sink does not \
                  write it"
