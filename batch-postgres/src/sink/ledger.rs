@@ -259,8 +259,8 @@ impl PostgresSink {
     }
 
     /// Whether [`Sink::prepare`](batch_core::Sink::prepare) creates the
-    /// [ledger](PostgresSink::ledger) table and its index if they do not exist (it
-    /// needs the `CREATE` privilege on the schema). Default: off, and the table must
+    /// [ledger](PostgresSink::ledger) table and its index if the table does not exist
+    /// (it needs the `CREATE` privilege on the schema). Default: off, and the table must
     /// exist. Without [`ledger`](PostgresSink::ledger), the table is `batchrow_ledger`.
     ///
     /// # Examples
@@ -331,7 +331,14 @@ pub(super) async fn prepare(
     stats: LedgerStats,
 ) -> Result<Ledger, SinkError> {
     let name = TableName::parse(&config.name);
-    if config.create {
+    let exists = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified(&name)])
+        .await
+        .map_err(query_error)?
+        .get::<_, bool>(0);
+    // Only when missing: `CREATE INDEX IF NOT EXISTS` needs to own the table even when
+    // the index exists, and the sink's role may only have SELECT and INSERT on it.
+    if config.create && !exists {
         // One creator at a time: concurrent `CREATE TABLE IF NOT EXISTS` can collide.
         let ddl = format!(
             "BEGIN; SELECT pg_advisory_xact_lock(hashtext('batchrow ledger DDL')); {}; COMMIT",
