@@ -1,8 +1,9 @@
 //! What the PostgreSQL sink's ledger (`PostgresSink::ledger`) costs: rows per second
 //! with and without it, in the same run, for 100,000-row batches and for 1,000-row
 //! batches. Rows come from 4 streams, 1,000 consecutive offsets at a time, through
-//! `insert_many_at` in both modes (without the ledger the positions are only reported);
-//! the batcher's defaults otherwise (2 batches in flight). Each mode runs 3 times,
+//! `insert_many_at` in both modes (without the ledger the positions are only reported),
+//! with 2 batches in flight (the batcher's default) and with 1: with the ledger, batches
+//! that share a stream are written one at a time. Each mode runs 5 times,
 //! alternating, into a fresh table; the best run of each is printed, with the cost per
 //! batch.
 //!
@@ -23,7 +24,7 @@ struct Msg<'a> {
 }
 
 const STREAMS: u64 = 4;
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 fn url() -> String {
     std::env::var("BATCHROW_POSTGRES_URL")
@@ -32,7 +33,13 @@ fn url() -> String {
 
 /// Inserts `rows` rows in batches of `max_rows` into a fresh table, with or without the
 /// ledger; returns the time from the first insert to the end of `close`.
-async fn run(c: &tokio_postgres::Client, rows: u64, max_rows: usize, ledger: bool) -> Duration {
+async fn run(
+    c: &tokio_postgres::Client,
+    rows: u64,
+    max_rows: usize,
+    in_flight: usize,
+    ledger: bool,
+) -> Duration {
     let table = format!("bench_ledger_{}", std::process::id());
     let ledger_table = format!("{table}_ledger");
     c.batch_execute(&format!(
@@ -48,6 +55,7 @@ async fn run(c: &tokio_postgres::Client, rows: u64, max_rows: usize, ledger: boo
     let handle = Batcher::builder(sink)
         .max_rows(max_rows)
         .max_bytes(256 << 20)
+        .max_in_flight(in_flight)
         .spawn::<Msg>()
         .await
         .unwrap();
@@ -98,18 +106,23 @@ fn main() {
             .expect("PostgreSQL does not answer; start it with `bash scripts/servers.sh`");
         tokio::spawn(conn);
         println!("ledger cost, PostgreSQL at {}", url());
-        for (rows, max_rows) in [(600_000_u64, 100_000_usize), (100_000, 1_000)] {
+        for (rows, max_rows, in_flight) in [
+            (600_000_u64, 100_000_usize, 2_usize),
+            (600_000, 100_000, 1),
+            (100_000, 1_000, 2),
+            (100_000, 1_000, 1),
+        ] {
             let batches = rows as f64 / max_rows as f64;
             let mut best = [Duration::MAX; 2];
             for _ in 0..RUNS {
                 for (i, ledger) in [false, true].into_iter().enumerate() {
-                    best[i] = best[i].min(run(&c, rows, max_rows, ledger).await);
+                    best[i] = best[i].min(run(&c, rows, max_rows, in_flight, ledger).await);
                 }
             }
             let rate = |d: Duration| rows as f64 / d.as_secs_f64();
             let per_batch = (best[1].as_secs_f64() - best[0].as_secs_f64()) / batches * 1e3;
             println!(
-                "{rows} rows in batches of {max_rows}: without ledger {:.0} rows/s, with \
+                "{rows} rows in batches of {max_rows}, {in_flight} in flight: without ledger {:.0} rows/s, with \
                  ledger {:.0} rows/s ({:+.1}%), {per_batch:+.2} ms per batch",
                 rate(best[0]),
                 rate(best[1]),

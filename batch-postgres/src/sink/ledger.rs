@@ -228,12 +228,18 @@ impl PostgresSink {
     ///
     /// # Cost
     ///
-    /// Measured with `cargo bench --bench pg_ledger` (PostgreSQL 15 on the same 2-core
-    /// machine, 4 streams per batch): with 100,000-row batches the ledger costs about
-    /// as much as run-to-run noise (a few percent); with 1,000-row batches about 10%
-    /// (one more statement per round trip, and an index lookup). Batches that share
-    /// a stream are written one at a time (they wait for each other's lock), whatever
-    /// the batcher's `max_in_flight`.
+    /// The extra statements ride in the round trips the sink makes anyway (with `BEGIN`,
+    /// and with `COMMIT`), so the ledger adds work, not waiting: measured with `cargo
+    /// bench --bench pg_ledger` (PostgreSQL 15 on the same loaded 2-core machine, rows
+    /// from 4 streams, best of 5 runs, three runs of the bench), about 0.2 to 0.3 ms per
+    /// batch with one batch in flight (1,000-row batches 3 to 5% slower; 100,000-row
+    /// batches within the noise, ±10%).
+    ///
+    /// Batches that share a stream are written one at a time (each waits for the
+    /// other's lock), whatever the batcher's `max_in_flight`. With the default of 2 in
+    /// flight, where two COPYs otherwise run side by side, 100,000-row batches of the
+    /// same 4 streams were 10 to 26% slower (8 to 25 ms per batch); batches of
+    /// different streams still run in parallel.
     ///
     /// # Examples
     ///
