@@ -130,7 +130,7 @@ impl Watermarks {
 /// Reads the saved offsets (one line per partition: `partition next_offset`); zeros
 /// when there is no file yet.
 pub fn load_offsets(path: &Path) -> Result<Vec<u64>, Error> {
-    let mut next = vec![0; PARTITIONS as usize];
+    let mut next = vec![0; usize::try_from(PARTITIONS)?];
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(next),

@@ -662,19 +662,9 @@ fn lock_and_read_sql(ledger: &Ledger, keys: &[Key]) -> String {
         e.0 = e.0.min(k.first);
         e.1 = e.1.max(k.last);
     }
-    let list = |f: &dyn Fn(&(&i64, &(i64, i64))) -> i64| {
-        let mut s = String::from("'{");
-        for (i, e) in span.iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            let _ = write!(s, "{}", f(&e));
-        }
-        s.push_str("}'::int8[]");
-        s
-    };
-    let streams = list(&|e| *e.0);
-    let (lo, hi) = (list(&|e| e.1 .0), list(&|e| e.1 .1));
+    let streams = int8_array(span.keys().copied());
+    let lo = int8_array(span.values().map(|v| v.0));
+    let hi = int8_array(span.values().map(|v| v.1));
     format!(
         "SELECT count(pg_advisory_xact_lock(hashint8extended(s, {oid}))) \
          FROM unnest({streams}) AS s; \
@@ -684,6 +674,19 @@ fn lock_and_read_sql(ledger: &Ledger, keys: &[Key]) -> String {
         oid = ledger.oid,
         table = ledger.table,
     )
+}
+
+/// An `int8[]` literal: `'{1,2,3}'::int8[]`.
+fn int8_array(values: impl Iterator<Item = i64>) -> String {
+    let mut s = String::from("'{");
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "{v}");
+    }
+    s.push_str("}'::int8[]");
+    s
 }
 
 /// The statement that adds the ledger rows of `plan`.
@@ -1057,7 +1060,7 @@ mod tests {
         // Nothing in the ledger: the whole batch, one ledger row per stream.
         let keys = [key(1, 0, 99, 0..100), key(2, 0, 49, 100..150)];
         let p = plan(&keys, &[]);
-        assert_eq!(p.copy, [0..150]);
+        assert_eq!(p.copy, vec![0..150]);
         assert_eq!(p.record, [(1, 0, 99), (2, 0, 49)]);
         assert_eq!(
             p.planned,
@@ -1068,7 +1071,7 @@ mod tests {
         );
         // Partly held: offsets 0..=59 of stream 1 and 40..=49 of stream 2.
         let p = plan(&keys, &[(1, 0, 59), (2, 40, 200), (3, 0, 9)]);
-        assert_eq!(p.copy, [60..140]);
+        assert_eq!(p.copy, vec![60..140]);
         assert_eq!(p.record, [(1, 60, 99), (2, 0, 39)]);
         assert_eq!(
             p.planned,
@@ -1088,12 +1091,15 @@ mod tests {
         // Rows alternate between streams 0 and 1, offsets 0..4 each; then offset 2 of
         // stream 0 again.
         let mut keys: Vec<Key> = (0..8)
-            .map(|r| key(r % 2, r / 2, r / 2, r as usize..r as usize + 1))
+            .map(|r: usize| {
+                let o = i64::try_from(r / 2).unwrap();
+                key(i64::try_from(r % 2).unwrap(), o, o, r..r + 1)
+            })
             .collect();
         keys.push(key(0, 2, 2, 8..9));
         let p = plan(&keys, &[(1, 3, 3)]);
         assert_eq!(p.record, [(0, 0, 3), (1, 0, 2)]);
-        assert_eq!(p.copy, [0..7]);
+        assert_eq!(p.copy, vec![0..7]);
         assert_eq!(
             p.planned,
             Planned {
