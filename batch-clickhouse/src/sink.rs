@@ -2,6 +2,7 @@
 //! batch through the `clickhouse` crate's formatted-insert API, the batch compressed by
 //! the sink into one frame.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use batch_core::{Batch, Schema, Sink, SinkError, SinkErrorKind};
@@ -11,9 +12,10 @@ use tokio::time::Instant;
 
 use crate::classify::{classify, server_code};
 use crate::dedup;
+use crate::endpoints::{Endpoint, Endpoints, Pick, PROBE_TIMEOUT};
 use crate::frame::{self, MAX_FRAME};
 use crate::rowbinary::RowBinary;
-use crate::schema;
+use crate::schema::{self, check_endpoint, combine, Checked};
 use crate::sql::quote_ident;
 use crate::types::ChType;
 
@@ -24,6 +26,9 @@ const SCHEMA_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long after its deadline an insert may take to stop: the `clickhouse` crate ends
 /// it at the deadline and shuts its connection; this only guards against a hang.
 const GRACE: Duration = Duration::from_secs(1);
+/// The setting that makes an insert into a `Distributed` table answer only once every
+/// shard stored its part.
+const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 
 /// A ClickHouse table as a batchrow [`Sink`]: rows are encoded in [`RowBinary`] and each
 /// batch is sent as one `INSERT INTO db.table (columns) FORMAT RowBinary`.
@@ -158,6 +163,8 @@ pub struct ClickHouseSink {
     insert_timeout: Duration,
     schema_timeout: Duration,
     deduplicate: bool,
+    /// The URLs of [`ClickHouseSink::endpoints`]; empty: the client's own.
+    urls: Vec<String>,
     prepared: Option<Prepared>,
 }
 
@@ -177,6 +184,8 @@ struct Prepared {
     /// The start of each batch's `insert_deduplication_token`, with
     /// [`ClickHouseSink::deduplicate_batches`].
     token_prefix: Option<String>,
+    /// The servers batches go to, and their health; shared by clones of the sink.
+    endpoints: Arc<Endpoints>,
 }
 
 impl ClickHouseSink {
@@ -192,8 +201,53 @@ impl ClickHouseSink {
             insert_timeout: INSERT_TIMEOUT,
             schema_timeout: SCHEMA_TIMEOUT,
             deduplicate: false,
+            urls: Vec::new(),
             prepared: None,
         }
+    }
+
+    /// Sends batches to several servers instead of the client's URL alone: the replicas
+    /// of one shard, or the nodes of a `Distributed` table (every server must take any
+    /// batch). The client's user, password, database, settings and HTTP client apply to
+    /// every one of them. See `# Several endpoints` in [`ClickHouseSink`] for how a batch
+    /// is routed, what a failing server gets, and the exactly-once rule.
+    ///
+    /// Calling it again replaces the list; an empty list means the client's own URL.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use batch_clickhouse::ClickHouseSink;
+    ///
+    /// // Two replicas of `ReplicatedMergeTree` tables: a batch that fails on one is
+    /// // sent to the other, which drops it if the first one stored it after all.
+    /// let client = clickhouse::Client::default().with_user("default");
+    /// let sink = ClickHouseSink::new(client)
+    ///     .endpoints(["http://ch-1:8123", "http://ch-2:8123"]);
+    /// // Hand `sink` to the batcher.
+    /// # drop(sink);
+    /// ```
+    pub fn endpoints<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.urls = urls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The endpoints a sink with these settings sends to.
+    fn build_endpoints(&self) -> Endpoints {
+        let urls: Vec<Option<String>> = if self.urls.is_empty() {
+            vec![None]
+        } else {
+            self.urls.iter().cloned().map(Some).collect()
+        };
+        Endpoints::new(
+            urls.into_iter()
+                .map(|url| Endpoint::new(url, &self.client, &self.insert_client))
+                .collect(),
+        )
     }
 
     /// The database of the table. Default: the client's database
@@ -301,28 +355,56 @@ impl ClickHouseSink {
 
     async fn run_prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
         dedup::refuse_fixed_token(&self.client, &self.settings)?;
-        let token_prefix = if self.deduplicate {
-            dedup::check_server(&self.client).await?;
-            Some(dedup::prefix())
-        } else {
-            None
-        };
-        let database = match self
-            .database
-            .clone()
-            .or_else(|| self.client.database().map(str::to_owned))
-        {
-            Some(d) => d,
-            None => schema::current_database(&self.client).await?,
-        };
+        let endpoints = self.build_endpoints();
         let table = self
             .table
             .clone()
             .unwrap_or_else(|| schema.table.to_owned());
+        let database = self
+            .database
+            .clone()
+            .or_else(|| self.client.database().map(str::to_owned));
+        // Every endpoint at once, each within the schema timeout.
+        let mut checks = tokio::task::JoinSet::new();
+        for (i, e) in endpoints.iter().enumerate() {
+            let check = check_endpoint(
+                e.client.clone(),
+                database.clone(),
+                table.clone(),
+                schema,
+                self.deduplicate,
+                self.schema_timeout,
+            );
+            checks.spawn(async move { (i, check.await) });
+        }
+        let mut results: Vec<(usize, Result<Checked, SinkError>)> = Vec::new();
+        while let Some(joined) = checks.join_next().await {
+            match joined {
+                Ok(result) => results.push(result),
+                Err(e) => {
+                    return Err(SinkError::retryable(format!(
+                        "ClickHouse: the schema check of table `{table}` did not finish: {e}"
+                    )))
+                }
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let checked = combine(&endpoints, &table, &schema, results)?;
+        let now = Instant::now();
+        for &i in &checked.unreachable {
+            endpoints.start_unchecked(i, now);
+            tracing::warn!(
+                endpoint = endpoints.get(i).url.as_deref().unwrap_or_default(),
+                "ClickHouse endpoint did not answer the schema check; it gets no batch until \
+                 it answers one"
+            );
+        }
+        let Checked {
+            database,
+            columns,
+            distributed,
+        } = checked.checked;
         let label = format!("{database}.{table}");
-        let server = schema::load(&self.client, &database, &table).await?;
-        let columns = schema::check(&label, &schema, &server).map_err(SinkError::schema)?;
-
         let names: Vec<String> = schema.columns.iter().map(|c| quote_ident(c.name)).collect();
         let sql = format!(
             "INSERT INTO {}.{} ({}) FORMAT RowBinary",
@@ -334,6 +416,11 @@ impl ClickHouseSink {
         if columns.iter().any(has_json) {
             implied.push(("input_format_binary_read_json_as_string", "1"));
         }
+        if distributed {
+            // A Distributed table answers once every shard stored its part; without it,
+            // the node spools the batch and answers at once (see `# Shards`).
+            implied.push((DISTRIBUTED_SYNC, "1"));
+        }
         self.prepared = Some(Prepared {
             database,
             table,
@@ -342,25 +429,60 @@ impl ClickHouseSink {
             schema,
             columns: columns.clone(),
             implied,
-            token_prefix,
+            token_prefix: self.deduplicate.then(dedup::prefix),
+            endpoints: Arc::new(endpoints),
         });
         Ok(columns)
     }
 
-    /// Runs the schema check within [`schema_timeout`](ClickHouseSink::schema_timeout).
+    /// Runs the schema check; each endpoint's within
+    /// [`schema_timeout`](ClickHouseSink::schema_timeout).
     async fn prepare_in_time(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
-        let limit = self.schema_timeout;
-        let table = self
-            .table
-            .clone()
-            .unwrap_or_else(|| schema.table.to_owned());
-        match tokio::time::timeout(limit, self.run_prepare(schema)).await {
-            Ok(result) => result,
-            Err(_) => Err(SinkError::retryable(format!(
-                "ClickHouse did not answer the schema check of table `{table}` within {limit:?} \
-                 (ClickHouseSink::schema_timeout): is the server up, and is the URL its HTTP \
-                 port?"
-            ))),
+        self.run_prepare(schema).await
+    }
+
+    /// Probes endpoint `pick` before it gets a batch again: `SELECT 1`, or the schema
+    /// check if it has not passed one yet. `Err(true)` when its table no longer fits.
+    async fn probe(&self, p: &Prepared, pick: Pick, deadline: Instant) -> Result<(), bool> {
+        let e = p.endpoints.get(pick.index);
+        let limit = PROBE_TIMEOUT.min(deadline.saturating_duration_since(Instant::now()));
+        if !pick.unchecked {
+            let ping = e.client.query("SELECT 1").fetch_one::<u8>();
+            return match tokio::time::timeout(limit, ping).await {
+                Ok(Ok(1)) => Ok(()),
+                _ => Err(false),
+            };
+        }
+        let check = check_endpoint(
+            e.client.clone(),
+            Some(p.database.clone()),
+            p.table.clone(),
+            p.schema,
+            p.token_prefix.is_some(),
+            limit,
+        )
+        .await;
+        match check {
+            Ok(c) if c.columns == p.columns => Ok(()),
+            Ok(c) => {
+                tracing::error!(
+                    endpoint = e.url.as_deref().unwrap_or_default(),
+                    "ClickHouse endpoint's table {} differs from the other endpoints' \
+                     ({:?} instead of {:?}); it gets no batch",
+                    p.label,
+                    c.columns,
+                    p.columns
+                );
+                Err(true)
+            }
+            Err(err) if err.is_retryable() => Err(false),
+            Err(err) => {
+                tracing::error!(
+                    endpoint = e.url.as_deref().unwrap_or_default(),
+                    "ClickHouse endpoint failed the schema check: {err}; it gets no batch"
+                );
+                Err(true)
+            }
         }
     }
 
@@ -390,13 +512,14 @@ impl ClickHouseSink {
     /// and aborts its connection.
     async fn insert(
         &self,
+        endpoint: &Endpoint,
         p: &Prepared,
         batch: &Batch,
         frames: Vec<Bytes>,
         deadline: Instant,
     ) -> Result<(), clickhouse::error::Error> {
         let left = Some(deadline.saturating_duration_since(Instant::now()));
-        let mut insert = self
+        let mut insert = endpoint
             .insert_client
             .insert_formatted_with(p.sql.as_str())
             .with_timeouts(left, left)
@@ -418,6 +541,29 @@ impl ClickHouseSink {
         insert.end().await
     }
 
+    /// Chooses the endpoint for an attempt at `batch`, probing an ejected one first
+    /// (see `# Several endpoints` in [`ClickHouseSink`]).
+    async fn choose(&self, p: &Prepared, batch: &Batch, deadline: Instant) -> Option<usize> {
+        let mut skip = Vec::new();
+        loop {
+            let pick = p.endpoints.pick(batch, &skip, Instant::now())?;
+            if !pick.probe {
+                return Some(pick.index);
+            }
+            match self.probe(p, pick, deadline).await {
+                Ok(()) => {
+                    p.endpoints.probe_passed(pick.index);
+                    return Some(pick.index);
+                }
+                Err(true) => p.endpoints.failed_for_long(pick.index, Instant::now()),
+                Err(false) => {
+                    p.endpoints.failed(pick.index, None, Instant::now());
+                }
+            }
+            skip.push(pick.index);
+        }
+    }
+
     async fn run_send(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
         let Some(p) = &self.prepared else {
             return Err(SinkError::new(
@@ -429,14 +575,14 @@ impl ClickHouseSink {
             return Ok(());
         }
         let started = Instant::now();
-        let out_of_time = |sent: bool| {
+        let out_of_time = |sent: bool, at: &str| {
             let what = if sent {
                 "got no answer from the server"
             } else {
                 "could not be compressed"
             };
             SinkError::retryable(format!(
-                "ClickHouse: inserting {} rows into {}: {what} within {:?} (the insert \
+                "ClickHouse: inserting {} rows into {}{at}: {what} within {:?} (the insert \
                  timeout or the batcher's deadline); the batch is sent again",
                 batch.rows(),
                 p.label,
@@ -445,25 +591,72 @@ impl ClickHouseSink {
         };
         let frames = match tokio::time::timeout_at(deadline, Self::compress(batch)).await {
             Ok(frames) => frames?,
-            Err(_) => return Err(out_of_time(false)),
+            Err(_) => return Err(out_of_time(false, "")),
         };
-        let attempt = self.insert(p, batch, frames, deadline);
+        let Some(index) = self.choose(p, batch, deadline).await else {
+            return Err(SinkError::retryable(format!(
+                "ClickHouse: inserting {} rows into {}: none of the {} endpoints answered \
+                 its probe; the batch is sent again",
+                batch.rows(),
+                p.label,
+                p.endpoints.len()
+            )));
+        };
+        let endpoint = p.endpoints.get(index);
+        let result = {
+            let _in_flight = p.endpoints.begin(index);
+            self.attempt(p, endpoint, batch, frames, deadline, &out_of_time)
+                .await
+        };
+        match &result {
+            Err(e) if e.is_retryable() => {
+                let ejected = p.endpoints.failed(index, Some(batch), Instant::now());
+                if !ejected.is_zero() {
+                    tracing::warn!(
+                        endpoint = endpoint.url.as_deref().unwrap_or_default(),
+                        ?ejected,
+                        "ClickHouse endpoint ejected after a failed insert: {e}"
+                    );
+                }
+            }
+            _ => p.endpoints.answered(index, batch),
+        }
+        result
+    }
+
+    /// One insert of the batch's frames on `endpoint`, its error classified (and the
+    /// schema checked again there when the error may mean the table changed).
+    async fn attempt(
+        &self,
+        p: &Prepared,
+        endpoint: &Endpoint,
+        batch: &Batch,
+        frames: Vec<Bytes>,
+        deadline: Instant,
+        out_of_time: &(dyn Fn(bool, &str) -> SinkError + Sync),
+    ) -> Result<(), SinkError> {
+        let at = if p.endpoints.len() > 1 {
+            endpoint.at()
+        } else {
+            String::new()
+        };
+        let attempt = self.insert(endpoint, p, batch, frames, deadline);
         let e = match tokio::time::timeout_at(deadline + GRACE, attempt).await {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(clickhouse::error::Error::TimedOut)) | Err(_) => {
-                return Err(out_of_time(true));
+                return Err(out_of_time(true, &at));
             }
             Ok(Err(e)) => e,
         };
         let err = classify(
             e,
-            &format!("inserting {} rows into {}", batch.rows(), p.label),
+            &format!("inserting {} rows into {}{at}", batch.rows(), p.label),
         );
         if !schema::may_be_schema_change(server_code(&err)) {
             return Err(err);
         }
         let recheck = schema::recheck(
-            &self.client,
+            &endpoint.client,
             &p.database,
             &p.table,
             &p.label,
@@ -614,6 +807,7 @@ mod tests {
             columns: vec![ChType::UInt64],
             implied: Vec::new(),
             token_prefix: token_prefix.map(str::to_owned),
+            endpoints: Arc::new(sink.build_endpoints()),
         });
         sink
     }
