@@ -70,7 +70,9 @@ fn event(id: u64) -> Event {
 }
 
 fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
 }
 
 /// Runs a script off the runtime's threads, failing the test with its output.
@@ -458,7 +460,10 @@ async fn two_shards_through_a_distributed_table_and_a_shard_restart() {
     let down = fault.await.unwrap();
     let shard1 = ids_on(0, "shards.events_local").await;
     let shard2 = ids_on(1, "shards.events_local").await;
-    assert!(!shard1.is_empty() && !shard2.is_empty(), "a shard got no row");
+    assert!(
+        !shard1.is_empty() && !shard2.is_empty(),
+        "a shard got no row"
+    );
     for id in shard1.keys() {
         assert!(!shard2.contains_key(id), "id {id} is on both shards");
     }
@@ -518,7 +523,10 @@ async fn three_instances_with_lost_answers_store_exactly_n_rows() {
     for (k, s) in streams.iter().enumerate() {
         report(&format!("instance {k}"), s, EACH, dups.max(dups2), "");
     }
-    eprintln!("[three instances] answers dropped after the insert {dropped}; total rows {}", 3 * EACH);
+    eprintln!(
+        "[three instances] answers dropped after the insert {dropped}; total rows {}",
+        3 * EACH
+    );
     assert!(dropped >= 6, "only {dropped} answers were dropped");
     assert_eq!((dups, dups2), (0, 0), "rows stored twice");
 }
@@ -549,8 +557,8 @@ async fn deduplication_ignores_how_the_block_was_framed() {
             payload: (0..24).map(|_| format!("{:016x}", noise())).collect(),
         })
         .collect();
-    let mut sink =
-        ClickHouseSink::new(Cluster::client(0).with_database("framing")).endpoints([Cluster::url(0)]);
+    let mut sink = ClickHouseSink::new(Cluster::client(0).with_database("framing"))
+        .endpoints([Cluster::url(0)]);
     sink.prepare(Schema::of::<Event>()).await.unwrap();
     let sql = sink.insert_sql().unwrap().to_owned();
     for (rows, other) in [
@@ -568,17 +576,17 @@ async fn deduplication_ignores_how_the_block_was_framed() {
         insert.end().await.unwrap();
     }
     // And the same bytes from the sink again, on the second replica.
-    let mut again =
-        ClickHouseSink::new(Cluster::client(1).with_database("framing")).endpoints([Cluster::url(1)]);
+    let mut again = ClickHouseSink::new(Cluster::client(1).with_database("framing"))
+        .endpoints([Cluster::url(1)]);
     again.prepare(Schema::of::<Event>()).await.unwrap();
     again
         .send(&ch::batch(&again, &incompressible).unwrap())
         .await
         .unwrap();
     caught_up(1, "framing.events", 10_000).await;
-    for r in 0..2 {
+    for (r, (name, _)) in REPLICAS.iter().enumerate() {
         let copies = ids_on(r, "framing.events").await;
-        let dups = duplicates(&copies, 0..10_000, REPLICAS[r].0);
+        let dups = duplicates(&copies, 0..10_000, name);
         assert_eq!(dups, 0, "a block framed differently was stored again");
     }
     let parts: u64 = Cluster::client(0)
@@ -605,8 +613,17 @@ async fn throughput_of_the_cluster_against_one_server() {
     )
     .await;
     let one = stream(sink("single", &[Cluster::url(0)]), 0..ROWS, false).await;
-    let two = stream(sink("speed", &[Cluster::url(0), Cluster::url(1)]), 0..ROWS, false).await;
-    duplicates(&ids_on(0, "single.events").await, 0..ROWS, "the single server");
+    let two = stream(
+        sink("speed", &[Cluster::url(0), Cluster::url(1)]),
+        0..ROWS,
+        false,
+    )
+    .await;
+    duplicates(
+        &ids_on(0, "single.events").await,
+        0..ROWS,
+        "the single server",
+    );
     caught_up(1, "speed.events", ROWS).await;
     duplicates(&ids_on(1, "speed.events").await, 0..ROWS, "r2");
     report("one server", &one, ROWS, 0, "");

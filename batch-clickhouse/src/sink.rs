@@ -124,6 +124,83 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// 22.2 and later) gives each batch its own `insert_deduplication_token` instead, so that
 /// only retries of the same batch are dropped.
 ///
+/// # Several endpoints
+///
+/// With [`endpoints`](ClickHouseSink::endpoints), the sink sends to several servers:
+/// the replicas of one shard, or the nodes of a `Distributed` table (see `# Shards`).
+/// Every server must accept every batch.
+///
+/// - **Routing.** Each attempt goes to one endpoint: the one with the fewest of this
+///   sink's inserts in flight, round robin among equals.
+/// - **Retries go elsewhere.** When an attempt fails as [`SinkErrorKind::Retryable`]
+///   (a network error, a timeout, a read-only replica, a lost ZooKeeper session...),
+///   the batcher sends the batch again ([`Sink::send_by`] with the same batch), and the
+///   sink picks another endpoint than the one it last failed on, whenever one is in the
+///   rotation.
+/// - **Ejection and probes.** An endpoint whose insert failed as retryable leaves the
+///   rotation for 1 s, doubled for each failure in a row up to 30 s. After that, it is
+///   probed (`SELECT 1`, within 2 s) by the next send that picks it, before it gets a
+///   batch; a failed probe ejects it again. When every endpoint is ejected, the one
+///   that comes back first is probed: the batcher's backoff paces the attempts. A single
+///   endpoint is never ejected.
+/// - **The schema check runs on every endpoint** before the first row, at once, and one
+///   error reports every endpoint that differs: columns that do not fit (each reason
+///   names the endpoint), column types that fit but differ between endpoints (the rows
+///   are encoded once, for all of them), a missing table. An endpoint that does not
+///   answer at start is left out until it passes the schema check (its probe), as long
+///   as one endpoint passed; if none answers, `prepare` fails.
+///
+/// # Exactly-once with replicas
+///
+/// Every attempt at a batch sends the same frame (the rows, compressed or stored, are
+/// deterministic), and a `Replicated*MergeTree` table drops an inserted block whose
+/// hash it already recorded in ZooKeeper: on the same replica and on any other replica
+/// of the shard, silently (the insert succeeds). The hash is of the parsed block, not of
+/// the bytes sent, so how the block was framed does not matter. So a batch whose first
+/// attempt was stored (its answer lost, the server killed after it wrote the part) and
+/// whose retry lands on another replica is stored once. Checked on a real cluster of
+/// ClickHouse 18.16: `tests/clickhouse_cluster.rs`.
+///
+/// **The rule:** this holds while fewer than `replicated_deduplication_window` blocks
+/// (100 by default; and within `replicated_deduplication_window_seconds`, a week) were
+/// inserted into the same table, by any writer, between a batch's stored attempt and its
+/// retry. One batcher inserts at most `max_in_flight` batches at a time, so the blocks
+/// in between are about `writers × max_in_flight × attempts`, plus the batches the other
+/// slots commit while one batch is retried: keep that well inside the window, for
+/// example a shorter retry deadline, or a larger window on the table
+/// (`SETTINGS replicated_deduplication_window = 1000`) for many writers or long outages.
+/// **Beyond the window** the table no longer remembers the block, and the retry is
+/// stored again: a whole-batch duplicate, the at-least-once behaviour of `# Delivery`.
+/// The same happens when the rows of two different batches are identical (the table
+/// cannot tell them apart from a retry, so it keeps one): give rows something unique,
+/// such as an id.
+///
+/// Without `insert_quorum`, the server acknowledges an insert once one replica wrote
+/// it; the others fetch the part later. A replica that dies before they did holds the
+/// only copy until it comes back (`insert_quorum = 2`, through
+/// [`with_setting`](ClickHouseSink::with_setting), makes the answer wait for two).
+///
+/// # Shards
+///
+/// **The recommended path is a `Distributed` table** over `Replicated*MergeTree` local
+/// tables, with the sink's endpoints being the cluster's nodes: the server splits each
+/// batch by the table's sharding key, so the sink stays one insert per batch, any node
+/// can take any batch (so a failing node is failed over like a replica), and the key
+/// lives with the table. Use a deterministic sharding key (`id`, `cityHash64(user)`,
+/// never `rand()`): each shard then receives the same block on every attempt and drops
+/// it when a part of an earlier attempt was stored, so exactly-once holds per shard.
+///
+/// For a `Distributed` table the sink sends `insert_distributed_sync = 1` (unless you
+/// set it), so that the answer comes after every shard stored its part: without it,
+/// the node answers at once and forwards the blocks later from a spool on its disk, and
+/// a batch the sink counts as committed may still be lost with that node. While a shard
+/// is down, inserts fail and are retried (the batcher's default rides out two minutes),
+/// and the parts already stored on the other shards are dropped as duplicates.
+///
+/// Client-side sharding (a sink per shard, the rows routed by key in the application)
+/// is not offered: the batcher's batches mix keys, so the sink would have to decode
+/// each row to split a batch, and one failing shard would hold back the batches of all.
+///
 /// # Memory
 ///
 /// Each attempt compresses the batch into its frame on a blocking thread
@@ -965,6 +1042,35 @@ mod tests {
         assert!(request_line.contains("decompress=1"), "{request_line}");
         assert!(!request_line.contains(dedup::SETTING), "{request_line}");
         assert_eq!(frames_of(&body), [(0x82, body.len() - 16, batch.len())]);
+    }
+
+    /// Every attempt at a batch sends the same bytes (an LZ4 frame for compressible
+    /// rows, a stored frame for incompressible ones): what lets a replicated table drop
+    /// a retry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_attempt_sends_the_same_bytes() {
+        let compressible = batch(5000, 250);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            buf.push_row(|b| {
+                b.extend_from_slice(&seed.to_le_bytes());
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+        }
+        chunks.push(buf.take());
+        let incompressible = Batch::new(8, chunks);
+        for (batch, method) in [(&compressible, 0x82), (&incompressible, 0x02)] {
+            let (_, first) = send_to_fake_server(batch, None).await;
+            let (_, second) = send_to_fake_server(&batch.clone(), None).await;
+            assert_eq!(frames_of(&first)[0].0, method);
+            assert!(first == second, "two attempts sent different bytes");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
