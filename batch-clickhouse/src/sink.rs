@@ -5,13 +5,12 @@
 use std::time::Duration;
 
 use batch_core::{Batch, Schema, Sink, SinkError, SinkErrorKind};
-use bytes::Bytes;
 use clickhouse::{Client, Compression};
 use tokio::time::Instant;
 
 use crate::classify::{classify, server_code};
 use crate::dedup;
-use crate::frame::{self, MAX_FRAME};
+use crate::frame::{self, Frame, MAX_FRAME};
 use crate::rowbinary::RowBinary;
 use crate::schema;
 use crate::sql::quote_ident;
@@ -81,8 +80,9 @@ const GRACE: Duration = Duration::from_secs(1);
 ///
 /// # Delivery
 ///
-/// Each batch is one `INSERT`, its rows sent as one LZ4-compressed frame (with
-/// `decompress=1`), and a failed attempt is retried with the same bytes. When a
+/// Each batch is one `INSERT`, its rows sent as one checksummed frame (with
+/// `decompress=1`: LZ4-compressed, or stored as they are when LZ4 would not shrink
+/// them), and a failed attempt is retried with the same bytes. When a
 /// connection fails, what the table holds depends on when:
 ///
 /// - **Before the server has the whole batch:** nothing of the attempt is stored, and
@@ -121,12 +121,15 @@ const GRACE: Duration = Duration::from_secs(1);
 ///
 /// # Memory
 ///
-/// Each attempt compresses the batch into its frame on a blocking thread
-/// (`tokio::task::spawn_blocking`), not on the async worker threads. A batch of several
+/// Each attempt makes the batch's frame on a blocking thread
+/// (`tokio::task::spawn_blocking`), not on the async worker threads. Rows that LZ4
+/// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
 /// chunks is first copied into one piece of memory, dropped as soon as it is
-/// compressed; the frame is about the size of the batch for incompressible rows. The
-/// sink reports both ([`Sink::send_memory`]), so that the batcher counts them within its
-/// `max_buffered_bytes`.
+/// compressed, and the frame is held until it is sent. Rows that LZ4 would not shrink
+/// are stored as they are, without a copy: the frame's checksum is computed over the
+/// batch's chunks, which are then sent themselves after 25 bytes of checksum and
+/// header. The sink reports what it holds ([`Sink::send_memory`]), so that the batcher
+/// counts it within its `max_buffered_bytes`.
 ///
 /// # Examples
 ///
@@ -364,8 +367,9 @@ impl ClickHouseSink {
         }
     }
 
-    /// Compresses the batch into its frames on a blocking thread.
-    async fn compress(batch: &Batch) -> Result<Vec<Bytes>, SinkError> {
+    /// Makes the batch's frames on a blocking thread (LZ4, or the checksum's pass over
+    /// the rows of a stored frame).
+    async fn compress(batch: &Batch) -> Result<Vec<Frame>, SinkError> {
         let owned = batch.clone();
         match tokio::task::spawn_blocking(move || frame::frames(&owned, MAX_FRAME)).await {
             Ok(Ok(frames)) => Ok(frames),
@@ -392,7 +396,7 @@ impl ClickHouseSink {
         &self,
         p: &Prepared,
         batch: &Batch,
-        frames: Vec<Bytes>,
+        frames: Vec<Frame>,
         deadline: Instant,
     ) -> Result<(), clickhouse::error::Error> {
         let left = Some(deadline.saturating_duration_since(Instant::now()));
@@ -412,8 +416,8 @@ impl ClickHouseSink {
         if let Some(prefix) = &p.token_prefix {
             insert = insert.with_setting(dedup::SETTING, dedup::token(prefix, batch));
         }
-        for frame in frames {
-            insert.send(frame).await?;
+        for piece in frames.into_iter().flat_map(Frame::into_pieces) {
+            insert.send(piece).await?;
         }
         insert.end().await
     }
@@ -550,9 +554,10 @@ impl Sink for ClickHouseSink {
         self.run_send(batch, deadline).await
     }
 
-    /// The frame the batch is compressed into (about the batch's size for
-    /// incompressible rows), plus the contiguous copy of its rows made for compressing
-    /// it when the batch is in several chunks.
+    /// For rows LZ4 shrinks: the frame the batch is compressed into, plus the
+    /// contiguous copy of its rows made for compressing it when the batch is in several
+    /// chunks. For rows stored as they are: the frame's 25 bytes of checksum and header
+    /// and the list of its pieces, which point into the batch's chunks.
     fn send_memory(&self, batch: &Batch) -> usize {
         frame::send_memory(batch, MAX_FRAME)
     }
