@@ -778,6 +778,39 @@ mod tests {
         assert_eq!(frames_of(&body), [(0x82, body.len() - 16, batch.len())]);
     }
 
+    /// Rows LZ4 cannot shrink go out as one stored frame: its header, then the chunks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_incompressible_batch_goes_out_as_one_stored_frame() {
+        // 20 chunks of 250 rows of 40 pseudo-random bytes (xorshift64).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        let mut raw = Vec::new();
+        for i in 0..5000 {
+            buf.push_row(|b| {
+                for _ in 0..5 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    b.extend_from_slice(&x.to_le_bytes());
+                }
+                raw.extend_from_slice(&b[b.len() - 40..]);
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+            if (i + 1) % 250 == 0 {
+                chunks.push(buf.take());
+            }
+        }
+        let batch = Batch::new(9, chunks);
+        assert_eq!(batch.chunks().len(), 20);
+        let (_, body) = send_to_fake_server(&batch, None).await;
+        assert_eq!(frames_of(&body), [(0x02, 9 + raw.len(), raw.len())]);
+        assert_eq!(body[25..], raw[..]);
+        let checksum = u128::from_le_bytes(body[..16].try_into().unwrap()).rotate_left(64);
+        assert_eq!(checksum, cityhash_rs::cityhash_102_128(&body[16..]));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_deduplicating_sink_sends_the_batch_token() {
         let batch = batch(10, 4);
