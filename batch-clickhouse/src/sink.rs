@@ -6,14 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use batch_core::{Batch, Schema, Sink, SinkError, SinkErrorKind};
-use bytes::Bytes;
 use clickhouse::{Client, Compression};
 use tokio::time::Instant;
 
 use crate::classify::{classify, server_code};
 use crate::dedup;
 use crate::endpoints::{Endpoint, Endpoints, Pick, PROBE_TIMEOUT};
-use crate::frame::{self, MAX_FRAME};
+use crate::frame::{self, Frame, MAX_FRAME};
 use crate::rowbinary::RowBinary;
 use crate::schema::{self, check_endpoint, combine, Checked};
 use crate::sql::quote_ident;
@@ -86,8 +85,9 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///
 /// # Delivery
 ///
-/// Each batch is one `INSERT`, its rows sent as one LZ4-compressed frame (with
-/// `decompress=1`), and a failed attempt is retried with the same bytes. When a
+/// Each batch is one `INSERT`, its rows sent as one checksummed frame (with
+/// `decompress=1`: LZ4-compressed, or stored as they are when LZ4 would not shrink
+/// them), and a failed attempt is retried with the same bytes. When a
 /// connection fails, what the table holds depends on when:
 ///
 /// - **Before the server has the whole batch:** nothing of the attempt is stored, and
@@ -203,12 +203,15 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///
 /// # Memory
 ///
-/// Each attempt compresses the batch into its frame on a blocking thread
-/// (`tokio::task::spawn_blocking`), not on the async worker threads. A batch of several
+/// Each attempt makes the batch's frame on a blocking thread
+/// (`tokio::task::spawn_blocking`), not on the async worker threads. Rows that LZ4
+/// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
 /// chunks is first copied into one piece of memory, dropped as soon as it is
-/// compressed; the frame is about the size of the batch for incompressible rows. The
-/// sink reports both ([`Sink::send_memory`]), so that the batcher counts them within its
-/// `max_buffered_bytes`.
+/// compressed, and the frame is held until it is sent. Rows that LZ4 would not shrink
+/// are stored as they are, without a copy: the frame's checksum is computed over the
+/// batch's chunks, which are then sent themselves after 25 bytes of checksum and
+/// header. The sink reports what it holds ([`Sink::send_memory`]), so that the batcher
+/// counts it within its `max_buffered_bytes`.
 ///
 /// # Examples
 ///
@@ -563,8 +566,9 @@ impl ClickHouseSink {
         }
     }
 
-    /// Compresses the batch into its frames on a blocking thread.
-    async fn compress(batch: &Batch) -> Result<Vec<Bytes>, SinkError> {
+    /// Makes the batch's frames on a blocking thread (LZ4, or the checksum's pass over
+    /// the rows of a stored frame).
+    async fn compress(batch: &Batch) -> Result<Vec<Frame>, SinkError> {
         let owned = batch.clone();
         match tokio::task::spawn_blocking(move || frame::frames(&owned, MAX_FRAME)).await {
             Ok(Ok(frames)) => Ok(frames),
@@ -592,7 +596,7 @@ impl ClickHouseSink {
         endpoint: &Endpoint,
         p: &Prepared,
         batch: &Batch,
-        frames: Vec<Bytes>,
+        frames: Vec<Frame>,
         deadline: Instant,
     ) -> Result<(), clickhouse::error::Error> {
         let left = Some(deadline.saturating_duration_since(Instant::now()));
@@ -612,8 +616,8 @@ impl ClickHouseSink {
         if let Some(prefix) = &p.token_prefix {
             insert = insert.with_setting(dedup::SETTING, dedup::token(prefix, batch));
         }
-        for frame in frames {
-            insert.send(frame).await?;
+        for piece in frames.into_iter().flat_map(Frame::into_pieces) {
+            insert.send(piece).await?;
         }
         insert.end().await
     }
@@ -708,7 +712,7 @@ impl ClickHouseSink {
         p: &Prepared,
         endpoint: &Endpoint,
         batch: &Batch,
-        frames: Vec<Bytes>,
+        frames: Vec<Frame>,
         deadline: Instant,
         out_of_time: &(dyn Fn(bool, &str) -> SinkError + Sync),
     ) -> Result<(), SinkError> {
@@ -820,9 +824,10 @@ impl Sink for ClickHouseSink {
         self.run_send(batch, deadline).await
     }
 
-    /// The frame the batch is compressed into (about the batch's size for
-    /// incompressible rows), plus the contiguous copy of its rows made for compressing
-    /// it when the batch is in several chunks.
+    /// For rows LZ4 shrinks: the frame the batch is compressed into, plus the
+    /// contiguous copy of its rows made for compressing it when the batch is in several
+    /// chunks. For rows stored as they are: the frame's 25 bytes of checksum and header
+    /// and the list of its pieces, which point into the batch's chunks.
     fn send_memory(&self, batch: &Batch) -> usize {
         frame::send_memory(batch, MAX_FRAME)
     }
@@ -1071,6 +1076,39 @@ mod tests {
             assert_eq!(frames_of(&first)[0].0, method);
             assert!(first == second, "two attempts sent different bytes");
         }
+    }
+
+    /// Rows LZ4 cannot shrink go out as one stored frame: its header, then the chunks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_incompressible_batch_goes_out_as_one_stored_frame() {
+        // 20 chunks of 250 rows of 40 pseudo-random bytes (xorshift64).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        let mut raw = Vec::new();
+        for i in 0..5000 {
+            buf.push_row(|b| {
+                for _ in 0..5 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    b.extend_from_slice(&x.to_le_bytes());
+                }
+                raw.extend_from_slice(&b[b.len() - 40..]);
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+            if (i + 1) % 250 == 0 {
+                chunks.push(buf.take());
+            }
+        }
+        let batch = Batch::new(9, chunks);
+        assert_eq!(batch.chunks().len(), 20);
+        let (_, body) = send_to_fake_server(&batch, None).await;
+        assert_eq!(frames_of(&body), [(0x02, 9 + raw.len(), raw.len())]);
+        assert_eq!(body[25..], raw[..]);
+        let checksum = u128::from_le_bytes(body[..16].try_into().unwrap()).rotate_left(64);
+        assert_eq!(checksum, cityhash_rs::cityhash_102_128(&body[16..]));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

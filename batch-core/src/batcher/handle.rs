@@ -17,6 +17,8 @@ use crate::batcher::shared::{Refused, Shared};
 use crate::batcher::worker::Command;
 use crate::error::{Error, InsertError, InsertManyError, Result};
 use crate::format::Format;
+use crate::outcome::Receipt;
+use crate::position::Position;
 use crate::row::{BatchRow, EncodeRow};
 use crate::sink::Sink;
 use crate::stats::Stats;
@@ -66,6 +68,7 @@ impl<R, S: Sink> fmt::Debug for Handle<R, S> {
 fn refusal<T>(refused: Refused, row: T) -> InsertError<T> {
     match refused {
         Refused::Closed => InsertError::Closed(row),
+        Refused::Halted(reason) => InsertError::Halted { row, reason },
         Refused::Full => InsertError::Full(row),
         Refused::TooLarge { size, limit } => InsertError::TooLarge { row, size, limit },
         Refused::Encode(source) => InsertError::Encode { row, source },
@@ -307,8 +310,60 @@ impl<R, S: Sink> Handle<R, S> {
         I: IntoIterator<Item = T>,
         T: EncodeRow<S::Format> + BatchRow<Static = R>,
     {
+        self.insert_many_from(rows, None).await
+    }
+
+    /// As [`insert_many`](Handle::insert_many), and records that the rows came from
+    /// consecutive offsets of one stream of the user's source, starting at `first`: row
+    /// `i` from `Position::new(first.stream, first.offset + i)`. Each committed batch
+    /// reports the positions of its rows to the [`on_commit`](crate::Builder::on_commit)
+    /// hook.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert_many`](Handle::insert_many).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`insert_many`](Handle::insert_many): not cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// use batch_core::Position;
+    ///
+    /// // Messages 100..103 of partition 2.
+    /// let events = (100..103).map(|id| Event { id, name: "polled" });
+    /// handle.insert_many_at(events, Position::new(2, 100)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn insert_many_at<T, I>(
+        &self,
+        rows: I,
+        first: Position,
+    ) -> Result<(), InsertManyError<T>>
+    where
+        I: IntoIterator<Item = T>,
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
+        self.insert_many_from(rows, Some(first)).await
+    }
+
+    async fn insert_many_from<T, I>(
+        &self,
+        rows: I,
+        first: Option<Position>,
+    ) -> Result<(), InsertManyError<T>>
+    where
+        I: IntoIterator<Item = T>,
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
         const ROWS_PER_LOCK: usize = 64;
         const LOCKS_PER_YIELD: usize = 16;
+        let at = |i: usize| first.map(|p| Position::new(p.stream, p.offset.wrapping_add(i as u64)));
         let mut rows = rows.into_iter();
         let mut accepted = 0;
         let mut locks = 0;
@@ -320,7 +375,11 @@ impl<R, S: Sink> Handle<R, S> {
                     let Some(row) = rows.next() else {
                         return Ok(());
                     };
-                    match producer.push(&row) {
+                    let pushed = match at(accepted) {
+                        Some(p) => producer.push_at(&row, p),
+                        None => producer.push(&row),
+                    };
+                    match pushed {
                         Ok(()) => accepted += 1,
                         Err(refused) => {
                             stopped = Some((row, refused));
@@ -338,7 +397,7 @@ impl<R, S: Sink> Handle<R, S> {
                 continue;
             };
             let result = match refused {
-                Refused::Full => self.insert(row).await,
+                Refused::Full => self.insert_tagged(row, at(accepted), false).await.map(drop),
                 refused => Err(refusal(refused, row)),
             };
             match result {
@@ -350,6 +409,91 @@ impl<R, S: Sink> Handle<R, S> {
                         rest: rows.collect(),
                     })
                 }
+            }
+        }
+    }
+
+    /// As [`insert`](Handle::insert), and records that the row came from `at` in the
+    /// user's source; the [`on_commit`](crate::Builder::on_commit) hook reports it with
+    /// the row's batch.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Handle::insert).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`insert`](Handle::insert): if the future is dropped, the row is dropped with
+    /// it and was not accepted.
+    pub async fn insert_at<T>(&self, row: T, at: Position) -> Result<(), InsertError<T>>
+    where
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
+        self.insert_tagged(row, Some(at), false).await.map(drop)
+    }
+
+    /// As [`insert`](Handle::insert), and returns a [`Receipt`] once the row is
+    /// accepted: a future that resolves to the row's [`Outcome`](crate::Outcome) when
+    /// its batch is settled (committed, failed, or possibly persisted). Rows inserted
+    /// without a receipt cost nothing extra.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Handle::insert).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`insert`](Handle::insert).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// use batch_core::Outcome;
+    ///
+    /// let receipt = handle.insert_with_receipt(Event { id: 1, name: "a" }).await?;
+    /// handle.flush().await?;
+    /// match receipt.await {
+    ///     Outcome::Committed { batch } => println!("safe in batch {batch}"),
+    ///     other => println!("not committed: {other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn insert_with_receipt<T>(&self, row: T) -> Result<Receipt, InsertError<T>>
+    where
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
+        match self.insert_tagged(row, None, true).await? {
+            Some(rx) => Ok(Receipt::new(rx)),
+            // A receipt was asked for, so one was made.
+            None => Ok(Receipt::new(tokio::sync::oneshot::channel().1)),
+        }
+    }
+
+    /// Accepts a row from `at` with a receipt if asked, waiting for room.
+    async fn insert_tagged<T>(
+        &self,
+        row: T,
+        at: Option<Position>,
+        receipt: bool,
+    ) -> Result<Option<oneshot::Receiver<crate::outcome::Outcome>>, InsertError<T>>
+    where
+        T: EncodeRow<S::Format>,
+    {
+        loop {
+            let wait = self.shared.room.notified();
+            let mut wait = std::pin::pin!(wait);
+            wait.as_mut().enable();
+            match self.shared.push_tagged(&row, at, receipt) {
+                Ok(rx) => return Ok(rx),
+                Err(Refused::Full) => {
+                    self.shared.pressure.store(true, Ordering::Release);
+                    self.shared.wake.notify_one();
+                    wait.await;
+                }
+                Err(refused) => return Err(refusal(refused, row)),
             }
         }
     }

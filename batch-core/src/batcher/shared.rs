@@ -7,13 +7,15 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
 use crate::batch::{Chunk, ChunkFull, RowBuffer};
 use crate::dead_letter::FailedBatch;
 use crate::error::{BatchesFailed, Error, Result};
 use crate::format::{EncodeError, Format};
+use crate::outcome::Outcome;
+use crate::position::Position;
 use crate::row::EncodeRow;
 use crate::stats::{Count, Stats};
 use crate::telemetry::Metrics;
@@ -33,6 +35,10 @@ pub(crate) struct Limits {
     pub(crate) grant: usize,
 }
 
+/// Why the batcher halts when more rows failed than `max_error_rows` allows.
+pub(crate) const ERROR_BUDGET_USED: &str =
+    "more rows failed than max_error_rows allows; the batcher accepts no more rows";
+
 /// Keeps each shard on its own cache lines.
 #[derive(Debug)]
 #[repr(align(128))]
@@ -50,6 +56,8 @@ struct Shard {
     accepted: Count,
     /// Set by the worker when the batcher closes; no row is accepted after.
     closed: bool,
+    /// Receipts of rows in `buf`, by row index.
+    receipts: Vec<(u32, oneshot::Sender<Outcome>)>,
 }
 
 /// A chunk handed to the worker, with the time its first row was accepted.
@@ -57,6 +65,8 @@ struct Shard {
 pub(crate) struct Piece {
     pub(crate) chunk: Chunk,
     pub(crate) first_at: Instant,
+    /// Receipts of rows in `chunk`, by row index.
+    pub(crate) receipts: Vec<(u32, oneshot::Sender<Outcome>)>,
 }
 
 /// Accounting of the rows outside the shards, and the chunks handed to the worker.
@@ -85,6 +95,7 @@ pub(crate) struct Ledger {
 /// Why a row was not accepted (the caller attaches the row).
 pub(crate) enum Refused {
     Closed,
+    Halted(&'static str),
     Full,
     TooLarge { size: usize, limit: usize },
     Encode(EncodeError),
@@ -126,7 +137,20 @@ pub(crate) struct Producer<'a, F: Format> {
 impl<F: Format> Producer<'_, F> {
     /// Encodes and accepts one row.
     pub(crate) fn push<T: EncodeRow<F> + ?Sized>(&mut self, row: &T) -> Result<(), Refused> {
-        self.shared.push_locked(&mut self.shard, row)
+        self.shared
+            .push_locked(&mut self.shard, row, None, false)
+            .map(drop)
+    }
+
+    /// Encodes and accepts one row from `at`.
+    pub(crate) fn push_at<T: EncodeRow<F> + ?Sized>(
+        &mut self,
+        row: &T,
+        at: Position,
+    ) -> Result<(), Refused> {
+        self.shared
+            .push_locked(&mut self.shard, row, Some(at), false)
+            .map(drop)
     }
 }
 
@@ -260,7 +284,18 @@ impl<F: Format> Shared<F> {
     /// Encodes and accepts one row.
     pub(crate) fn push<T: EncodeRow<F> + ?Sized>(&self, row: &T) -> Result<(), Refused> {
         let mut shard = self.lock_shard();
-        self.push_locked(&mut shard, row)
+        self.push_locked(&mut shard, row, None, false).map(drop)
+    }
+
+    /// Encodes and accepts one row, maybe from a position, maybe with a receipt.
+    pub(crate) fn push_tagged<T: EncodeRow<F> + ?Sized>(
+        &self,
+        row: &T,
+        at: Option<Position>,
+        receipt: bool,
+    ) -> Result<Option<oneshot::Receiver<Outcome>>, Refused> {
+        let mut shard = self.lock_shard();
+        self.push_locked(&mut shard, row, at, receipt)
     }
 
     /// Locks a shard for several rows in a row (see [`Producer`]).
@@ -275,15 +310,20 @@ impl<F: Format> Shared<F> {
         &self,
         shard: &mut Shard,
         row: &T,
-    ) -> Result<(), Refused> {
+        at: Option<Position>,
+        receipt: bool,
+    ) -> Result<Option<oneshot::Receiver<Outcome>>, Refused> {
         if shard.closed {
-            return Err(Refused::Closed);
+            return Err(match self.ledger().halted {
+                Some(reason) if reason == ERROR_BUDGET_USED => Refused::Halted(reason),
+                _ => Refused::Closed,
+            });
         }
         let credit = shard.credit;
         let mut granted = 0;
         let columns = &*self.columns;
         let max_bytes = self.limits.max_bytes;
-        let size = shard.buf.push_row(|buf| {
+        let write = |buf: &mut Vec<u8>| {
             let start = buf.len();
             // If the encoder panics, the guard removes its partial row as the panic
             // unwinds (the shard lock is then poisoned, which `lock` ignores).
@@ -309,7 +349,17 @@ impl<F: Format> Shared<F> {
                 granted = self.reserve(size - credit)?;
             }
             Ok(())
-        })?;
+        };
+        let size = match at {
+            Some(at) => shard.buf.push_row_at(at, write)?,
+            None => shard.buf.push_row(write)?,
+        };
+        let waiting = receipt.then(|| {
+            let (tx, rx) = oneshot::channel();
+            let row = u32::try_from(shard.buf.rows() - 1).unwrap_or(u32::MAX);
+            shard.receipts.push((row, tx));
+            rx
+        });
         shard.credit = (credit + granted).saturating_sub(size);
         shard.accepted += Count::of(1, size);
         if shard.first_at.is_none() {
@@ -321,7 +371,7 @@ impl<F: Format> Shared<F> {
         {
             self.hand_off(shard, false, true);
         }
-        Ok(())
+        Ok(waiting)
     }
 
     /// Reserves at least `need` bytes of the budget (more, up to a grant, when there is
@@ -394,7 +444,11 @@ impl<F: Format> Shared<F> {
             let count = Count::of(chunk.rows(), chunk.len());
             {
                 let mut ledger = self.ledger();
-                ledger.incoming.push(Piece { chunk, first_at });
+                ledger.incoming.push(Piece {
+                    chunk,
+                    first_at,
+                    receipts: std::mem::take(&mut shard.receipts),
+                });
                 ledger.worker += count;
             }
             self.metrics.rows_accepted.increment(count.rows);
@@ -506,7 +560,12 @@ impl<F: Format> Shared<F> {
             self.release(bytes);
             return Err(Error::Failed(Box::new(BatchesFailed { batches, stats })));
         }
-        if self.finished.load(Ordering::Acquire) {
+        if let Some(reason) = stats.halted.filter(|r| *r == ERROR_BUDGET_USED) {
+            Err(Error::Halted {
+                reason,
+                stats: Box::new(stats),
+            })
+        } else if self.finished.load(Ordering::Acquire) {
             Ok(stats)
         } else {
             Err(Error::Stopped {
