@@ -45,6 +45,7 @@
 mod classify;
 mod codes;
 mod dedup;
+mod endpoints;
 mod error;
 mod frame;
 mod kinds;

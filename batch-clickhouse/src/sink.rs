@@ -2,18 +2,19 @@
 //! batch through the `clickhouse` crate's formatted-insert API, the batch compressed by
 //! the sink into one frame.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use batch_core::{Batch, Schema, Sink, SinkError, SinkErrorKind};
-use bytes::Bytes;
 use clickhouse::{Client, Compression};
 use tokio::time::Instant;
 
 use crate::classify::{classify, server_code};
 use crate::dedup;
-use crate::frame::{self, MAX_FRAME};
+use crate::endpoints::{Endpoint, Endpoints, Pick, PROBE_TIMEOUT};
+use crate::frame::{self, Frame, MAX_FRAME};
 use crate::rowbinary::RowBinary;
-use crate::schema;
+use crate::schema::{self, check_endpoint, combine, Checked};
 use crate::sql::quote_ident;
 use crate::types::ChType;
 
@@ -24,6 +25,9 @@ const SCHEMA_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long after its deadline an insert may take to stop: the `clickhouse` crate ends
 /// it at the deadline and shuts its connection; this only guards against a hang.
 const GRACE: Duration = Duration::from_secs(1);
+/// The setting that makes an insert into a `Distributed` table answer only once every
+/// shard stored its part.
+const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 
 /// A ClickHouse table as a batchrow [`Sink`]: rows are encoded in [`RowBinary`] and each
 /// batch is sent as one `INSERT INTO db.table (columns) FORMAT RowBinary`.
@@ -81,8 +85,9 @@ const GRACE: Duration = Duration::from_secs(1);
 ///
 /// # Delivery
 ///
-/// Each batch is one `INSERT`, its rows sent as one LZ4-compressed frame (with
-/// `decompress=1`), and a failed attempt is retried with the same bytes. When a
+/// Each batch is one `INSERT`, its rows sent as one checksummed frame (with
+/// `decompress=1`: LZ4-compressed, or stored as they are when LZ4 would not shrink
+/// them), and a failed attempt is retried with the same bytes. When a
 /// connection fails, what the table holds depends on when:
 ///
 /// - **Before the server has the whole batch:** nothing of the attempt is stored, and
@@ -119,14 +124,94 @@ const GRACE: Duration = Duration::from_secs(1);
 /// 22.2 and later) gives each batch its own `insert_deduplication_token` instead, so that
 /// only retries of the same batch are dropped.
 ///
+/// # Several endpoints
+///
+/// With [`endpoints`](ClickHouseSink::endpoints), the sink sends to several servers:
+/// the replicas of one shard, or the nodes of a `Distributed` table (see `# Shards`).
+/// Every server must accept every batch.
+///
+/// - **Routing.** Each attempt goes to one endpoint: the one with the fewest of this
+///   sink's inserts in flight, round robin among equals.
+/// - **Retries go elsewhere.** When an attempt fails as [`SinkErrorKind::Retryable`]
+///   (a network error, a timeout, a read-only replica, a lost ZooKeeper session...),
+///   the batcher sends the batch again ([`Sink::send_by`] with the same batch), and the
+///   sink picks another endpoint than the one it last failed on, whenever one is in the
+///   rotation.
+/// - **Ejection and probes.** An endpoint whose insert failed as retryable leaves the
+///   rotation for 1 s, doubled for each failure in a row up to 30 s. After that, it is
+///   probed (`SELECT 1`, within 2 s) by the next send that picks it, before it gets a
+///   batch; a failed probe ejects it again. When every endpoint is ejected, the one
+///   that comes back first is probed: the batcher's backoff paces the attempts. A single
+///   endpoint is never ejected.
+/// - **The schema check runs on every endpoint** before the first row, at once, and one
+///   error reports every endpoint that differs: columns that do not fit (each reason
+///   names the endpoint), column types that fit but differ between endpoints (the rows
+///   are encoded once, for all of them), a missing table. An endpoint that does not
+///   answer at start is left out until it passes the schema check (its probe), as long
+///   as one endpoint passed; if none answers, `prepare` fails.
+///
+/// # Exactly-once with replicas
+///
+/// Every attempt at a batch sends the same frame (the rows, compressed or stored, are
+/// deterministic), and a `Replicated*MergeTree` table drops an inserted block whose
+/// hash it already recorded in ZooKeeper: on the same replica and on any other replica
+/// of the shard, silently (the insert succeeds). The hash is of the parsed block, not of
+/// the bytes sent, so how the block was framed does not matter. So a batch whose first
+/// attempt was stored (its answer lost, the server killed after it wrote the part) and
+/// whose retry lands on another replica is stored once. Checked on a real cluster of
+/// ClickHouse 18.16: `tests/clickhouse_cluster.rs`.
+///
+/// **The rule:** this holds while fewer than `replicated_deduplication_window` blocks
+/// (100 by default; and within `replicated_deduplication_window_seconds`, a week) were
+/// inserted into the same table, by any writer, between a batch's stored attempt and its
+/// retry. One batcher inserts at most `max_in_flight` batches at a time, so the blocks
+/// in between are about `writers × max_in_flight × attempts`, plus the batches the other
+/// slots commit while one batch is retried: keep that well inside the window, for
+/// example a shorter retry deadline, or a larger window on the table
+/// (`SETTINGS replicated_deduplication_window = 1000`) for many writers or long outages.
+/// **Beyond the window** the table no longer remembers the block, and the retry is
+/// stored again: a whole-batch duplicate, the at-least-once behaviour of `# Delivery`.
+/// The same happens when the rows of two different batches are identical (the table
+/// cannot tell them apart from a retry, so it keeps one): give rows something unique,
+/// such as an id.
+///
+/// Without `insert_quorum`, the server acknowledges an insert once one replica wrote
+/// it; the others fetch the part later. A replica that dies before they did holds the
+/// only copy until it comes back (`insert_quorum = 2`, through
+/// [`with_setting`](ClickHouseSink::with_setting), makes the answer wait for two).
+///
+/// # Shards
+///
+/// **The recommended path is a `Distributed` table** over `Replicated*MergeTree` local
+/// tables, with the sink's endpoints being the cluster's nodes: the server splits each
+/// batch by the table's sharding key, so the sink stays one insert per batch, any node
+/// can take any batch (so a failing node is failed over like a replica), and the key
+/// lives with the table. Use a deterministic sharding key (`id`, `cityHash64(user)`,
+/// never `rand()`): each shard then receives the same block on every attempt and drops
+/// it when a part of an earlier attempt was stored, so exactly-once holds per shard.
+///
+/// For a `Distributed` table the sink sends `insert_distributed_sync = 1` (unless you
+/// set it), so that the answer comes after every shard stored its part: without it,
+/// the node answers at once and forwards the blocks later from a spool on its disk, and
+/// a batch the sink counts as committed may still be lost with that node. While a shard
+/// is down, inserts fail and are retried (the batcher's default rides out two minutes),
+/// and the parts already stored on the other shards are dropped as duplicates.
+///
+/// Client-side sharding (a sink per shard, the rows routed by key in the application)
+/// is not offered: the batcher's batches mix keys, so the sink would have to decode
+/// each row to split a batch, and one failing shard would hold back the batches of all.
+///
 /// # Memory
 ///
-/// Each attempt compresses the batch into its frame on a blocking thread
-/// (`tokio::task::spawn_blocking`), not on the async worker threads. A batch of several
+/// Each attempt makes the batch's frame on a blocking thread
+/// (`tokio::task::spawn_blocking`), not on the async worker threads. Rows that LZ4
+/// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
 /// chunks is first copied into one piece of memory, dropped as soon as it is
-/// compressed; the frame is about the size of the batch for incompressible rows. The
-/// sink reports both ([`Sink::send_memory`]), so that the batcher counts them within its
-/// `max_buffered_bytes`.
+/// compressed, and the frame is held until it is sent. Rows that LZ4 would not shrink
+/// are stored as they are, without a copy: the frame's checksum is computed over the
+/// batch's chunks, which are then sent themselves after 25 bytes of checksum and
+/// header. The sink reports what it holds ([`Sink::send_memory`]), so that the batcher
+/// counts it within its `max_buffered_bytes`.
 ///
 /// # Examples
 ///
@@ -158,6 +243,8 @@ pub struct ClickHouseSink {
     insert_timeout: Duration,
     schema_timeout: Duration,
     deduplicate: bool,
+    /// The URLs of [`ClickHouseSink::endpoints`]; empty: the client's own.
+    urls: Vec<String>,
     prepared: Option<Prepared>,
 }
 
@@ -177,6 +264,8 @@ struct Prepared {
     /// The start of each batch's `insert_deduplication_token`, with
     /// [`ClickHouseSink::deduplicate_batches`].
     token_prefix: Option<String>,
+    /// The servers batches go to, and their health; shared by clones of the sink.
+    endpoints: Arc<Endpoints>,
 }
 
 impl ClickHouseSink {
@@ -192,8 +281,53 @@ impl ClickHouseSink {
             insert_timeout: INSERT_TIMEOUT,
             schema_timeout: SCHEMA_TIMEOUT,
             deduplicate: false,
+            urls: Vec::new(),
             prepared: None,
         }
+    }
+
+    /// Sends batches to several servers instead of the client's URL alone: the replicas
+    /// of one shard, or the nodes of a `Distributed` table (every server must take any
+    /// batch). The client's user, password, database, settings and HTTP client apply to
+    /// every one of them. See `# Several endpoints` in [`ClickHouseSink`] for how a batch
+    /// is routed, what a failing server gets, and the exactly-once rule.
+    ///
+    /// Calling it again replaces the list; an empty list means the client's own URL.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use batch_clickhouse::ClickHouseSink;
+    ///
+    /// // Two replicas of `ReplicatedMergeTree` tables: a batch that fails on one is
+    /// // sent to the other, which drops it if the first one stored it after all.
+    /// let client = clickhouse::Client::default().with_user("default");
+    /// let sink = ClickHouseSink::new(client)
+    ///     .endpoints(["http://ch-1:8123", "http://ch-2:8123"]);
+    /// // Hand `sink` to the batcher.
+    /// # drop(sink);
+    /// ```
+    pub fn endpoints<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.urls = urls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The endpoints a sink with these settings sends to.
+    fn build_endpoints(&self) -> Endpoints {
+        let urls: Vec<Option<String>> = if self.urls.is_empty() {
+            vec![None]
+        } else {
+            self.urls.iter().cloned().map(Some).collect()
+        };
+        Endpoints::new(
+            urls.into_iter()
+                .map(|url| Endpoint::new(url, &self.client, &self.insert_client))
+                .collect(),
+        )
     }
 
     /// The database of the table. Default: the client's database
@@ -315,28 +449,56 @@ impl ClickHouseSink {
 
     async fn run_prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
         dedup::refuse_fixed_token(&self.client, &self.settings)?;
-        let token_prefix = if self.deduplicate {
-            dedup::check_server(&self.client).await?;
-            Some(dedup::prefix())
-        } else {
-            None
-        };
-        let database = match self
-            .database
-            .clone()
-            .or_else(|| self.client.database().map(str::to_owned))
-        {
-            Some(d) => d,
-            None => schema::current_database(&self.client).await?,
-        };
+        let endpoints = self.build_endpoints();
         let table = self
             .table
             .clone()
             .unwrap_or_else(|| schema.table.to_owned());
+        let database = self
+            .database
+            .clone()
+            .or_else(|| self.client.database().map(str::to_owned));
+        // Every endpoint at once, each within the schema timeout.
+        let mut checks = tokio::task::JoinSet::new();
+        for (i, e) in endpoints.iter().enumerate() {
+            let check = check_endpoint(
+                e.client.clone(),
+                database.clone(),
+                table.clone(),
+                schema,
+                self.deduplicate,
+                self.schema_timeout,
+            );
+            checks.spawn(async move { (i, check.await) });
+        }
+        let mut results: Vec<(usize, Result<Checked, SinkError>)> = Vec::new();
+        while let Some(joined) = checks.join_next().await {
+            match joined {
+                Ok(result) => results.push(result),
+                Err(e) => {
+                    return Err(SinkError::retryable(format!(
+                        "ClickHouse: the schema check of table `{table}` did not finish: {e}"
+                    )))
+                }
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let checked = combine(&endpoints, &table, &schema, results)?;
+        let now = Instant::now();
+        for &i in &checked.unreachable {
+            endpoints.start_unchecked(i, now);
+            tracing::warn!(
+                endpoint = endpoints.get(i).url.as_deref().unwrap_or_default(),
+                "ClickHouse endpoint did not answer the schema check; it gets no batch until \
+                 it answers one"
+            );
+        }
+        let Checked {
+            database,
+            columns,
+            distributed,
+        } = checked.checked;
         let label = format!("{database}.{table}");
-        let server = schema::load(&self.client, &database, &table).await?;
-        let columns = schema::check(&label, &schema, &server).map_err(SinkError::schema)?;
-
         let names: Vec<String> = schema.columns.iter().map(|c| quote_ident(c.name)).collect();
         let sql = format!(
             "INSERT INTO {}.{} ({}) FORMAT RowBinary",
@@ -348,6 +510,11 @@ impl ClickHouseSink {
         if columns.iter().any(has_json) {
             implied.push(("input_format_binary_read_json_as_string", "1"));
         }
+        if distributed {
+            // A Distributed table answers once every shard stored its part; without it,
+            // the node spools the batch and answers at once (see `# Shards`).
+            implied.push((DISTRIBUTED_SYNC, "1"));
+        }
         self.prepared = Some(Prepared {
             database,
             table,
@@ -356,30 +523,66 @@ impl ClickHouseSink {
             schema,
             columns: columns.clone(),
             implied,
-            token_prefix,
+            token_prefix: self.deduplicate.then(dedup::prefix),
+            endpoints: Arc::new(endpoints),
         });
         Ok(columns)
     }
 
-    /// Runs the schema check within [`schema_timeout`](ClickHouseSink::schema_timeout).
+    /// Runs the schema check; each endpoint's within
+    /// [`schema_timeout`](ClickHouseSink::schema_timeout).
     async fn prepare_in_time(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
-        let limit = self.schema_timeout;
-        let table = self
-            .table
-            .clone()
-            .unwrap_or_else(|| schema.table.to_owned());
-        match tokio::time::timeout(limit, self.run_prepare(schema)).await {
-            Ok(result) => result,
-            Err(_) => Err(SinkError::retryable(format!(
-                "ClickHouse did not answer the schema check of table `{table}` within {limit:?} \
-                 (ClickHouseSink::schema_timeout): is the server up, and is the URL its HTTP \
-                 port?"
-            ))),
+        self.run_prepare(schema).await
+    }
+
+    /// Probes endpoint `pick` before it gets a batch again: `SELECT 1`, or the schema
+    /// check if it has not passed one yet. `Err(true)` when its table no longer fits.
+    async fn probe(&self, p: &Prepared, pick: Pick, deadline: Instant) -> Result<(), bool> {
+        let e = p.endpoints.get(pick.index);
+        let limit = PROBE_TIMEOUT.min(deadline.saturating_duration_since(Instant::now()));
+        if !pick.unchecked {
+            let ping = e.client.query("SELECT 1").fetch_one::<u8>();
+            return match tokio::time::timeout(limit, ping).await {
+                Ok(Ok(1)) => Ok(()),
+                _ => Err(false),
+            };
+        }
+        let check = check_endpoint(
+            e.client.clone(),
+            Some(p.database.clone()),
+            p.table.clone(),
+            p.schema,
+            p.token_prefix.is_some(),
+            limit,
+        )
+        .await;
+        match check {
+            Ok(c) if c.columns == p.columns => Ok(()),
+            Ok(c) => {
+                tracing::error!(
+                    endpoint = e.url.as_deref().unwrap_or_default(),
+                    "ClickHouse endpoint's table {} differs from the other endpoints' \
+                     ({:?} instead of {:?}); it gets no batch",
+                    p.label,
+                    c.columns,
+                    p.columns
+                );
+                Err(true)
+            }
+            Err(err) if err.is_retryable() => Err(false),
+            Err(err) => {
+                tracing::error!(
+                    endpoint = e.url.as_deref().unwrap_or_default(),
+                    "ClickHouse endpoint failed the schema check: {err}; it gets no batch"
+                );
+                Err(true)
+            }
         }
     }
 
-    /// Compresses the batch into its frames on a blocking thread.
-    async fn compress(batch: &Batch) -> Result<Vec<Bytes>, SinkError> {
+    /// Makes the batch's frames on a blocking thread (LZ4, or the checksum's pass over
+    /// the rows of a stored frame).
+    async fn compress(batch: &Batch) -> Result<Vec<Frame>, SinkError> {
         let owned = batch.clone();
         match tokio::task::spawn_blocking(move || frame::frames(&owned, MAX_FRAME)).await {
             Ok(Ok(frames)) => Ok(frames),
@@ -404,13 +607,14 @@ impl ClickHouseSink {
     /// and aborts its connection.
     async fn insert(
         &self,
+        endpoint: &Endpoint,
         p: &Prepared,
         batch: &Batch,
-        frames: Vec<Bytes>,
+        frames: Vec<Frame>,
         deadline: Instant,
     ) -> Result<(), clickhouse::error::Error> {
         let left = Some(deadline.saturating_duration_since(Instant::now()));
-        let mut insert = self
+        let mut insert = endpoint
             .insert_client
             .insert_formatted_with(p.sql.as_str())
             .with_timeouts(left, left)
@@ -426,10 +630,33 @@ impl ClickHouseSink {
         if let Some(prefix) = &p.token_prefix {
             insert = insert.with_setting(dedup::SETTING, dedup::token(prefix, batch));
         }
-        for frame in frames {
-            insert.send(frame).await?;
+        for piece in frames.into_iter().flat_map(Frame::into_pieces) {
+            insert.send(piece).await?;
         }
         insert.end().await
+    }
+
+    /// Chooses the endpoint for an attempt at `batch`, probing an ejected one first
+    /// (see `# Several endpoints` in [`ClickHouseSink`]).
+    async fn choose(&self, p: &Prepared, batch: &Batch, deadline: Instant) -> Option<usize> {
+        let mut skip = Vec::new();
+        loop {
+            let pick = p.endpoints.pick(batch, &skip, Instant::now())?;
+            if !pick.probe {
+                return Some(pick.index);
+            }
+            match self.probe(p, pick, deadline).await {
+                Ok(()) => {
+                    p.endpoints.probe_passed(pick.index);
+                    return Some(pick.index);
+                }
+                Err(true) => p.endpoints.failed_for_long(pick.index, Instant::now()),
+                Err(false) => {
+                    p.endpoints.failed(pick.index, None, Instant::now());
+                }
+            }
+            skip.push(pick.index);
+        }
     }
 
     async fn run_send(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
@@ -443,14 +670,14 @@ impl ClickHouseSink {
             return Ok(());
         }
         let started = Instant::now();
-        let out_of_time = |sent: bool| {
+        let out_of_time = |sent: bool, at: &str| {
             let what = if sent {
                 "got no answer from the server"
             } else {
                 "could not be compressed"
             };
             SinkError::retryable(format!(
-                "ClickHouse: inserting {} rows into {}: {what} within {:?} (the insert \
+                "ClickHouse: inserting {} rows into {}{at}: {what} within {:?} (the insert \
                  timeout or the batcher's deadline); the batch is sent again",
                 batch.rows(),
                 p.label,
@@ -459,25 +686,72 @@ impl ClickHouseSink {
         };
         let frames = match tokio::time::timeout_at(deadline, Self::compress(batch)).await {
             Ok(frames) => frames?,
-            Err(_) => return Err(out_of_time(false)),
+            Err(_) => return Err(out_of_time(false, "")),
         };
-        let attempt = self.insert(p, batch, frames, deadline);
+        let Some(index) = self.choose(p, batch, deadline).await else {
+            return Err(SinkError::retryable(format!(
+                "ClickHouse: inserting {} rows into {}: none of the {} endpoints answered \
+                 its probe; the batch is sent again",
+                batch.rows(),
+                p.label,
+                p.endpoints.len()
+            )));
+        };
+        let endpoint = p.endpoints.get(index);
+        let result = {
+            let _in_flight = p.endpoints.begin(index);
+            self.attempt(p, endpoint, batch, frames, deadline, &out_of_time)
+                .await
+        };
+        match &result {
+            Err(e) if e.is_retryable() => {
+                let ejected = p.endpoints.failed(index, Some(batch), Instant::now());
+                if !ejected.is_zero() {
+                    tracing::warn!(
+                        endpoint = endpoint.url.as_deref().unwrap_or_default(),
+                        ?ejected,
+                        "ClickHouse endpoint ejected after a failed insert: {e}"
+                    );
+                }
+            }
+            _ => p.endpoints.answered(index, batch),
+        }
+        result
+    }
+
+    /// One insert of the batch's frames on `endpoint`, its error classified (and the
+    /// schema checked again there when the error may mean the table changed).
+    async fn attempt(
+        &self,
+        p: &Prepared,
+        endpoint: &Endpoint,
+        batch: &Batch,
+        frames: Vec<Frame>,
+        deadline: Instant,
+        out_of_time: &(dyn Fn(bool, &str) -> SinkError + Sync),
+    ) -> Result<(), SinkError> {
+        let at = if p.endpoints.len() > 1 {
+            endpoint.at()
+        } else {
+            String::new()
+        };
+        let attempt = self.insert(endpoint, p, batch, frames, deadline);
         let e = match tokio::time::timeout_at(deadline + GRACE, attempt).await {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(clickhouse::error::Error::TimedOut)) | Err(_) => {
-                return Err(out_of_time(true));
+                return Err(out_of_time(true, &at));
             }
             Ok(Err(e)) => e,
         };
         let err = classify(
             e,
-            &format!("inserting {} rows into {}", batch.rows(), p.label),
+            &format!("inserting {} rows into {}{at}", batch.rows(), p.label),
         );
         if !schema::may_be_schema_change(server_code(&err)) {
             return Err(err);
         }
         let recheck = schema::recheck(
-            &self.client,
+            &endpoint.client,
             &p.database,
             &p.table,
             &p.label,
@@ -564,9 +838,10 @@ impl Sink for ClickHouseSink {
         self.run_send(batch, deadline).await
     }
 
-    /// The frame the batch is compressed into (about the batch's size for
-    /// incompressible rows), plus the contiguous copy of its rows made for compressing
-    /// it when the batch is in several chunks.
+    /// For rows LZ4 shrinks: the frame the batch is compressed into, plus the
+    /// contiguous copy of its rows made for compressing it when the batch is in several
+    /// chunks. For rows stored as they are: the frame's 25 bytes of checksum and header
+    /// and the list of its pieces, which point into the batch's chunks.
     fn send_memory(&self, batch: &Batch) -> usize {
         frame::send_memory(batch, MAX_FRAME)
     }
@@ -628,6 +903,7 @@ mod tests {
             columns: vec![ChType::UInt64],
             implied: Vec::new(),
             token_prefix: token_prefix.map(str::to_owned),
+            endpoints: Arc::new(sink.build_endpoints()),
         });
         sink
     }
@@ -785,6 +1061,68 @@ mod tests {
         assert!(request_line.contains("decompress=1"), "{request_line}");
         assert!(!request_line.contains(dedup::SETTING), "{request_line}");
         assert_eq!(frames_of(&body), [(0x82, body.len() - 16, batch.len())]);
+    }
+
+    /// Every attempt at a batch sends the same bytes (an LZ4 frame for compressible
+    /// rows, a stored frame for incompressible ones): what lets a replicated table drop
+    /// a retry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_attempt_sends_the_same_bytes() {
+        let compressible = batch(5000, 250);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            buf.push_row(|b| {
+                b.extend_from_slice(&seed.to_le_bytes());
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+        }
+        chunks.push(buf.take());
+        let incompressible = Batch::new(8, chunks);
+        for (batch, method) in [(&compressible, 0x82), (&incompressible, 0x02)] {
+            let (_, first) = send_to_fake_server(batch, None).await;
+            let (_, second) = send_to_fake_server(&batch.clone(), None).await;
+            assert_eq!(frames_of(&first)[0].0, method);
+            assert!(first == second, "two attempts sent different bytes");
+        }
+    }
+
+    /// Rows LZ4 cannot shrink go out as one stored frame: its header, then the chunks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_incompressible_batch_goes_out_as_one_stored_frame() {
+        // 20 chunks of 250 rows of 40 pseudo-random bytes (xorshift64).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        let mut raw = Vec::new();
+        for i in 0..5000 {
+            buf.push_row(|b| {
+                for _ in 0..5 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    b.extend_from_slice(&x.to_le_bytes());
+                }
+                raw.extend_from_slice(&b[b.len() - 40..]);
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+            if (i + 1) % 250 == 0 {
+                chunks.push(buf.take());
+            }
+        }
+        let batch = Batch::new(9, chunks);
+        assert_eq!(batch.chunks().len(), 20);
+        let (_, body) = send_to_fake_server(&batch, None).await;
+        assert_eq!(frames_of(&body), [(0x02, 9 + raw.len(), raw.len())]);
+        assert_eq!(body[25..], raw[..]);
+        let checksum = u128::from_le_bytes(body[..16].try_into().unwrap()).rotate_left(64);
+        assert_eq!(checksum, cityhash_rs::cityhash_102_128(&body[16..]));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,6 +96,28 @@ const RECHECK_GRACE: Duration = Duration::from_secs(5);
 /// `"analytics.events"` in a schema) unless [`table`](PostgresSink::table) or
 /// [`schema`](PostgresSink::schema) override it.
 ///
+/// # Failover
+///
+/// Give the primary and its standbys in one URL, with `target_session_attrs=read-write`
+/// (`postgres://u:p@db-1:5432,db-2:5432/app?target_session_attrs=read-write`, or
+/// `host=db-1,db-2 port=5432,5432 target_session_attrs=read-write`): each new
+/// connection tries the hosts in order and keeps the one that accepts writes. When the
+/// primary goes away, its connections fail and are closed (a connection goes back to
+/// the pool only after a clean `COMMIT`; a closed one is not reused), the attempts fail
+/// as retryable, and the batcher's retries connect to whichever host is the primary
+/// once a standby is promoted. A connection that lands on a server that turned
+/// read-only fails with `25006`, retryable, and is closed as well. A batch whose
+/// `COMMIT` answer was lost is looked up on the new primary (`txid_status`), which
+/// knows every transaction the old primary shipped to it: after a clean stop of the
+/// old primary, that is all of them. Checked on a real primary and standby:
+/// `tests/postgres_failover.rs`.
+///
+/// With asynchronous replication and a primary that *crashes*, transactions it
+/// committed but had not shipped are lost with it, and the transaction id of a lost
+/// batch may be reused on the new primary, so the commit-status check is only as good
+/// as the replication: use synchronous replication (`synchronous_commit = on` with
+/// `synchronous_standby_names`) where that matters.
+///
 /// # Examples
 ///
 /// ```no_run
