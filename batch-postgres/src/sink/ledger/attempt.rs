@@ -154,9 +154,14 @@ pub(crate) async fn copy_batch(
         client.simple_query(&begin),
     )
     .await?;
-    let (Some(txn), Some(held)) = (txn_of(&begun), ledger_rows(&begun, 5)) else {
+    let Some(txn) = txn_of(&begun) else {
         return Err(Failure::TimedOut {
             during: "BEGIN (the server did not say which transaction it began)",
+        });
+    };
+    let Some(held) = ledger_rows(&begun, 5) else {
+        return Err(Failure::TimedOut {
+            during: "the ledger read (the server's answer did not hold its rows)",
         });
     };
     let plan = plan(keys, &held);

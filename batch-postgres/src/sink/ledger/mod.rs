@@ -178,6 +178,9 @@ impl PostgresSink {
     /// batch is sent again. No answer within the
     /// [commit-status window](PostgresSink::commit_status_window): possibly persisted,
     /// as without the ledger, and replaying its positions later is safe.
+    /// The answer comes from the ledger rows themselves, so it also holds after a
+    /// failover to a standby that never saw the transaction, where `txid_status` may
+    /// not know it or (a reused id after a crash) mistake another transaction for it.
     ///
     /// # The table
     ///
