@@ -49,6 +49,7 @@ mod endpoints;
 mod error;
 mod frame;
 mod kinds;
+pub mod native;
 pub mod rowbinary;
 mod schema;
 mod sink;
@@ -56,6 +57,7 @@ mod sql;
 mod types;
 
 pub use error::{Error, Result};
+pub use native::InsertFormat;
 pub use rowbinary::RowBinary;
 pub use sink::ClickHouseSink;
 pub use types::{ChType, EnumDef};
