@@ -209,10 +209,12 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// Each attempt makes the batch's frame on a blocking thread
 /// (`tokio::task::spawn_blocking`), not on the async worker threads. In
 /// [`InsertFormat::Native`], the batch is first transcoded into one block, allocated at
-/// its exact size; the block is then compressed (or stored, as below) and dropped. The
-/// sink counts the block, the dictionaries of `LowCardinality` columns and the frame.
+/// its exact size (in two passes over the rows); the block is compressed and dropped,
+/// and the frame is held until it is sent. The sink counts the block, the dictionaries
+/// of `LowCardinality` columns and the frame: about what the RowBinary path below holds
+/// for a batch of several chunks.
 ///
-/// In [`InsertFormat::RowBinary`], rows that LZ4
+/// In [`InsertFormat::RowBinary`] (and for batches LZ4 cannot shrink), rows that LZ4
 /// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
 /// chunks is first copied into one piece of memory, dropped as soon as it is
 /// compressed, and the frame is held until it is sent. Rows that LZ4 would not shrink
@@ -264,7 +266,7 @@ struct Prepared {
     table: String,
     /// `db.table`, for messages.
     label: String,
-    /// The `INSERT` statement.
+    /// The `INSERT` statement in RowBinary.
     sql: String,
     schema: Schema,
     columns: Vec<ChType>,
@@ -275,8 +277,9 @@ struct Prepared {
     token_prefix: Option<String>,
     /// The servers batches go to, and their health; shared by clones of the sink.
     endpoints: Arc<Endpoints>,
-    /// The transcoder, when batches are sent in [`InsertFormat::Native`].
-    native: Option<Arc<NativeBlock>>,
+    /// The transcoder and the `INSERT` statement in Native, when batches are sent in
+    /// [`InsertFormat::Native`].
+    native: Option<(Arc<NativeBlock>, String)>,
 }
 
 impl ClickHouseSink {
@@ -302,14 +305,18 @@ impl ClickHouseSink {
     ///
     /// - [`InsertFormat::Native`]: each batch is transcoded from the producers'
     ///   RowBinary rows into one columnar block, on the blocking thread that compresses
-    ///   it, and sent as `INSERT ... FORMAT Native`. The server parses a Native block
-    ///   with less CPU than the same rows in RowBinary. Every attempt at a batch sends
-    ///   the same bytes (the transcoding is deterministic), so retries and
-    ///   deduplication behave as with RowBinary. A table with a column the Native
-    ///   writer does not support (`JSON`) is sent in RowBinary: decided by
-    ///   [`Sink::prepare`], logged, and shown by
-    ///   [`insert_sql`](ClickHouseSink::insert_sql). The [`native`](crate::native)
-    ///   module lists the layout of each type.
+    ///   it, and sent as `INSERT ... FORMAT Native`, in one LZ4 frame. The server parses
+    ///   a Native block with less CPU than the same rows in RowBinary. Every attempt at a
+    ///   batch sends the same bytes (the transcoding is deterministic), so retries and
+    ///   deduplication behave as with RowBinary. The [`native`](crate::native) module
+    ///   lists the layout of each type. Two exceptions go in RowBinary:
+    ///   - a table with a column the Native writer does not support (`JSON`), decided
+    ///     by [`Sink::prepare`], logged, and shown by
+    ///     [`insert_sql`](ClickHouseSink::insert_sql);
+    ///   - a batch whose rows LZ4 cannot shrink (random or encrypted payloads; judged on
+    ///     its first 64 KiB, the same on every attempt): it is sent in a stored frame
+    ///     made of the batch's own chunks, without a copy (see `# Memory`), where a
+    ///     Native block would be a copy of the whole batch held during the send.
     /// - [`InsertFormat::RowBinary`]: the rows are sent as the producers encoded them.
     ///   On a data error, servers name the failing row of a RowBinary insert
     ///   (`(at row N)`), which lets the batcher's `isolate_bad_rows` split a batch at
@@ -484,11 +491,16 @@ impl ClickHouseSink {
         self.prepared.as_ref().map(|p| p.columns.as_slice())
     }
 
-    /// The `INSERT` statement each batch is sent with (`None` before
-    /// [`Sink::prepare`]).
+    /// The `INSERT` statement batches are sent with (`None` before
+    /// [`Sink::prepare`]): `... FORMAT Native` when the sink sends Native (batches of
+    /// rows LZ4 cannot shrink then go as `... FORMAT RowBinary`, see
+    /// [`insert_format`](ClickHouseSink::insert_format)), else `... FORMAT RowBinary`.
     #[must_use]
     pub fn insert_sql(&self) -> Option<&str> {
-        self.prepared.as_ref().map(|p| p.sql.as_str())
+        self.prepared.as_ref().map(|p| match &p.native {
+            Some((_, sql)) => sql.as_str(),
+            None => p.sql.as_str(),
+        })
     }
 
     async fn run_prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
@@ -559,19 +571,18 @@ impl ClickHouseSink {
             InsertFormat::RowBinary => None,
         };
         let names: Vec<String> = schema.columns.iter().map(|c| quote_ident(c.name)).collect();
-        let sql = format!(
-            "INSERT INTO {}.{} ({}) FORMAT {}",
-            quote_ident(&database),
-            quote_ident(&table),
-            names.join(", "),
-            if native.is_some() {
-                InsertFormat::Native
-            } else {
-                InsertFormat::RowBinary
-            }
-        );
+        let sql = |format: InsertFormat| {
+            format!(
+                "INSERT INTO {}.{} ({}) FORMAT {format}",
+                quote_ident(&database),
+                quote_ident(&table),
+                names.join(", "),
+            )
+        };
+        let native = native.map(|n| (n, sql(InsertFormat::Native)));
+        let sql = sql(InsertFormat::RowBinary);
         let mut implied = Vec::new();
-        if native.is_none() && columns.iter().any(has_json) {
+        if columns.iter().any(has_json) {
             implied.push(("input_format_binary_read_json_as_string", "1"));
         }
         if distributed {
@@ -652,20 +663,32 @@ impl ClickHouseSink {
         native: Option<Arc<NativeBlock>>,
     ) -> Result<Vec<Frame>, SinkError> {
         let owned = batch.clone();
-        let job = move || -> Result<Vec<Frame>, String> {
+        let rows = batch.rows();
+        let framing = move |e: frame::FrameError| {
+            SinkError::permanent(format!("ClickHouse: compressing {rows} rows: {e}")).with_source(e)
+        };
+        let job = move || -> Result<Vec<Frame>, SinkError> {
             let Some(native) = native else {
-                return frame::frames(&owned, MAX_FRAME).map_err(|e| e.to_string());
+                return frame::frames(&owned, MAX_FRAME).map_err(framing);
             };
-            let block = native.transcode_batch(&owned).map_err(|e| e.to_string())?;
-            let compress = frame::compressible(&owned);
-            frame::block_frames(block.into(), compress, MAX_FRAME).map_err(|e| e.to_string())
+            // Rows that do not read as their columns' values (rows written by hand, or a
+            // bug): the row is named, as the server names a row it cannot parse.
+            let block = native.transcode_batch(&owned).map_err(|e| {
+                let row = match &e {
+                    crate::Error::Transcode { row, column, .. } if !column.is_empty() => Some(*row),
+                    _ => None,
+                };
+                let err = SinkError::permanent(format!("ClickHouse: {e}"));
+                match row {
+                    Some(row) => err.caused_by_data().with_row(row),
+                    None => err,
+                }
+                .with_source(e)
+            })?;
+            frame::block_frames(block.into(), MAX_FRAME).map_err(framing)
         };
         match tokio::task::spawn_blocking(job).await {
-            Ok(Ok(frames)) => Ok(frames),
-            Ok(Err(e)) => Err(SinkError::permanent(format!(
-                "ClickHouse: compressing {} rows: {e}",
-                batch.rows()
-            ))),
+            Ok(result) => result,
             // The same bytes would panic again.
             Err(e) if e.is_panic() => Err(SinkError::permanent(format!(
                 "ClickHouse: compressing {} rows panicked",
@@ -685,13 +708,13 @@ impl ClickHouseSink {
         endpoint: &Endpoint,
         p: &Prepared,
         batch: &Batch,
-        frames: Vec<Frame>,
+        (sql, frames): (&str, Vec<Frame>),
         deadline: Instant,
     ) -> Result<(), clickhouse::error::Error> {
         let left = Some(deadline.saturating_duration_since(Instant::now()));
         let mut insert = endpoint
             .insert_client
-            .insert_formatted_with(p.sql.as_str())
+            .insert_formatted_with(sql)
             .with_timeouts(left, left)
             .with_setting("decompress", "1");
         for (name, value) in &p.implied {
@@ -741,6 +764,7 @@ impl ClickHouseSink {
                 "ClickHouseSink::send was called before prepare",
             ));
         };
+        // Written as it is, without a copy, when the batch goes in RowBinary.
         if batch.is_empty() {
             return Ok(());
         }
@@ -759,7 +783,12 @@ impl ClickHouseSink {
                 deadline.saturating_duration_since(started)
             ))
         };
-        let compress = Self::compress(batch, p.native.clone());
+        let native = native_for(p, batch);
+        let sql = match native {
+            Some((_, sql)) => sql.as_str(),
+            None => p.sql.as_str(),
+        };
+        let compress = Self::compress(batch, native.map(|(n, _)| n.clone()));
         let frames = match tokio::time::timeout_at(deadline, compress).await {
             Ok(frames) => frames?,
             Err(_) => return Err(out_of_time(false, "")),
@@ -776,7 +805,7 @@ impl ClickHouseSink {
         let endpoint = p.endpoints.get(index);
         let result = {
             let _in_flight = p.endpoints.begin(index);
-            self.attempt(p, endpoint, batch, frames, deadline, &out_of_time)
+            self.attempt(p, endpoint, batch, (sql, frames), deadline, &out_of_time)
                 .await
         };
         match &result {
@@ -802,7 +831,7 @@ impl ClickHouseSink {
         p: &Prepared,
         endpoint: &Endpoint,
         batch: &Batch,
-        frames: Vec<Frame>,
+        sent: (&str, Vec<Frame>),
         deadline: Instant,
         out_of_time: &(dyn Fn(bool, &str) -> SinkError + Sync),
     ) -> Result<(), SinkError> {
@@ -811,7 +840,7 @@ impl ClickHouseSink {
         } else {
             String::new()
         };
-        let attempt = self.insert(endpoint, p, batch, frames, deadline);
+        let attempt = self.insert(endpoint, p, batch, sent, deadline);
         let e = match tokio::time::timeout_at(deadline + GRACE, attempt).await {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(clickhouse::error::Error::TimedOut)) | Err(_) => {
@@ -851,6 +880,14 @@ impl ClickHouseSink {
             Ok(Err(_)) | Err(_) => Err(err),
         }
     }
+}
+
+/// The transcoder and statement for `batch` when it goes in Native: when the sink sends
+/// Native and LZ4 shrinks the batch's rows. Rows LZ4 cannot shrink go in RowBinary, in
+/// a stored frame made of the batch's own chunks, without a copy (see
+/// [`ClickHouseSink::insert_format`]). Deterministic: every attempt decides the same.
+fn native_for<'p>(p: &'p Prepared, batch: &Batch) -> Option<&'p (Arc<NativeBlock>, String)> {
+    p.native.as_ref().filter(|_| frame::compressible(batch))
 }
 
 fn has_json(t: &ChType) -> bool {
@@ -914,21 +951,21 @@ impl Sink for ClickHouseSink {
         self.run_send(batch, deadline).await
     }
 
-    /// In [`InsertFormat::Native`]: the block the batch is transcoded into (a bound
-    /// computed from the batch's size, or, for tables with arrays or maps, by reading
-    /// its rows), the dictionaries of `LowCardinality` columns, and the frame the block
-    /// is compressed into (or the 25 bytes of checksum and header of a stored one).
+    /// In [`InsertFormat::Native`], for rows LZ4 shrinks: the block the batch is
+    /// transcoded into (a bound computed from the batch's size, or, for tables with
+    /// arrays or maps, by reading its rows), the dictionaries of `LowCardinality`
+    /// columns, and the frame the block is compressed into.
     ///
     /// In [`InsertFormat::RowBinary`], for rows LZ4 shrinks: the frame the batch is
     /// compressed into, plus the contiguous copy of its rows made for compressing it
-    /// when the batch is in several chunks. For rows stored as they are: the frame's 25
-    /// bytes of checksum and header and the list of its pieces, which point into the
-    /// batch's chunks.
+    /// when the batch is in several chunks. For rows stored as they are (in either
+    /// format): the frame's 25 bytes of checksum and header and the list of its pieces,
+    /// which point into the batch's chunks.
     fn send_memory(&self, batch: &Batch) -> usize {
-        match self.prepared.as_ref().and_then(|p| p.native.as_ref()) {
-            Some(native) => {
+        match self.prepared.as_ref().and_then(|p| native_for(p, batch)) {
+            Some((native, _)) => {
                 let block = native.memory_bound(batch);
-                block + frame::block_send_memory(block, frame::compressible(batch), MAX_FRAME)
+                block + frame::block_send_memory(block, MAX_FRAME)
             }
             None => frame::send_memory(batch, MAX_FRAME),
         }

@@ -192,44 +192,32 @@ pub(crate) fn frames(batch: &Batch, max_frame: usize) -> Result<Vec<Frame>, Fram
         .collect()
 }
 
-/// A block made for the batch (a Native block) as frames of at most `max_frame` bytes
-/// each: LZ4-compressed when `compress`, else stored, its slices shared with `block`.
+/// A block made from the batch (a Native block) as LZ4 frames of at most `max_frame`
+/// bytes each: one frame unless the block is larger. The slices compressed share the
+/// block's memory.
 ///
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn block_frames(
-    block: Bytes,
-    compress: bool,
-    max_frame: usize,
-) -> Result<Vec<Frame>, FrameError> {
+pub(crate) fn block_frames(block: Bytes, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
     let max = max_frame.max(1);
     let mut frames = Vec::with_capacity(block.len().div_ceil(max));
     let mut rest = block;
     while !rest.is_empty() {
         let piece = rest.split_to(rest.len().min(max));
-        frames.push(if compress {
-            Frame {
-                pieces: vec![self::compress(&piece)?],
-            }
-        } else {
-            let size = piece.len();
-            seal_stored(vec![piece], size)?
+        frames.push(Frame {
+            pieces: vec![compress(&piece)?],
         });
     }
     Ok(frames)
 }
 
-/// The bytes the sink holds, beyond the block, while it frames and sends a block of
-/// `len` bytes with [`block_frames`].
+/// The bytes the sink holds, beyond the block, while it compresses and sends a block of
+/// `len` bytes with [`block_frames`]: the frames.
 #[must_use]
-pub(crate) fn block_send_memory(len: usize, compress: bool, max_frame: usize) -> usize {
+pub(crate) fn block_send_memory(len: usize, max_frame: usize) -> usize {
     let frames = len.div_ceil(max_frame.max(1));
-    if compress {
-        frame_bound(len) + frames.saturating_sub(1) * frame_bound(0)
-    } else {
-        frames * (CHECKSUM + HEADER + 2 * std::mem::size_of::<Bytes>())
-    }
+    frame_bound(len) + frames.saturating_sub(1) * frame_bound(0)
 }
 
 /// Frames of method "none", made of slices of the chunks: nothing is copied.
