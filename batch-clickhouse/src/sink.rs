@@ -1251,6 +1251,73 @@ mod tests {
         assert_eq!(checksum, cityhash_rs::cityhash_102_128(&body[16..]));
     }
 
+    /// A sink prepared by hand for `url` that sends Native blocks of one `UInt64`
+    /// column `id`.
+    fn native_sink(url: String) -> ClickHouseSink {
+        let mut sink = prepared_sink(url, None);
+        if let Some(p) = sink.prepared.as_mut() {
+            let native = NativeBlock::new([("id", &ChType::UInt64)]).unwrap();
+            p.native = Some((Arc::new(native), "INSERT INTO db.t (id) FORMAT Native".into()));
+        }
+        sink
+    }
+
+    /// Sends `batch` through a Native sink to a one-request HTTP server.
+    async fn send_native(batch: &Batch) -> (String, Vec<u8>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(serve_one(listener));
+        native_sink(url).send(batch).await.unwrap();
+        server.await.unwrap()
+    }
+
+    /// In Native, every attempt at a batch sends the same bytes: one LZ4 frame of the
+    /// batch's Native block.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_native_attempt_sends_the_same_block() {
+        let b = batch(5000, 250);
+        let (request_line, first) = send_native(&b).await;
+        assert!(request_line.contains("FORMAT+Native"), "{request_line}");
+        let (_, second) = send_native(&b.clone()).await;
+        assert!(first == second, "two attempts sent different bytes");
+        let block = NativeBlock::new([("id", &ChType::UInt64)])
+            .unwrap()
+            .transcode_batch(&b)
+            .unwrap();
+        // 1 column, 5000 rows (varuint 88 27), "id", "UInt64", then the ids.
+        assert_eq!(block[..13], *b"\x01\x88\x27\x02id\x06UInt64");
+        assert_eq!(frames_of(&first), [(0x82, first.len() - 16, block.len())]);
+        let raw = lz4_flex::block::decompress(&first[25..], block.len()).unwrap();
+        assert_eq!(raw, block);
+        // The sink counted the block and the frame.
+        let sink = native_sink("http://127.0.0.1:1".into());
+        assert!(sink.send_memory(&b) >= block.len() + first.len());
+    }
+
+    /// Rows LZ4 cannot shrink go in RowBinary, in a stored frame of the batch's chunks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_incompressible_batch_goes_in_rowbinary_from_a_native_sink() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut buf = RowBuffer::default();
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            buf.push_row(|b| {
+                b.extend_from_slice(&x.to_le_bytes());
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+        }
+        let b = Batch::new(4, vec![buf.take()]);
+        let (request_line, body) = send_native(&b).await;
+        assert!(request_line.contains("FORMAT+RowBinary"), "{request_line}");
+        assert_eq!(frames_of(&body), [(0x02, 9 + b.len(), b.len())]);
+        assert_eq!(body[25..], b.chunks().next().unwrap()[..]);
+        let sink = native_sink("http://127.0.0.1:1".into());
+        assert!(sink.send_memory(&b) < 1024);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_deduplicating_sink_sends_the_batch_token() {
         let batch = batch(10, 4);
