@@ -1257,7 +1257,10 @@ mod tests {
         let mut sink = prepared_sink(url, None);
         if let Some(p) = sink.prepared.as_mut() {
             let native = NativeBlock::new([("id", &ChType::UInt64)]).unwrap();
-            p.native = Some((Arc::new(native), "INSERT INTO db.t (id) FORMAT Native".into()));
+            p.native = Some((
+                Arc::new(native),
+                "INSERT INTO db.t (id) FORMAT Native".into(),
+            ));
         }
         sink
     }
