@@ -259,9 +259,10 @@ impl NativeBlock {
                 pos += c.prefix.len();
             }
             let count = count_streams(&c.node);
-            for s in stream..stream + count {
-                start[s] = pos;
-                pos += m.lens[s];
+            let own = stream..stream + count;
+            for (at, len) in start[own.clone()].iter_mut().zip(&m.lens[own]) {
+                *at = pos;
+                pos += len;
             }
             stream += count;
         }
