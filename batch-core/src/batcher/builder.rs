@@ -339,7 +339,7 @@ impl<S: Sink> Builder<S> {
             max_buffered: self.max_buffered_bytes,
             grant: (self.max_buffered_bytes / (4 * shards)).clamp(1, CHUNK_BYTES),
         };
-        let shared = Arc::new(Shared::new(columns, schema.table, limits, shards));
+        let shared = Arc::new(Shared::new(columns, schema, limits, shards));
         let (commands, receiver) = mpsc::unbounded_channel();
         let rng = self.seed.map_or_else(Rng::from_entropy, Rng::new);
         let config = Config {
