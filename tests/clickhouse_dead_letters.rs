@@ -42,14 +42,14 @@ fn event(id: u64, name: &str) -> Event {
     Event {
         id,
         name: name.into(),
-        note: (id % 2 == 0).then(|| format!("note {id}")),
+        note: (id.is_multiple_of(2)).then(|| format!("note {id}")),
         scores: vec![-1, i32::try_from(id).unwrap()],
         day: time::Date::from_calendar_date(2024, time::Month::February, 29).unwrap(),
         at: time::OffsetDateTime::from_unix_timestamp_nanos(1_709_212_455_678_000_000).unwrap(),
         price: "-12.5".parse().unwrap(),
         key: uuid::Uuid::from_u128(0x61f0_c404_5cb3_11e7_907b_a600_6ad3_dba0 + u128::from(id)),
         ratio: id as f64 / 4.0,
-        state: if id % 2 == 0 { "new" } else { "old" }.into(),
+        state: if id.is_multiple_of(2) { "new" } else { "old" }.into(),
     }
 }
 
@@ -58,7 +58,7 @@ fn expected(id: u64, name: &str) -> Vec<Value> {
     vec![
         Value::UInt(id.into()),
         Value::String(name.into()),
-        if id % 2 == 0 {
+        if id.is_multiple_of(2) {
             Value::String(format!("note {id}"))
         } else {
             Value::Null
@@ -72,7 +72,7 @@ fn expected(id: u64, name: &str) -> Vec<Value> {
                 .to_string(),
         ),
         Value::Float(id as f64 / 4.0),
-        Value::Enum(if id % 2 == 0 { "new" } else { "old" }.into()),
+        Value::Enum(if id.is_multiple_of(2) { "new" } else { "old" }.into()),
     ]
 }
 

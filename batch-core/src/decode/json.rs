@@ -293,7 +293,9 @@ mod tests {
     #[test]
     fn base64_round_trips() {
         for len in 0..40 {
-            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let bytes: Vec<u8> = (0..len)
+                .map(|i: u32| (i * 37 + 11).to_le_bytes()[0])
+                .collect();
             let mut s = String::new();
             base64_encode(&bytes, &mut s);
             assert_eq!(s.len() % 4, 0);

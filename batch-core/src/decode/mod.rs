@@ -451,10 +451,10 @@ impl fmt::Debug for RowDecoder {
 }
 
 /// The rows of a batch, decoded one by one: from [`FailedBatch::decoded_rows`] and
-/// [`Dump::rows`].
+/// [`Dump::decoded_rows`].
 ///
 /// [`FailedBatch::decoded_rows`]: crate::FailedBatch::decoded_rows
-/// [`Dump::rows`]: crate::Dump::rows
+/// [`Dump::decoded_rows`]: crate::Dump::decoded_rows
 #[derive(Debug, Clone)]
 pub struct DecodedRows<'a> {
     batch: &'a Batch,
