@@ -138,6 +138,9 @@ impl<S: Sink> Builder<S> {
 
     /// Installs a handler for batches that fail for good. It runs on the worker task, so
     /// it should be quick: hand the batch to a channel, a file, or a spawned task.
+    /// [`FailedBatch::decoded_rows`] reads its rows back as column values, and
+    /// [`DeadLetterFile`](crate::DeadLetterFile) is a ready-made handler that writes them
+    /// to rotating NDJSON files off the worker's thread, for [`replay`](crate::replay).
     ///
     /// Without a handler, failed batches are returned from the next
     /// [`flush`](Handle::flush) or [`close`](Handle::close) in an
