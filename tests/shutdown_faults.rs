@@ -109,14 +109,31 @@ fn conserved(s: &Stats) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn producers_aborted_inside_insert_lose_no_accepted_row_postgres() {
     let table = pg_table().await;
-    // A small budget, so the producers spend their time waiting inside `insert`.
+    // Each COPY takes 50 ms longer, and the budget is small, so the producers spend their
+    // time waiting inside `insert`.
+    pg::client()
+        .await
+        .batch_execute(&format!(
+            "CREATE FUNCTION {table}_slow() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$; \
+             CREATE TRIGGER slow AFTER INSERT ON {table} \
+             FOR EACH STATEMENT EXECUTE FUNCTION {table}_slow();"
+        ))
+        .await
+        .unwrap();
     let h = Batcher::builder(PostgresSink::new(&pg::url()).unwrap().table(&table))
         .max_buffered_bytes(1 << 20)
         .spawn::<Event>()
         .await
         .unwrap();
     let producers = spawn_producers(&h);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Abort once a tenth of the rows is in: the rest is still seconds away.
+    bounded("the first rows", async {
+        while h.stats().accepted.rows < (PRODUCERS * PER_PRODUCER / 10) as u64 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
     for p in &producers {
         p.abort();
     }

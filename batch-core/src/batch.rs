@@ -94,6 +94,17 @@ impl RowBuffer {
         Ok(size)
     }
 
+    /// A copy of the rows written so far, leaving the buffer as it is.
+    pub(crate) fn snapshot(&self) -> Chunk {
+        Chunk {
+            bytes: Bytes::copy_from_slice(&self.bytes),
+            ends: self.ends.as_slice().into(),
+            runs: None,
+            rows: 0..0,
+        }
+        .whole()
+    }
+
     /// Freezes the rows written so far into a [`Chunk`] and empties the buffer.
     #[must_use]
     pub fn take(&mut self) -> Chunk {
@@ -263,6 +274,11 @@ impl Batch {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.rows == 0
+    }
+
+    /// The chunks of the batch.
+    pub(crate) fn chunk_list(&self) -> &[Chunk] {
+        &self.chunks
     }
 
     /// The encoded rows as a sequence of byte buffers, to be sent in order.

@@ -138,6 +138,9 @@ impl<S: Sink> Builder<S> {
 
     /// Installs a handler for batches that fail for good. It runs on the worker task, so
     /// it should be quick: hand the batch to a channel, a file, or a spawned task.
+    /// [`FailedBatch::decoded_rows`] reads its rows back as column values, and
+    /// [`DeadLetterFile`](crate::DeadLetterFile) is a ready-made handler that writes them
+    /// to rotating NDJSON files off the worker's thread, for [`replay`](crate::replay).
     ///
     /// Without a handler, failed batches are returned from the next
     /// [`flush`](Handle::flush) or [`close`](Handle::close) in an
@@ -339,7 +342,7 @@ impl<S: Sink> Builder<S> {
             max_buffered: self.max_buffered_bytes,
             grant: (self.max_buffered_bytes / (4 * shards)).clamp(1, CHUNK_BYTES),
         };
-        let shared = Arc::new(Shared::new(columns, schema.table, limits, shards));
+        let shared = Arc::new(Shared::new(columns, schema, limits, shards));
         let (commands, receiver) = mpsc::unbounded_channel();
         let rng = self.seed.map_or_else(Rng::from_entropy, Rng::new);
         let config = Config {

@@ -13,7 +13,9 @@ use tokio::sync::futures::Notified;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use crate::batch::Batch;
 use crate::batcher::shared::{Refused, Shared};
+use crate::batcher::snapshot::{Dump, FlushReport};
 use crate::batcher::worker::Command;
 use crate::error::{Error, InsertError, InsertManyError, Result};
 use crate::format::Format;
@@ -531,6 +533,92 @@ impl<R, S: Sink> Handle<R, S> {
             return self.after_worker();
         }
         answer.await.unwrap_or_else(|_| self.after_worker())
+    }
+
+    /// As [`flush`](Handle::flush), and reports what was delivered while it ran (rows,
+    /// bytes and batches committed or failed, retries, its duration) beside the
+    /// cumulative stats.
+    ///
+    /// # Errors
+    ///
+    /// As [`flush`](Handle::flush).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`flush`](Handle::flush).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// handle.insert(Event { id: 1, name: "a" }).await?;
+    /// handle.flush().await?;
+    /// handle.insert(Event { id: 2, name: "b" }).await?;
+    /// let report = handle.flush_report().await?;
+    /// assert_eq!(report.committed.rows, 1);
+    /// assert_eq!(report.batches_committed, 1);
+    /// assert_eq!(report.stats.committed.rows, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn flush_report(&self) -> Result<FlushReport> {
+        let before = self.stats();
+        let start = Instant::now();
+        let after = self.flush().await?;
+        Ok(FlushReport::between(&before, after, start.elapsed()))
+    }
+
+    /// A snapshot of the rows accepted and not yet being sent: in producer shards, in
+    /// the open batch, and in sealed batches waiting for a delivery (batches being sent
+    /// or waiting to retry are not included). Nothing is flushed or sealed; the rows
+    /// are copied (shards) or shared (chunks), so a dump takes up to the buffered bytes
+    /// again while it is kept.
+    ///
+    /// The worker answers it between two of its steps, so a row is in the dump exactly
+    /// once or, if its batch started sending before the worker took the request, not at
+    /// all.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] if the runtime stopped the worker before it finished. After
+    /// `close`, the dump is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// use batch_core::Value;
+    ///
+    /// handle.insert(Event { id: 9, name: "buffered" }).await?;
+    /// let dump = handle.dump().await?;
+    /// let row = dump.decoded_rows().next().unwrap()?;
+    /// assert_eq!(row.get("id"), Some(&Value::UInt(9)));
+    /// assert_eq!(handle.stats().in_buffer.rows, 1); // not flushed
+    /// # Ok(()) }
+    /// ```
+    pub async fn dump(&self) -> Result<Dump> {
+        let (reply, answer) = oneshot::channel();
+        let chunks = if self.commands.send(Command::Dump(reply)).is_ok() {
+            answer.await.ok()
+        } else {
+            None
+        };
+        let chunks = match chunks {
+            Some(chunks) => chunks,
+            None if self.shared.finished.load(Ordering::Acquire) => Vec::new(),
+            None => {
+                return Err(Error::Stopped {
+                    stats: Box::new(self.stats()),
+                })
+            }
+        };
+        Ok(Dump::new(
+            Batch::new(0, chunks),
+            self.shared.decoder.clone(),
+        ))
     }
 
     /// Closes the batcher: no row is accepted after this call (on any handle); every

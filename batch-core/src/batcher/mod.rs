@@ -120,10 +120,12 @@ mod deliver;
 mod handle;
 mod rng;
 mod shared;
+mod snapshot;
 mod worker;
 
 pub use builder::Builder;
 pub use handle::Handle;
+pub use snapshot::{Dump, FlushReport};
 
 use crate::sink::Sink;
 

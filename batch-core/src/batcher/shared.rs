@@ -12,11 +12,12 @@ use tokio::time::Instant;
 
 use crate::batch::{Chunk, ChunkFull, RowBuffer};
 use crate::dead_letter::FailedBatch;
+use crate::decode::RowDecoder;
 use crate::error::{BatchesFailed, Error, Result};
 use crate::format::{EncodeError, Format};
 use crate::outcome::Outcome;
 use crate::position::Position;
-use crate::row::EncodeRow;
+use crate::row::{EncodeRow, Schema};
 use crate::stats::{Count, Stats};
 use crate::telemetry::Metrics;
 
@@ -164,7 +165,9 @@ pub(crate) enum Settled {
 /// The state shared by every handle and the worker of one batcher.
 #[derive(Debug)]
 pub(crate) struct Shared<F: Format> {
-    pub(crate) columns: Box<[F::Column]>,
+    pub(crate) columns: std::sync::Arc<[F::Column]>,
+    /// Reads rows back into values, for failed batches and dumps.
+    pub(crate) decoder: RowDecoder,
     pub(crate) table: &'static str,
     pub(crate) limits: Limits,
     shards: Box<[Padded<Mutex<Shard>>]>,
@@ -235,13 +238,17 @@ impl<F: Format> Shared<F> {
     /// `shards` is rounded up to a power of two.
     pub(crate) fn new(
         columns: Vec<F::Column>,
-        table: &'static str,
+        schema: Schema,
         limits: Limits,
         shards: usize,
     ) -> Self {
+        let table = schema.table;
+        let columns: std::sync::Arc<[F::Column]> = columns.into();
+        let decoder = RowDecoder::new::<F>(columns.clone(), schema);
         let shards = shards.max(1).checked_next_power_of_two().unwrap_or(1);
         Shared {
-            columns: columns.into_boxed_slice(),
+            columns,
+            decoder,
             table,
             limits,
             shards: (0..shards)
@@ -607,6 +614,22 @@ impl<F: Format> Shared<F> {
             retries: ledger.retries,
             in_flight: ledger.in_flight,
         }
+    }
+
+    /// The rows in producer shards and in chunks handed to the worker and not yet
+    /// taken, oldest first, as chunks (the shards' rows copied). Every shard and the
+    /// ledger are locked together, so no row is seen twice or missed while it moves.
+    pub(crate) fn snapshot_rows(&self) -> Vec<Chunk> {
+        let shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(|s| lock(&s.0)).collect();
+        let ledger = self.ledger();
+        let mut out: Vec<Chunk> = ledger.incoming.iter().map(|p| p.chunk.clone()).collect();
+        out.extend(
+            shards
+                .iter()
+                .filter(|s| !s.buf.is_empty())
+                .map(|s| s.buf.snapshot()),
+        );
+        out
     }
 
     /// Whether the worker has nothing left to take.

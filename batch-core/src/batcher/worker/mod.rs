@@ -58,6 +58,8 @@ pub(crate) enum Command {
         deadline: Option<Instant>,
         reply: Reply,
     },
+    /// The rows accepted and not yet being sent, without flushing.
+    Dump(oneshot::Sender<Vec<crate::batch::Chunk>>),
 }
 
 /// The worker's settings.
@@ -306,7 +308,23 @@ impl<S: Sink> Worker<S> {
                 self.barriers.wait(self.filler.next_id(), reply);
             }
             Some(Command::Close { deadline, reply }) => self.start_closing(deadline, Some(reply)),
+            Some(Command::Dump(reply)) => {
+                let _ = reply.send(self.buffered_rows());
+            }
         }
+    }
+
+    /// The rows waiting to be sent, oldest first: sealed batches (and parts of split
+    /// ones) waiting for a delivery, the open batch, then what producers hold.
+    fn buffered_rows(&self) -> Vec<crate::batch::Chunk> {
+        let mut chunks: Vec<crate::batch::Chunk> = self
+            .ready
+            .iter()
+            .flat_map(|s| s.batch.chunk_list().iter().cloned())
+            .collect();
+        chunks.extend(self.filler.chunks().iter().cloned());
+        chunks.extend(self.shared.snapshot_rows());
+        chunks
     }
 
     fn start_closing(&mut self, deadline: Option<Instant>, reply: Option<Reply>) {
@@ -546,6 +564,11 @@ impl<S: Sink> Worker<S> {
         while let Ok(command) = self.commands.try_recv() {
             let reply = match command {
                 Command::Flush(reply) | Command::Close { reply, .. } => reply,
+                // Nothing is buffered any more.
+                Command::Dump(reply) => {
+                    let _ = reply.send(Vec::new());
+                    continue;
+                }
             };
             self.shared.answer_after_finish(reply);
         }

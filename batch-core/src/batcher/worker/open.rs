@@ -51,6 +51,11 @@ impl Filler {
         self.rows
     }
 
+    /// The chunks of the open batch.
+    pub(super) fn chunks(&self) -> &[Chunk] {
+        &self.chunks
+    }
+
     /// When the oldest row of the open batch was accepted.
     pub(super) fn first_at(&self) -> Option<Instant> {
         self.first_at

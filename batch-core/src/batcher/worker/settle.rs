@@ -184,10 +184,10 @@ impl<S: Sink> Worker<S> {
                 Outcome::Failed { cause, row }
             });
         }
-        if self
-            .reporter
-            .report(FailedBatch::new(sealed.batch, cause, attempts))
-            == Delivery::Handled
+        if self.reporter.report(
+            FailedBatch::new(sealed.batch, cause, attempts)
+                .with_decoder(self.shared.decoder.clone()),
+        ) == Delivery::Handled
         {
             self.shared.release(bytes);
         }
