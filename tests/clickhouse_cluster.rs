@@ -34,7 +34,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use batchrow::clickhouse::ClickHouseSink;
+use batchrow::clickhouse::{ClickHouseSink, InsertFormat};
 use batchrow::{BatchRow, Batcher, Schema, Sink, Stats};
 use bytes::Bytes;
 use counting::{Counting, Log};
@@ -534,7 +534,7 @@ async fn three_instances_with_lost_answers_store_exactly_n_rows() {
 /// The deduplication hashes the parsed block: the same rows sent by the sink (an LZ4
 /// frame for compressible rows, a stored frame for incompressible ones) and then sent
 /// to the other replica another way (a plain body, an LZ4 frame made by the
-/// `clickhouse` crate) are stored once. And the sink sends the same frame bytes on every
+/// `clickhouse` crate, a Native block) are stored once. And the sink sends the same frame bytes on every
 /// attempt (checked in `batch-clickhouse`'s unit tests).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deduplication_ignores_how_the_block_was_framed() {
@@ -557,8 +557,10 @@ async fn deduplication_ignores_how_the_block_was_framed() {
             payload: (0..24).map(|_| format!("{:016x}", noise())).collect(),
         })
         .collect();
+    // In RowBinary: the same rows go to the other replica as the batch's bytes.
     let mut sink = ClickHouseSink::new(Cluster::client(0).with_database("framing"))
-        .endpoints([Cluster::url(0)]);
+        .endpoints([Cluster::url(0)])
+        .insert_format(InsertFormat::RowBinary);
     sink.prepare(Schema::of::<Event>()).await.unwrap();
     let sql = sink.insert_sql().unwrap().to_owned();
     for (rows, other) in [
@@ -583,6 +585,13 @@ async fn deduplication_ignores_how_the_block_was_framed() {
         .send(&ch::batch(&again, &incompressible).unwrap())
         .await
         .unwrap();
+    // And the compressible rows as a Native block (the sink's default format): the
+    // same parsed block, dropped too.
+    assert!(again.insert_sql().unwrap().ends_with("FORMAT Native"));
+    again
+        .send(&ch::batch(&again, &compressible).unwrap())
+        .await
+        .unwrap();
     caught_up(1, "framing.events", 10_000).await;
     for (r, (name, _)) in REPLICAS.iter().enumerate() {
         let copies = ids_on(r, "framing.events").await;
@@ -594,7 +603,7 @@ async fn deduplication_ignores_how_the_block_was_framed() {
         .fetch_one()
         .await
         .unwrap();
-    eprintln!("[framing] 4 inserts of 2 blocks (LZ4, plain, stored, crate LZ4) -> {parts} parts, 10000 rows");
+    eprintln!("[framing] 5 inserts of 2 blocks (LZ4, plain, stored, crate LZ4, Native) -> {parts} parts, 10000 rows");
 }
 
 /// Rows/s into the cluster (two replicas, `ReplicatedMergeTree`, both endpoints)
