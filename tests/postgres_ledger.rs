@@ -421,6 +421,28 @@ async fn a_consumer_killed_with_a_commit_in_doubt_stores_every_message_once_afte
     let status = child.wait().unwrap();
     assert_eq!(status.signal(), Some(9), "{status:?}");
     drop(proxy);
+    // A COMMIT the proxy forwarded before the kill may still be on its way through the
+    // server: wait until no session of the dead child holds a lock on the table, so the
+    // read below sees the table as the restart will.
+    timeout(Duration::from_secs(30), async {
+        loop {
+            let held: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM pg_locks WHERE relation = $1::text::regclass \
+                     AND pid <> pg_backend_pid()",
+                    &[&table],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if held == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap();
 
     let saved = offsets::load_offsets(&state).unwrap();
     let acknowledged: u64 = saved.iter().sum();
