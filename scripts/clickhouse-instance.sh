@@ -11,7 +11,8 @@
 #
 # Its files live in $BATCHROW_CACHE/clickhouse/NAME (target/batchrow-cache by default):
 #   etc/config.xml, etc/users.xml  copies of the packaged ones, with the instance's ports
-#                                  and paths, every `incl=` removed
+#                                  and paths, every `incl=` removed (with the empty
+#                                  elements that only named a substitution)
 #   etc/config.d/*.xml             merged over config.xml by the server: a cluster script
 #                                  puts <zookeeper>, <macros>, <remote_servers> or
 #                                  <interserver_http_host> here (or in $EXTRA_CONFIG_DIR,
@@ -77,8 +78,17 @@ import xml.etree.ElementTree as ET
 etc, base, http, tcp, interserver = sys.argv[1:]
 tree = ET.parse("/etc/clickhouse-server/config.xml")
 root = tree.getroot()
+# An element that only named a substitution (`<zookeeper incl="..." optional="true"/>`)
+# goes: left empty, it would stand for a ZooKeeper without nodes, and config.d files
+# merge with an element only when its attributes agree, so theirs would be added next
+# to it instead of filling it.
+for parent in list(root.iter()):
+    for element in list(parent):
+        if "incl" in element.attrib and len(element) == 0 and not (element.text or "").strip():
+            parent.remove(element)
 for element in root.iter():
     element.attrib.pop("incl", None)
+    element.attrib.pop("optional", None)
 
 def put(tag, value):
     node = root.find(tag)

@@ -8,6 +8,12 @@
 //! `SELECT ... FROM file(path, RowBinary, structure)` and prints every value as text,
 //! which is compared with values written out by hand here.
 //!
+//! The same rows are also transcoded into one Native block (`NativeBlock`, what the sink
+//! sends in `InsertFormat::Native`), which chdb reads with `file(path, Native)`: the
+//! block names its columns and types itself. The JSON columns go in as `String` there
+//! (the sink sends tables with JSON columns in RowBinary; their RowBinary values are
+//! strings).
+//!
 //! Needs chdb: `bash scripts/chdb.sh` installs it into `target/batchrow-cache/chdb-venv`
 //! (or `$BATCHROW_CACHE/chdb-venv`). Without it the test fails, saying so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -17,6 +23,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::Command;
 
+use batchrow::clickhouse::native::NativeBlock;
 use batchrow::clickhouse::{ChType, RowBinary};
 use batchrow::{BatchEnum, BatchRow, Schema};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -441,8 +448,24 @@ q = f"SELECT {select} FROM file('{path}', RowBinary, '{structure}') FORMAT JSONC
 sys.stdout.write(chdb.query(q).bytes().decode())
 "#;
 
+const NATIVE_SCRIPT: &str = r#"
+import sys, chdb
+path, select = sys.argv[1:3]
+q = f"SELECT {select} FROM file('{path}', Native) FORMAT JSONCompactEachRow"
+sys.stdout.write(chdb.query(q).bytes().decode())
+"#;
+
 #[test]
 fn chdb_reads_back_every_value() {
+    check(false);
+}
+
+#[test]
+fn chdb_reads_back_every_value_from_a_native_block() {
+    check(true);
+}
+
+fn check(native: bool) {
     let mut columns = RowBinary::resolve_offline(Schema::of::<Modern>()).unwrap();
     let dec256 = Modern::COLUMNS
         .iter()
@@ -455,10 +478,26 @@ fn chdb_reads_back_every_value() {
         RowBinary::encode_rows(&rows, &columns, &mut buf).unwrap(),
         3
     );
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("batchrow_chdb_oracle.rowbinary");
+    let names: Vec<&str> = Modern::COLUMNS.iter().map(|c| c.name).collect();
+    let file = if native {
+        // JSON values are strings in RowBinary.
+        for t in &mut columns {
+            if *t == ChType::Json {
+                *t = ChType::String;
+            }
+        }
+        let block = NativeBlock::new(names.iter().zip(&columns))
+            .unwrap()
+            .transcode(&[&buf[..]])
+            .unwrap();
+        buf = block;
+        "batchrow_chdb_oracle.native"
+    } else {
+        "batchrow_chdb_oracle.rowbinary"
+    };
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(file);
     std::fs::write(&path, &buf).unwrap();
 
-    let names: Vec<&str> = Modern::COLUMNS.iter().map(|c| c.name).collect();
     // The structure string is ClickHouse SQL inside a Python f-string's single quotes.
     let structure = names
         .iter()
@@ -474,10 +513,13 @@ fn chdb_reads_back_every_value() {
         .map(|(n, t)| select_expr(n, t))
         .collect::<Vec<_>>()
         .join(", ");
-    let out = Command::new(chdb_python())
-        .args(["-c", SCRIPT, path.to_str().unwrap(), &structure, &select])
-        .output()
-        .unwrap();
+    let mut command = Command::new(chdb_python());
+    if native {
+        command.args(["-c", NATIVE_SCRIPT, path.to_str().unwrap(), &select]);
+    } else {
+        command.args(["-c", SCRIPT, path.to_str().unwrap(), &structure, &select]);
+    }
+    let out = command.output().unwrap();
     assert!(
         out.status.success(),
         "chdb failed: {}",

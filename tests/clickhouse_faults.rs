@@ -9,7 +9,9 @@
 //!   the `INSERT`) loses nothing and duplicates nothing: the server stores nothing of the
 //!   failed attempt, and the retry stores the batch once. This holds because the sink
 //!   sends each batch as one compressed frame, which the server reads whole and checks
-//!   before it parses a row. ClickHouse 18.16 takes the end of a cut-off HTTP body for
+//!   before it parses a row. It holds as well for rows LZ4 cannot shrink, whose frame is
+//!   stored (method "none") and sent as its header followed by the batch's chunks, each
+//!   an HTTP chunk of its own: a cut between two of them is a cut inside the frame. ClickHouse 18.16 takes the end of a cut-off HTTP body for
 //!   the end of the data (ClickHouse issue #9666, fixed in 21.x): before the sink sent
 //!   one frame per batch, a cut that fell between two frames inserted the first part of
 //!   the batch, and the retry inserted it again.
@@ -68,13 +70,43 @@ fn mix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn event(id: u64) -> Event {
+/// What the rows of a run look like to LZ4.
+#[derive(Debug, Clone, Copy)]
+enum Rows {
+    /// Names like `event-17`: the sink compresses the batches.
+    Compressible,
+    /// Names of 48 random characters: LZ4 cannot shrink them, so the sink stores the
+    /// batches' frames as they are.
+    Incompressible,
+}
+
+fn event(id: u64, rows: Rows) -> Event {
+    let name = match rows {
+        Rows::Compressible => format!("event-{id}"),
+        Rows::Incompressible => {
+            const ALPHABET: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            (0..48u64)
+                .map(|i| char::from(ALPHABET[usize::try_from(mix(id * 48 + i) % 64).unwrap()]))
+                .collect()
+        }
+    };
     Event {
         id,
         producer: u8::try_from(id % PRODUCERS).unwrap(),
         score: mix(id) as i64,
-        name: format!("event-{id}"),
+        name,
     }
+}
+
+/// Whether LZ4 shrinks the first 64 KiB of the batch by less than a tenth: the sink's
+/// rule for storing a batch's frame rather than compressing it.
+fn stored(batch: &Batch) -> bool {
+    let first = batch.chunks().next().unwrap_or_default();
+    let sample = &first[..first.len().min(64 << 10)];
+    // The clickhouse crate's frame: LZ4 block plus 25 bytes of checksum and header.
+    let compressed = clickhouse::_priv::lz4_compress(sample).unwrap().len() - 25;
+    sample.len() >= 1024 && compressed * 10 >= sample.len() * 9
 }
 
 /// What happened to one batch, as the sink saw it.
@@ -84,6 +116,8 @@ struct Sent {
     failed: u32,
     committed: u32,
     errors: Vec<SinkErrorKind>,
+    /// Whether the sink stored the batch's frame rather than compressing it.
+    stored: bool,
 }
 
 /// A sink that passes everything to a [`ClickHouseSink`] and records, for each batch,
@@ -107,6 +141,7 @@ impl Sink for Recording {
             ids: (0..batch.rows())
                 .map(|i| u64::from_le_bytes(batch.row(i).unwrap()[..8].try_into().unwrap()))
                 .collect(),
+            stored: stored(batch),
             ..Sent::default()
         });
         match &result {
@@ -159,10 +194,10 @@ const DEDUPLICATING_TABLE: &str = "CREATE TABLE events \
      (id UInt64, producer UInt8, score Int64, name String) ENGINE = MergeTree ORDER BY id \
      SETTINGS non_replicated_deduplication_window = 1000";
 
-/// Streams `ROWS` events through a batcher whose client goes through a proxy that
-/// injects `fault` while the producers run; with `deduplicate`, into a deduplicating
-/// table with [`ClickHouseSink::deduplicate_batches`].
-async fn run(database: &str, fault: Fault, deduplicate: bool) -> Run {
+/// Streams `ROWS` events (`rows` tells which) through a batcher whose client goes
+/// through a proxy that injects `fault` while the producers run; with `deduplicate`,
+/// into a deduplicating table with [`ClickHouseSink::deduplicate_batches`].
+async fn run(database: &str, fault: Fault, deduplicate: bool, rows: Rows) -> Run {
     let direct = fresh_database(database).await;
     exec(
         &direct,
@@ -203,7 +238,7 @@ async fn run(database: &str, fault: Fault, deduplicate: bool) -> Run {
                 tokio::spawn(async move {
                     let mut id = p;
                     while id < ROWS {
-                        handle.insert(event(id)).await.unwrap();
+                        handle.insert(event(id, rows)).await.unwrap();
                         id += PRODUCERS;
                     }
                 })
@@ -234,7 +269,13 @@ async fn run(database: &str, fault: Fault, deduplicate: bool) -> Run {
                     // the end of a request leaves it whole and is not counted. Cuts at the
                     // end of a read fall between the client's writes (HTTP chunks), where
                     // a batch sent as several frames used to be cut between two frames.
-                    let n = 1 + usize::try_from(mix(round) % 90_000).unwrap();
+                    // A compressed batch is under 90 KB; a stored one is about 380 KB,
+                    // sent in pieces of 64 KiB (its chunks).
+                    let reach = match rows {
+                        Rows::Compressible => 90_000,
+                        Rows::Incompressible => 400_000,
+                    };
+                    let n = 1 + usize::try_from(mix(round) % reach).unwrap();
                     let cut = if round % 2 == 0 {
                         Truncation::At(n)
                     } else {
@@ -317,7 +358,36 @@ fn check_run(run: &Run) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cuts_before_the_server_has_the_batch_lose_and_duplicate_nothing() {
-    let run = run("batchrow_faults_truncate", Fault::TruncateRequests, false).await;
+    let db = "batchrow_faults_truncate";
+    let run = run(db, Fault::TruncateRequests, false, Rows::Compressible).await;
+    assert!(
+        run.log.values().all(|s| !s.stored),
+        "a batch was not compressed"
+    );
+    check_truncated_run(&run, db).await;
+}
+
+/// The same with rows LZ4 cannot shrink: each batch's frame is stored, and sent as its
+/// header followed by the batch's chunks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cuts_before_the_server_has_a_stored_batch_lose_and_duplicate_nothing() {
+    let db = "batchrow_faults_truncate_stored";
+    let run = run(db, Fault::TruncateRequests, false, Rows::Incompressible).await;
+    // A batch whose first chunk is a few rows cut off the end of a chunk is compressed
+    // (the sink judges a batch by its first chunk); the others are stored.
+    let stored = run.log.values().filter(|s| s.stored).count();
+    eprintln!("{stored} of {} batches stored", run.log.len());
+    assert!(
+        stored * 10 >= run.log.len() * 9,
+        "{stored} of {}",
+        run.log.len()
+    );
+    check_truncated_run(&run, db).await;
+}
+
+/// Checks a run with [`Fault::TruncateRequests`]: every row stored once; then drops its
+/// database `db`.
+async fn check_truncated_run(run: &Run, db: &str) {
     let truncated = run.proxy.truncated();
     eprintln!(
         "truncated {truncated} INSERTs; {} retries; {} batches",
@@ -328,7 +398,7 @@ async fn cuts_before_the_server_has_the_batch_lose_and_duplicate_nothing() {
         truncated >= 5,
         "the proxy truncated only {truncated} INSERTs"
     );
-    check_run(&run);
+    check_run(run);
     // Each truncated INSERT failed, and was retried.
     assert!(run.stats.retries >= u64::from(truncated), "{:?}", run.stats);
 
@@ -341,12 +411,18 @@ async fn cuts_before_the_server_has_the_batch_lose_and_duplicate_nothing() {
     );
     // The stats agree with the server: every committed row is there, once.
     assert_eq!(run.stats.committed.rows, totals(&run.direct).await[1]);
-    exec(&run.direct, "DROP DATABASE batchrow_faults_truncate").await;
+    exec(&run.direct, &format!("DROP DATABASE {db}")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_duplicate_only_whole_retried_batches() {
-    let run = run("batchrow_faults_answers", Fault::DropAnswers, false).await;
+    let run = run(
+        "batchrow_faults_answers",
+        Fault::DropAnswers,
+        false,
+        Rows::Compressible,
+    )
+    .await;
     let dropped = run.proxy.answers_dropped();
     check_run(&run);
     assert!(dropped >= 3, "the proxy dropped only {dropped} answers");
@@ -430,7 +506,13 @@ async fn deduplicated_batches_are_stored_once_or_refused_by_old_servers() {
         exec(&client, "DROP DATABASE batchrow_faults_dedup_old").await;
         return;
     }
-    let run = run("batchrow_faults_dedup", Fault::DropAnswers, true).await;
+    let run = run(
+        "batchrow_faults_dedup",
+        Fault::DropAnswers,
+        true,
+        Rows::Compressible,
+    )
+    .await;
     let dropped = run.proxy.answers_dropped();
     check_run(&run);
     assert!(dropped >= 3, "the proxy dropped only {dropped} answers");

@@ -7,6 +7,8 @@
 //! The batcher reserves what the sink reports in `Sink::send_memory` (the compressed
 //! frame and the copy made to compress it) from `max_buffered_bytes`; without that, two
 //! batches in flight added their frames to the budget (+132 MiB at the peak while frozen).
+//! Rows LZ4 cannot shrink, as here, go out in stored frames sent straight from the
+//! batch's chunks, so the sink holds no copy of them at all.
 //!
 //! One test in a binary of its own, so that no other test shares the process's memory.
 //! Linux only: it reads `VmRSS` and `VmHWM` from `/proc/self/status` and resets the peak

@@ -1,7 +1,8 @@
 //! Every type ClickHouse 18.16 has, inserted through the batcher and the ClickHouse sink
 //! into the real server and read back with `SELECT`, compared value by value: minimums, maximums, empty strings
 //! and arrays, NULLs, non-ASCII text, NaN and infinities, and dates at the ends of their
-//! range.
+//! range. Once in each insert format: `Native` (the rows transcoded by the sink) and
+//! `RowBinary` (the rows as encoded).
 //!
 //! 18.16's ranges, checked on the server: a `Date` stores days 0..=65535
 //! (1970-01-01..=2149-06-06) but prints correctly only up to 2106-02-07; a `DateTime`
@@ -16,8 +17,8 @@
 #[path = "support/clickhouse.rs"]
 mod support;
 
-use batchrow::clickhouse::ClickHouseSink;
-use batchrow::{BatchEnum, BatchRow, Batcher};
+use batchrow::clickhouse::{ClickHouseSink, InsertFormat};
+use batchrow::{BatchEnum, BatchRow, Batcher, Schema, Sink};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use support::{exec, fresh_database, tsv};
@@ -63,6 +64,7 @@ struct AllTypes<'a> {
     arrs: Vec<&'a str>,
     nested: Vec<Vec<u8>>,
     arrn: Vec<Option<String>>,
+    alc: Vec<&'a str>,
     lc: String,
     lcn: Option<&'a str>,
     flag: bool,
@@ -81,7 +83,7 @@ const CREATE: &str = "CREATE TABLE all_types (
     e8 Enum8('low' = -1, 'high' = 10), e16 Enum16('a' = -1000, 'b' = 1000),
     ns Nullable(String), ni Nullable(Int32),
     arr Array(Int64), arrs Array(String), nested Array(Array(UInt8)),
-    arrn Array(Nullable(String)),
+    arrn Array(Nullable(String)), alc Array(LowCardinality(String)),
     lc LowCardinality(String), lcn LowCardinality(Nullable(String)),
     flag UInt8, bytes String, nd Nullable(Date),
     ne Nullable(Enum8('low' = -1, 'high' = 10))
@@ -141,6 +143,7 @@ fn edge_rows() -> Vec<AllTypes<'static>> {
         arrs: vec![],
         nested: vec![],
         arrn: vec![],
+        alc: vec![],
         lc: String::new(),
         lcn: None,
         flag: false,
@@ -180,6 +183,7 @@ fn edge_rows() -> Vec<AllTypes<'static>> {
         arrs: vec!["", "a'b", "back\\slash", "ünï"],
         nested: vec![vec![], vec![0, 255], vec![]],
         arrn: vec![None, Some(String::new()), None],
+        alc: vec!["", "a", ""],
         lc: "x".repeat(10_000),
         lcn: Some(""),
         flag: true,
@@ -219,6 +223,7 @@ fn edge_rows() -> Vec<AllTypes<'static>> {
         arrs: vec!["日本"],
         nested: vec![vec![1], vec![2, 3]],
         arrn: vec![Some("x".into())],
+        alc: vec!["ü"],
         lc: "kind-a".into(),
         lcn: Some("ü"),
         flag: true,
@@ -297,6 +302,7 @@ fn generated_rows(n: u32) -> Vec<AllTypes<'static>> {
                 arrn: (0..r % 3)
                     .map(|k| (k % 2 == 0).then(|| w(r >> (k + 2)).to_owned()))
                     .collect(),
+                alc: (0..r % 3).map(|k| w(r >> (k + 4))).collect(),
                 lc: w(r >> 9).to_owned(),
                 lcn: (r % 5 != 0).then(|| w(r >> 11)),
                 flag: r % 2 == 1,
@@ -460,6 +466,7 @@ fn columns(r: &AllTypes) -> Vec<(String, Want)> {
                 v.as_deref().map_or_else(|| "NULL".to_owned(), quoted)
             })),
         ),
+        ("toString(alc)", text(list(&r.alc, |s| quoted(s)))),
         ("toString(lc)", text(&r.lc)),
         ("toString(lcn)", opt(r.lcn, text)),
         ("toString(flag)", text(u8::from(r.flag))),
@@ -490,8 +497,17 @@ fn matches(got: &serde_json::Value, want: &Want) -> bool {
 }
 
 #[tokio::test]
-async fn every_type_round_trips_through_clickhouse() {
-    let client = fresh_database("batchrow_ch_roundtrip").await;
+async fn every_type_round_trips_through_clickhouse_in_native() {
+    round_trip(InsertFormat::Native, "batchrow_ch_roundtrip_native").await;
+}
+
+#[tokio::test]
+async fn every_type_round_trips_through_clickhouse_in_rowbinary() {
+    round_trip(InsertFormat::RowBinary, "batchrow_ch_roundtrip").await;
+}
+
+async fn round_trip(format: InsertFormat, database: &str) {
+    let client = fresh_database(database).await;
     exec(
         &client
             .clone()
@@ -502,8 +518,14 @@ async fn every_type_round_trips_through_clickhouse() {
 
     let mut rows = edge_rows();
     rows.extend(generated_rows(500));
+    // The sink sends the table in the format asked for.
+    let sink = ClickHouseSink::new(client.clone()).insert_format(format);
+    let mut prepared = sink.clone();
+    prepared.prepare(Schema::of::<AllTypes>()).await.unwrap();
+    let sql = prepared.insert_sql().unwrap();
+    assert!(sql.ends_with(&format!("FORMAT {format}")), "{sql}");
     // Through the batcher, in batches of at most 200 rows (several inserts).
-    let handle = Batcher::builder(ClickHouseSink::new(client.clone()))
+    let handle = Batcher::builder(sink)
         .max_rows(200)
         .spawn::<AllTypes>()
         .await

@@ -9,7 +9,7 @@
 #[path = "support/clickhouse.rs"]
 mod support;
 
-use batchrow::clickhouse::ClickHouseSink;
+use batchrow::clickhouse::{ClickHouseSink, InsertFormat};
 use batchrow::{BatchRow, Schema, Sink, SinkErrorKind};
 use support::{batch, exec, fresh_database, raw_batch, tsv};
 
@@ -192,7 +192,8 @@ async fn data_the_server_refuses_is_permanent_with_its_code_and_row() {
         "CREATE TABLE plain (id UInt64, s String) ENGINE = MergeTree ORDER BY id",
     )
     .await;
-    let mut sink = ClickHouseSink::new(client.clone());
+    // The server's parse error, in RowBinary.
+    let mut sink = ClickHouseSink::new(client.clone()).insert_format(InsertFormat::RowBinary);
     sink.prepare(Schema::of::<Plain>()).await.unwrap();
     // Row 0 is whole; row 1 ends in the middle of its string.
     let err = sink
@@ -207,6 +208,26 @@ async fn data_the_server_refuses_is_permanent_with_its_code_and_row() {
     assert_eq!(err.row(), Some(1), "{err}");
     assert!(err.to_string().contains("Cannot read all data"), "{err}");
     // All or nothing: the whole rows before the bad one were not inserted either.
+    assert_eq!(tsv(&client, "SELECT count() FROM plain").await, "0\n");
+
+    // In Native, the sink finds the row it cannot transcode before sending anything.
+    let mut sink = ClickHouseSink::new(client.clone()).insert_format(InsertFormat::Native);
+    sink.prepare(Schema::of::<Plain>()).await.unwrap();
+    let err = sink
+        .send(&raw_batch(&[
+            b"\x01\0\0\0\0\0\0\0\x01a",
+            b"\x02\0\0\0\0\0\0\0\x05ab",
+        ]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), SinkErrorKind::Permanent, "{err}");
+    assert!(err.is_caused_by_data(), "{err}");
+    assert_eq!(err.row(), Some(1), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "ClickHouse: transcoding to Native: row 1, column `s`: a value runs past the end of \
+         the rows"
+    );
     assert_eq!(tsv(&client, "SELECT count() FROM plain").await, "0\n");
 }
 
@@ -237,7 +258,7 @@ async fn identifiers_are_quoted() {
     assert_eq!(
         sink.insert_sql().unwrap(),
         "INSERT INTO `batchrow_ch_quoting`.`we\\`ird ta\\\\ble` (`col\\`umn`, `naïve space`) \
-         FORMAT RowBinary"
+         FORMAT Native"
     );
     assert_eq!(
         tsv(

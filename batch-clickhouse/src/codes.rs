@@ -93,6 +93,7 @@ codes! {
     VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE = 321,
     CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN = 349,
     RECEIVED_ERROR_TOO_MANY_REQUESTS = 364,
+    BAD_CAST = 368,
     CANNOT_PARSE_UUID = 376,
     QUERY_WAS_CANCELLED = 394,
     FUNCTION_THROW_IF_VALUE_IS_NON_ZERO = 395,
@@ -189,6 +190,8 @@ pub(crate) const REQUEST: &[u32] = &[
     CANNOT_DECOMPRESS,
     UNKNOWN_CODEC,
     ILLEGAL_CODEC_PARAMETER,
+    // A Native block's column of another type than the table's (18.16).
+    BAD_CAST,
 ];
 
 /// Passing trouble: overload, timeouts, network, replication. A code in no group is
@@ -235,6 +238,7 @@ pub(crate) const MAYBE_SCHEMA_CHANGE: &[u32] = &[
     TYPE_MISMATCH,
     UNKNOWN_TABLE,
     CANNOT_CONVERT_TYPE,
+    BAD_CAST,
 ];
 
 #[cfg(test)]

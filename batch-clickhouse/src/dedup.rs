@@ -1,7 +1,15 @@
 //! Per-batch `insert_deduplication_token`s, for
 //! [`ClickHouseSink::deduplicate_batches`](crate::ClickHouseSink::deduplicate_batches).
+//!
+//! A batch whose every row carries a [`Position`](batch_core::Position) gets a token
+//! made of its positions alone (`batchrow-pos-` and `stream:first-last` per range), the
+//! same in every process, so that a replay of the same positions after a restart is
+//! recognised. Any other batch gets a token made of a random prefix drawn when the sink
+//! is prepared, its id, its rows and a hash of its bytes: unique to this sink, so a
+//! retry is recognised and nothing else.
 
 use std::collections::hash_map::{DefaultHasher, RandomState};
+use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,11 +36,18 @@ pub(crate) fn prefix() -> String {
     format!("batchrow-{:016x}", h.finish())
 }
 
+/// The longest list of position ranges a token spells out; a longer one is hashed.
+const MAX_LISTED: usize = 160;
+
 /// The token of `batch`: the same for every attempt to send it, and different for
 /// batches that differ in id, rows or bytes. A batch split to isolate bad rows keeps its
 /// id, and two of its parts may hold the same bytes, so the token names the rows of the
-/// sealed batch the part covers ([`Batch::range`]).
+/// sealed batch the part covers ([`Batch::range`]). A batch whose every row has a
+/// position gets [`positions_token`] instead.
 pub(crate) fn token(prefix: &str, batch: &Batch) -> String {
+    if let Some(token) = positions_token(batch) {
+        return token;
+    }
     let mut digest = DefaultHasher::new();
     for chunk in batch.chunks() {
         digest.write(&chunk);
@@ -45,6 +60,47 @@ pub(crate) fn token(prefix: &str, batch: &Batch) -> String {
         rows.end,
         digest.finish()
     )
+}
+
+/// The token of a batch whose every row has a position, made of its positions alone
+/// (in the order of its rows), so that a batch replayed with the same positions, in
+/// another process too, carries the same token: `batchrow-pos-0:100-199,1:100-199`.
+/// A list longer than [`MAX_LISTED`] characters is replaced by the number of ranges,
+/// the first and the last, and a 64-bit FNV-1a hash of the list (stable across
+/// processes and builds, unlike the standard library's hasher). `None` when a row has
+/// no position.
+pub(crate) fn positions_token(batch: &Batch) -> Option<String> {
+    let ranges = batch.positions();
+    let covered: usize = ranges.iter().map(|r| r.len()).sum();
+    if ranges.is_empty() || covered != batch.rows() {
+        return None;
+    }
+    let spell = |r: &batch_core::PositionRange| format!("{}:{}-{}", r.stream, r.first, r.last);
+    let mut list = String::new();
+    for (i, r) in ranges.iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        let _ = write!(list, "{}:{}-{}", r.stream, r.first, r.last);
+    }
+    if list.len() <= MAX_LISTED {
+        return Some(format!("batchrow-pos-{list}"));
+    }
+    let (first, last) = (ranges.first()?, ranges.last()?);
+    Some(format!(
+        "batchrow-pos-{}-ranges-{}-to-{}-{:016x}",
+        ranges.len(),
+        spell(first),
+        spell(last),
+        fnv1a(list.as_bytes())
+    ))
+}
+
+/// The 64-bit FNV-1a hash of `bytes`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Checks that the server knows the setting, before the first row, so that an old
@@ -98,7 +154,82 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use batch_core::{ChunkFull, RowBuffer};
+    use batch_core::{ChunkFull, Position, RowBuffer};
+
+    /// A batch of `id` whose rows come from `positions` (`None`: no position).
+    fn positioned(id: u64, positions: &[Option<(u64, u64)>]) -> Batch {
+        let mut buf = RowBuffer::default();
+        for (i, p) in positions.iter().enumerate() {
+            let write = |b: &mut Vec<u8>| {
+                b.extend_from_slice(&i.to_le_bytes());
+                Ok::<_, ChunkFull>(())
+            };
+            match p {
+                Some((s, o)) => buf.push_row_at(Position::new(*s, *o), write),
+                None => buf.push_row(write),
+            }
+            .unwrap();
+        }
+        Batch::new(id, vec![buf.take()])
+    }
+
+    #[test]
+    fn a_batch_with_positions_is_named_by_them_in_every_process() {
+        let p = prefix();
+        let rows: Vec<_> = (100..200)
+            .map(|o| Some((0, o)))
+            .chain((100..200).map(|o| Some((1, o))))
+            .collect();
+        let b = positioned(7, &rows);
+        let t = token(&p, &b);
+        assert_eq!(t, "batchrow-pos-0:100-199,1:100-199");
+        // Another sink (a restarted process), another batch id, other bytes: the same
+        // positions, the same token.
+        let mut replayed = positioned(0, &rows);
+        assert_eq!(token(&prefix(), &replayed), t);
+        replayed = replayed.slice(0..200);
+        assert_eq!(token(&prefix(), &replayed), t);
+        // The parts of a split batch hold other positions.
+        assert_eq!(token(&p, &b.slice(0..100)), "batchrow-pos-0:100-199");
+        assert_eq!(token(&p, &b.slice(150..200)), "batchrow-pos-1:150-199");
+        // Other boundaries after a restart: other tokens (not deduplicated).
+        assert_ne!(token(&p, &b.slice(0..150)), t);
+    }
+
+    #[test]
+    fn a_batch_with_a_row_without_position_keeps_the_random_token() {
+        let p = prefix();
+        let b = positioned(3, &[Some((0, 1)), None, Some((0, 2))]);
+        assert_eq!(positions_token(&b), None);
+        assert!(token(&p, &b).starts_with(&format!("{p}-3-0-3-")));
+        assert_eq!(positions_token(&batch(3, &[b"a"])), None);
+    }
+
+    #[test]
+    fn a_long_list_of_positions_is_hashed_stably() {
+        // Rows alternate between two streams: one range per row.
+        let rows: Vec<_> = (0..100).map(|i| Some((i % 2, i / 2))).collect();
+        let t = token("unused", &positioned(1, &rows));
+        assert!(t.len() < 100, "{t}");
+        assert_eq!(
+            t,
+            format!(
+                "batchrow-pos-100-ranges-0:0-0-to-1:49-49-{:016x}",
+                fnv1a(
+                    (0..100)
+                        .map(|i| format!("{}:{}-{}", i % 2, i / 2, i / 2))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                        .as_bytes()
+                )
+            )
+        );
+        // FNV-1a's published test vector: the hash does not depend on the build.
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        let mut other = rows.clone();
+        other.swap(0, 2);
+        assert_ne!(token("unused", &positioned(1, &other)), t);
+    }
 
     fn batch(id: u64, rows: &[&[u8]]) -> Batch {
         let mut buf = RowBuffer::default();

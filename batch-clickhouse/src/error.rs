@@ -27,6 +27,27 @@ pub enum Error {
         /// Why, and what to change.
         reason: String,
     },
+    /// A column type the Native writer does not support (see
+    /// [`NativeBlock`](crate::native::NativeBlock)); the sink sends such a table in
+    /// RowBinary.
+    #[error("column `{column}`: the Native format writer does not support type {ty}")]
+    NativeUnsupported {
+        /// The column name.
+        column: String,
+        /// The column type.
+        ty: String,
+    },
+    /// RowBinary rows do not read as values of their columns' types (rows encoded for
+    /// other columns).
+    #[error("transcoding to Native: row {row}, column `{column}`: {reason}")]
+    Transcode {
+        /// The row, counted from 0 in the rows given.
+        row: usize,
+        /// The column (empty when the whole block does not add up).
+        column: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl From<Error> for batch_core::Error {

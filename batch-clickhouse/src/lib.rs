@@ -1,10 +1,14 @@
-//! The ClickHouse sink of batchrow: rows encoded in ClickHouse's `RowBinary` format and
-//! inserted through the official [`clickhouse`] crate.
+//! The ClickHouse sink of batchrow: rows encoded in ClickHouse's `RowBinary` format,
+//! transcoded per batch into the columnar `Native` format, and inserted through the
+//! official [`clickhouse`] crate.
 //!
 //! - [`ClickHouseSink`]: the [`Sink`](batch_core::Sink) that checks the table's schema
-//!   once and sends each batch as one `INSERT ... FORMAT RowBinary`.
+//!   once and sends each batch as one `INSERT ... FORMAT Native` (or `RowBinary`: see
+//!   [`InsertFormat`]).
 //! - [`RowBinary`]: the [`Format`](batch_core::Format) marker and the encoders for every
 //!   Rust type ClickHouse can store (see the table in its module docs).
+//! - [`native`]: the RowBinary-to-Native transcoder ([`native::NativeBlock`]) and the
+//!   layout of each type in a Native block.
 //! - [`ChType`]: ClickHouse column types and the parser for their type strings.
 //!
 //! Most users reach this crate as `batchrow::clickhouse`.
@@ -45,9 +49,11 @@
 mod classify;
 mod codes;
 mod dedup;
+mod endpoints;
 mod error;
 mod frame;
 mod kinds;
+pub mod native;
 pub mod rowbinary;
 mod schema;
 mod sink;
@@ -55,6 +61,7 @@ mod sql;
 mod types;
 
 pub use error::{Error, Result};
+pub use native::InsertFormat;
 pub use rowbinary::RowBinary;
 pub use schema::{describe_table, TableColumn};
 pub use sink::ClickHouseSink;

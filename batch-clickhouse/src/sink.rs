@@ -1,19 +1,21 @@
-//! [`ClickHouseSink`]: the schema check, then one `INSERT ... FORMAT RowBinary` per
-//! batch through the `clickhouse` crate's formatted-insert API, the batch compressed by
-//! the sink into one frame.
+//! [`ClickHouseSink`]: the schema check, then one `INSERT ... FORMAT Native` (or
+//! `RowBinary`) per batch through the `clickhouse` crate's formatted-insert API, the
+//! batch transcoded and compressed by the sink into one frame.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use batch_core::{Batch, Schema, Sink, SinkError, SinkErrorKind};
-use bytes::Bytes;
 use clickhouse::{Client, Compression};
 use tokio::time::Instant;
 
 use crate::classify::{classify, server_code};
 use crate::dedup;
-use crate::frame::{self, MAX_FRAME};
+use crate::endpoints::{Endpoint, Endpoints, Pick, PROBE_TIMEOUT};
+use crate::frame::{self, Frame, MAX_FRAME};
+use crate::native::{InsertFormat, NativeBlock};
 use crate::rowbinary::RowBinary;
-use crate::schema;
+use crate::schema::{self, check_endpoint, combine, Checked};
 use crate::sql::quote_ident;
 use crate::types::ChType;
 
@@ -24,9 +26,14 @@ const SCHEMA_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long after its deadline an insert may take to stop: the `clickhouse` crate ends
 /// it at the deadline and shuts its connection; this only guards against a hang.
 const GRACE: Duration = Duration::from_secs(1);
+/// The setting that makes an insert into a `Distributed` table answer only once every
+/// shard stored its part.
+const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 
-/// A ClickHouse table as a batchrow [`Sink`]: rows are encoded in [`RowBinary`] and each
-/// batch is sent as one `INSERT INTO db.table (columns) FORMAT RowBinary`.
+/// A ClickHouse table as a batchrow [`Sink`]: rows are encoded in [`RowBinary`], and
+/// each batch is sent as one `INSERT INTO db.table (columns) FORMAT Native`, transcoded
+/// into one columnar block when it is sent (or as it is, `FORMAT RowBinary`: see
+/// [`insert_format`](ClickHouseSink::insert_format)).
 ///
 /// Build it from the `clickhouse::Client` you already have: its URL, credentials,
 /// database and settings all apply (its compression applies to the schema check; the
@@ -81,8 +88,9 @@ const GRACE: Duration = Duration::from_secs(1);
 ///
 /// # Delivery
 ///
-/// Each batch is one `INSERT`, its rows sent as one LZ4-compressed frame (with
-/// `decompress=1`), and a failed attempt is retried with the same bytes. When a
+/// Each batch is one `INSERT`, its rows sent as one checksummed frame (with
+/// `decompress=1`: LZ4-compressed, or stored as they are when LZ4 would not shrink
+/// them), and a failed attempt is retried with the same bytes. When a
 /// connection fails, what the table holds depends on when:
 ///
 /// - **Before the server has the whole batch:** nothing of the attempt is stored, and
@@ -119,14 +127,101 @@ const GRACE: Duration = Duration::from_secs(1);
 /// 22.2 and later) gives each batch its own `insert_deduplication_token` instead, so that
 /// only retries of the same batch are dropped.
 ///
+/// # Several endpoints
+///
+/// With [`endpoints`](ClickHouseSink::endpoints), the sink sends to several servers:
+/// the replicas of one shard, or the nodes of a `Distributed` table (see `# Shards`).
+/// Every server must accept every batch.
+///
+/// - **Routing.** Each attempt goes to one endpoint: the one with the fewest of this
+///   sink's inserts in flight, round robin among equals.
+/// - **Retries go elsewhere.** When an attempt fails as [`SinkErrorKind::Retryable`]
+///   (a network error, a timeout, a read-only replica, a lost ZooKeeper session...),
+///   the batcher sends the batch again ([`Sink::send_by`] with the same batch), and the
+///   sink picks another endpoint than the one it last failed on, whenever one is in the
+///   rotation.
+/// - **Ejection and probes.** An endpoint whose insert failed as retryable leaves the
+///   rotation for 1 s, doubled for each failure in a row up to 30 s. After that, it is
+///   probed (`SELECT 1`, within 2 s) by the next send that picks it, before it gets a
+///   batch; a failed probe ejects it again. When every endpoint is ejected, the one
+///   that comes back first is probed: the batcher's backoff paces the attempts. A single
+///   endpoint is never ejected.
+/// - **The schema check runs on every endpoint** before the first row, at once, and one
+///   error reports every endpoint that differs: columns that do not fit (each reason
+///   names the endpoint), column types that fit but differ between endpoints (the rows
+///   are encoded once, for all of them), a missing table. An endpoint that does not
+///   answer at start is left out until it passes the schema check (its probe), as long
+///   as one endpoint passed; if none answers, `prepare` fails.
+///
+/// # Exactly-once with replicas
+///
+/// Every attempt at a batch sends the same frame (the rows, compressed or stored, are
+/// deterministic), and a `Replicated*MergeTree` table drops an inserted block whose
+/// hash it already recorded in ZooKeeper: on the same replica and on any other replica
+/// of the shard, silently (the insert succeeds). The hash is of the parsed block, not of
+/// the bytes sent, so how the block was framed does not matter. So a batch whose first
+/// attempt was stored (its answer lost, the server killed after it wrote the part) and
+/// whose retry lands on another replica is stored once. Checked on a real cluster of
+/// ClickHouse 18.16: `tests/clickhouse_cluster.rs`.
+///
+/// **The rule:** this holds while fewer than `replicated_deduplication_window` blocks
+/// (100 by default; and within `replicated_deduplication_window_seconds`, a week) were
+/// inserted into the same table, by any writer, between a batch's stored attempt and its
+/// retry. One batcher inserts at most `max_in_flight` batches at a time, so the blocks
+/// in between are about `writers × max_in_flight × attempts`, plus the batches the other
+/// slots commit while one batch is retried: keep that well inside the window, for
+/// example a shorter retry deadline, or a larger window on the table
+/// (`SETTINGS replicated_deduplication_window = 1000`) for many writers or long outages.
+/// **Beyond the window** the table no longer remembers the block, and the retry is
+/// stored again: a whole-batch duplicate, the at-least-once behaviour of `# Delivery`.
+/// The same happens when the rows of two different batches are identical (the table
+/// cannot tell them apart from a retry, so it keeps one): give rows something unique,
+/// such as an id.
+///
+/// Without `insert_quorum`, the server acknowledges an insert once one replica wrote
+/// it; the others fetch the part later. A replica that dies before they did holds the
+/// only copy until it comes back (`insert_quorum = 2`, through
+/// [`with_setting`](ClickHouseSink::with_setting), makes the answer wait for two).
+///
+/// # Shards
+///
+/// **The recommended path is a `Distributed` table** over `Replicated*MergeTree` local
+/// tables, with the sink's endpoints being the cluster's nodes: the server splits each
+/// batch by the table's sharding key, so the sink stays one insert per batch, any node
+/// can take any batch (so a failing node is failed over like a replica), and the key
+/// lives with the table. Use a deterministic sharding key (`id`, `cityHash64(user)`,
+/// never `rand()`): each shard then receives the same block on every attempt and drops
+/// it when a part of an earlier attempt was stored, so exactly-once holds per shard.
+///
+/// For a `Distributed` table the sink sends `insert_distributed_sync = 1` (unless you
+/// set it), so that the answer comes after every shard stored its part: without it,
+/// the node answers at once and forwards the blocks later from a spool on its disk, and
+/// a batch the sink counts as committed may still be lost with that node. While a shard
+/// is down, inserts fail and are retried (the batcher's default rides out two minutes),
+/// and the parts already stored on the other shards are dropped as duplicates.
+///
+/// Client-side sharding (a sink per shard, the rows routed by key in the application)
+/// is not offered: the batcher's batches mix keys, so the sink would have to decode
+/// each row to split a batch, and one failing shard would hold back the batches of all.
+///
 /// # Memory
 ///
-/// Each attempt compresses the batch into its frame on a blocking thread
-/// (`tokio::task::spawn_blocking`), not on the async worker threads. A batch of several
+/// Each attempt makes the batch's frame on a blocking thread
+/// (`tokio::task::spawn_blocking`), not on the async worker threads. In
+/// [`InsertFormat::Native`], the batch is first transcoded into one block, allocated at
+/// its exact size (in two passes over the rows); the block is compressed and dropped,
+/// and the frame is held until it is sent. The sink counts the block, the dictionaries
+/// of `LowCardinality` columns and the frame: about what the RowBinary path below holds
+/// for a batch of several chunks.
+///
+/// In [`InsertFormat::RowBinary`] (and for batches LZ4 cannot shrink), rows that LZ4
+/// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
 /// chunks is first copied into one piece of memory, dropped as soon as it is
-/// compressed; the frame is about the size of the batch for incompressible rows. The
-/// sink reports both ([`Sink::send_memory`]), so that the batcher counts them within its
-/// `max_buffered_bytes`.
+/// compressed, and the frame is held until it is sent. Rows that LZ4 would not shrink
+/// are stored as they are, without a copy: the frame's checksum is computed over the
+/// batch's chunks, which are then sent themselves after 25 bytes of checksum and
+/// header. The sink reports what it holds ([`Sink::send_memory`]), so that the batcher
+/// counts it within its `max_buffered_bytes`.
 ///
 /// # Examples
 ///
@@ -158,6 +253,9 @@ pub struct ClickHouseSink {
     insert_timeout: Duration,
     schema_timeout: Duration,
     deduplicate: bool,
+    /// The URLs of [`ClickHouseSink::endpoints`]; empty: the client's own.
+    urls: Vec<String>,
+    format: InsertFormat,
     prepared: Option<Prepared>,
 }
 
@@ -168,7 +266,7 @@ struct Prepared {
     table: String,
     /// `db.table`, for messages.
     label: String,
-    /// The `INSERT` statement.
+    /// The `INSERT` statement in RowBinary.
     sql: String,
     schema: Schema,
     columns: Vec<ChType>,
@@ -177,6 +275,11 @@ struct Prepared {
     /// The start of each batch's `insert_deduplication_token`, with
     /// [`ClickHouseSink::deduplicate_batches`].
     token_prefix: Option<String>,
+    /// The servers batches go to, and their health; shared by clones of the sink.
+    endpoints: Arc<Endpoints>,
+    /// The transcoder and the `INSERT` statement in Native, when batches are sent in
+    /// [`InsertFormat::Native`].
+    native: Option<(Arc<NativeBlock>, String)>,
 }
 
 impl ClickHouseSink {
@@ -192,8 +295,90 @@ impl ClickHouseSink {
             insert_timeout: INSERT_TIMEOUT,
             schema_timeout: SCHEMA_TIMEOUT,
             deduplicate: false,
+            urls: Vec::new(),
+            format: InsertFormat::default(),
             prepared: None,
         }
+    }
+
+    /// The format each batch is sent in (default: [`InsertFormat::Native`]).
+    ///
+    /// - [`InsertFormat::Native`]: each batch is transcoded from the producers'
+    ///   RowBinary rows into one columnar block, on the blocking thread that compresses
+    ///   it, and sent as `INSERT ... FORMAT Native`, in one LZ4 frame. The server parses
+    ///   a Native block with less CPU than the same rows in RowBinary. Every attempt at a
+    ///   batch sends the same bytes (the transcoding is deterministic), so retries and
+    ///   deduplication behave as with RowBinary. The [`native`](crate::native) module
+    ///   lists the layout of each type. Two exceptions go in RowBinary:
+    ///   - a table with a column the Native writer does not support (`JSON`), decided
+    ///     by [`Sink::prepare`], logged, and shown by
+    ///     [`insert_sql`](ClickHouseSink::insert_sql);
+    ///   - a batch whose rows LZ4 cannot shrink (random or encrypted payloads; judged on
+    ///     its first 64 KiB, the same on every attempt): it is sent in a stored frame
+    ///     made of the batch's own chunks, without a copy (see `# Memory`), where a
+    ///     Native block would be a copy of the whole batch held during the send.
+    /// - [`InsertFormat::RowBinary`]: the rows are sent as the producers encoded them.
+    ///   On a data error, servers name the failing row of a RowBinary insert
+    ///   (`(at row N)`), which lets the batcher's `isolate_bad_rows` split a batch at
+    ///   that row instead of bisecting it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use batch_clickhouse::{ClickHouseSink, InsertFormat};
+    ///
+    /// let client = clickhouse::Client::default().with_url("http://127.0.0.1:8123");
+    /// let sink = ClickHouseSink::new(client).insert_format(InsertFormat::RowBinary);
+    /// // Hand `sink` to the batcher.
+    /// # drop(sink);
+    /// ```
+    pub fn insert_format(mut self, format: InsertFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Sends batches to several servers instead of the client's URL alone: the replicas
+    /// of one shard, or the nodes of a `Distributed` table (every server must take any
+    /// batch). The client's user, password, database, settings and HTTP client apply to
+    /// every one of them. See `# Several endpoints` in [`ClickHouseSink`] for how a batch
+    /// is routed, what a failing server gets, and the exactly-once rule.
+    ///
+    /// Calling it again replaces the list; an empty list means the client's own URL.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use batch_clickhouse::ClickHouseSink;
+    ///
+    /// // Two replicas of `ReplicatedMergeTree` tables: a batch that fails on one is
+    /// // sent to the other, which drops it if the first one stored it after all.
+    /// let client = clickhouse::Client::default().with_user("default");
+    /// let sink = ClickHouseSink::new(client)
+    ///     .endpoints(["http://ch-1:8123", "http://ch-2:8123"]);
+    /// // Hand `sink` to the batcher.
+    /// # drop(sink);
+    /// ```
+    pub fn endpoints<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.urls = urls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The endpoints a sink with these settings sends to.
+    fn build_endpoints(&self) -> Endpoints {
+        let urls: Vec<Option<String>> = if self.urls.is_empty() {
+            vec![None]
+        } else {
+            self.urls.iter().cloned().map(Some).collect()
+        };
+        Endpoints::new(
+            urls.into_iter()
+                .map(|url| Endpoint::new(url, &self.client, &self.insert_client))
+                .collect(),
+        )
     }
 
     /// The database of the table. Default: the client's database
@@ -261,6 +446,20 @@ impl ClickHouseSink {
     /// batch's id, the rows of the sealed batch it holds ([`Batch::range`]: a part split
     /// off to isolate a bad row has its own), and a hash of its bytes.
     ///
+    /// A batch whose every row was inserted with a position
+    /// ([`Handle::insert_many_at`](batch_core::Handle::insert_many_at)) gets a token made
+    /// of its positions alone (`batchrow-pos-0:100-199,1:100-199`), the same in every
+    /// process: a consumer that replays positions after a restart has a batch it had
+    /// already stored dropped, when the replayed batch holds exactly the same positions
+    /// in the same order (the same rows at the same batch boundaries, as when it replays
+    /// from the start of an unacknowledged batch with the same `max_rows`). A batch cut
+    /// at other boundaries carries another token and is stored again. The positions must
+    /// name the rows of this table: two producers that give different rows the same
+    /// positions would have the second one dropped.
+    ///
+    /// On ClickHouse 18.16 (no tokens) a plain `MergeTree` stores a replayed batch again:
+    /// delivery there is at-least-once, after a lost answer as after a restart.
+    ///
     /// It needs ClickHouse 22.2 or later, which has the setting; [`Sink::prepare`] fails
     /// with [`SinkErrorKind::Config`] on older servers (such as 18.16, which refuses
     /// settings it does not know). The server deduplicates by token only in tables that
@@ -292,47 +491,104 @@ impl ClickHouseSink {
         self.prepared.as_ref().map(|p| p.columns.as_slice())
     }
 
-    /// The `INSERT` statement each batch is sent with (`None` before
-    /// [`Sink::prepare`]).
+    /// The `INSERT` statement batches are sent with (`None` before
+    /// [`Sink::prepare`]): `... FORMAT Native` when the sink sends Native (batches of
+    /// rows LZ4 cannot shrink then go as `... FORMAT RowBinary`, see
+    /// [`insert_format`](ClickHouseSink::insert_format)), else `... FORMAT RowBinary`.
     #[must_use]
     pub fn insert_sql(&self) -> Option<&str> {
-        self.prepared.as_ref().map(|p| p.sql.as_str())
+        self.prepared.as_ref().map(|p| match &p.native {
+            Some((_, sql)) => sql.as_str(),
+            None => p.sql.as_str(),
+        })
     }
 
     async fn run_prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
         dedup::refuse_fixed_token(&self.client, &self.settings)?;
-        let token_prefix = if self.deduplicate {
-            dedup::check_server(&self.client).await?;
-            Some(dedup::prefix())
-        } else {
-            None
-        };
-        let database = match self
-            .database
-            .clone()
-            .or_else(|| self.client.database().map(str::to_owned))
-        {
-            Some(d) => d,
-            None => schema::current_database(&self.client).await?,
-        };
+        let endpoints = self.build_endpoints();
         let table = self
             .table
             .clone()
             .unwrap_or_else(|| schema.table.to_owned());
+        let database = self
+            .database
+            .clone()
+            .or_else(|| self.client.database().map(str::to_owned));
+        // Every endpoint at once, each within the schema timeout.
+        let mut checks = tokio::task::JoinSet::new();
+        for (i, e) in endpoints.iter().enumerate() {
+            let check = check_endpoint(
+                e.client.clone(),
+                database.clone(),
+                table.clone(),
+                schema,
+                self.deduplicate,
+                self.schema_timeout,
+            );
+            checks.spawn(async move { (i, check.await) });
+        }
+        let mut results: Vec<(usize, Result<Checked, SinkError>)> = Vec::new();
+        while let Some(joined) = checks.join_next().await {
+            match joined {
+                Ok(result) => results.push(result),
+                Err(e) => {
+                    return Err(SinkError::retryable(format!(
+                        "ClickHouse: the schema check of table `{table}` did not finish: {e}"
+                    )))
+                }
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let checked = combine(&endpoints, &table, &schema, results)?;
+        let now = Instant::now();
+        for &i in &checked.unreachable {
+            endpoints.start_unchecked(i, now);
+            tracing::warn!(
+                endpoint = endpoints.get(i).url.as_deref().unwrap_or_default(),
+                "ClickHouse endpoint did not answer the schema check; it gets no batch until \
+                 it answers one"
+            );
+        }
+        let Checked {
+            database,
+            columns,
+            distributed,
+        } = checked.checked;
         let label = format!("{database}.{table}");
-        let server = schema::load(&self.client, &database, &table).await?;
-        let columns = schema::check(&label, &schema, &server).map_err(SinkError::schema)?;
-
+        let native = match self.format {
+            InsertFormat::Native => {
+                match NativeBlock::new(schema.columns.iter().map(|c| c.name).zip(&columns)) {
+                    Ok(native) => Some(Arc::new(native)),
+                    Err(e) => {
+                        tracing::info!(
+                            table = label,
+                            "batchrow: sending table {label} in RowBinary, not Native: {e}"
+                        );
+                        None
+                    }
+                }
+            }
+            InsertFormat::RowBinary => None,
+        };
         let names: Vec<String> = schema.columns.iter().map(|c| quote_ident(c.name)).collect();
-        let sql = format!(
-            "INSERT INTO {}.{} ({}) FORMAT RowBinary",
-            quote_ident(&database),
-            quote_ident(&table),
-            names.join(", ")
-        );
+        let sql = |format: InsertFormat| {
+            format!(
+                "INSERT INTO {}.{} ({}) FORMAT {format}",
+                quote_ident(&database),
+                quote_ident(&table),
+                names.join(", "),
+            )
+        };
+        let native = native.map(|n| (n, sql(InsertFormat::Native)));
+        let sql = sql(InsertFormat::RowBinary);
         let mut implied = Vec::new();
         if columns.iter().any(has_json) {
             implied.push(("input_format_binary_read_json_as_string", "1"));
+        }
+        if distributed {
+            // A Distributed table answers once every shard stored its part; without it,
+            // the node spools the batch and answers at once (see `# Shards`).
+            implied.push((DISTRIBUTED_SYNC, "1"));
         }
         self.prepared = Some(Prepared {
             database,
@@ -342,38 +598,97 @@ impl ClickHouseSink {
             schema,
             columns: columns.clone(),
             implied,
-            token_prefix,
+            token_prefix: self.deduplicate.then(dedup::prefix),
+            endpoints: Arc::new(endpoints),
+            native,
         });
         Ok(columns)
     }
 
-    /// Runs the schema check within [`schema_timeout`](ClickHouseSink::schema_timeout).
+    /// Runs the schema check; each endpoint's within
+    /// [`schema_timeout`](ClickHouseSink::schema_timeout).
     async fn prepare_in_time(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
-        let limit = self.schema_timeout;
-        let table = self
-            .table
-            .clone()
-            .unwrap_or_else(|| schema.table.to_owned());
-        match tokio::time::timeout(limit, self.run_prepare(schema)).await {
-            Ok(result) => result,
-            Err(_) => Err(SinkError::retryable(format!(
-                "ClickHouse did not answer the schema check of table `{table}` within {limit:?} \
-                 (ClickHouseSink::schema_timeout): is the server up, and is the URL its HTTP \
-                 port?"
-            ))),
+        self.run_prepare(schema).await
+    }
+
+    /// Probes endpoint `pick` before it gets a batch again: `SELECT 1`, or the schema
+    /// check if it has not passed one yet. `Err(true)` when its table no longer fits.
+    async fn probe(&self, p: &Prepared, pick: Pick, deadline: Instant) -> Result<(), bool> {
+        let e = p.endpoints.get(pick.index);
+        let limit = PROBE_TIMEOUT.min(deadline.saturating_duration_since(Instant::now()));
+        if !pick.unchecked {
+            let ping = e.client.query("SELECT 1").fetch_one::<u8>();
+            return match tokio::time::timeout(limit, ping).await {
+                Ok(Ok(1)) => Ok(()),
+                _ => Err(false),
+            };
+        }
+        let check = check_endpoint(
+            e.client.clone(),
+            Some(p.database.clone()),
+            p.table.clone(),
+            p.schema,
+            p.token_prefix.is_some(),
+            limit,
+        )
+        .await;
+        match check {
+            Ok(c) if c.columns == p.columns => Ok(()),
+            Ok(c) => {
+                tracing::error!(
+                    endpoint = e.url.as_deref().unwrap_or_default(),
+                    "ClickHouse endpoint's table {} differs from the other endpoints' \
+                     ({:?} instead of {:?}); it gets no batch",
+                    p.label,
+                    c.columns,
+                    p.columns
+                );
+                Err(true)
+            }
+            Err(err) if err.is_retryable() => Err(false),
+            Err(err) => {
+                tracing::error!(
+                    endpoint = e.url.as_deref().unwrap_or_default(),
+                    "ClickHouse endpoint failed the schema check: {err}; it gets no batch"
+                );
+                Err(true)
+            }
         }
     }
 
-    /// Compresses the batch into its frames on a blocking thread.
-    async fn compress(batch: &Batch) -> Result<Vec<Bytes>, SinkError> {
+    /// Makes the batch's frames on a blocking thread (the Native block, then LZ4 or the
+    /// checksum's pass over the rows of a stored frame).
+    async fn compress(
+        batch: &Batch,
+        native: Option<Arc<NativeBlock>>,
+    ) -> Result<Vec<Frame>, SinkError> {
         let owned = batch.clone();
-        match tokio::task::spawn_blocking(move || frame::frames(&owned, MAX_FRAME)).await {
-            Ok(Ok(frames)) => Ok(frames),
-            Ok(Err(e)) => Err(SinkError::permanent(format!(
-                "ClickHouse: compressing {} rows: {e}",
-                batch.rows()
-            ))
-            .with_source(e)),
+        let rows = batch.rows();
+        let framing = move |e: frame::FrameError| {
+            SinkError::permanent(format!("ClickHouse: compressing {rows} rows: {e}")).with_source(e)
+        };
+        let job = move || -> Result<Vec<Frame>, SinkError> {
+            let Some(native) = native else {
+                return frame::frames(&owned, MAX_FRAME).map_err(framing);
+            };
+            // Rows that do not read as their columns' values (rows written by hand, or a
+            // bug): the row is named, as the server names a row it cannot parse.
+            let block = native.transcode_batch(&owned).map_err(|e| {
+                let row = match &e {
+                    crate::Error::Transcode { row, column, .. } if !column.is_empty() => Some(*row),
+                    _ => None,
+                };
+                let err = SinkError::permanent(format!("ClickHouse: {e}"));
+                match row {
+                    Some(row) => err.caused_by_data().with_row(row),
+                    None => err,
+                }
+                .with_source(e)
+            })?;
+            frame::block_frames(block.into(), MAX_FRAME).map_err(framing)
+        };
+        match tokio::task::spawn_blocking(job).await {
+            Ok(result) => result,
             // The same bytes would panic again.
             Err(e) if e.is_panic() => Err(SinkError::permanent(format!(
                 "ClickHouse: compressing {} rows panicked",
@@ -390,15 +705,16 @@ impl ClickHouseSink {
     /// and aborts its connection.
     async fn insert(
         &self,
+        endpoint: &Endpoint,
         p: &Prepared,
         batch: &Batch,
-        frames: Vec<Bytes>,
+        (sql, frames): (&str, Vec<Frame>),
         deadline: Instant,
     ) -> Result<(), clickhouse::error::Error> {
         let left = Some(deadline.saturating_duration_since(Instant::now()));
-        let mut insert = self
+        let mut insert = endpoint
             .insert_client
-            .insert_formatted_with(p.sql.as_str())
+            .insert_formatted_with(sql)
             .with_timeouts(left, left)
             .with_setting("decompress", "1");
         for (name, value) in &p.implied {
@@ -412,10 +728,33 @@ impl ClickHouseSink {
         if let Some(prefix) = &p.token_prefix {
             insert = insert.with_setting(dedup::SETTING, dedup::token(prefix, batch));
         }
-        for frame in frames {
-            insert.send(frame).await?;
+        for piece in frames.into_iter().flat_map(Frame::into_pieces) {
+            insert.send(piece).await?;
         }
         insert.end().await
+    }
+
+    /// Chooses the endpoint for an attempt at `batch`, probing an ejected one first
+    /// (see `# Several endpoints` in [`ClickHouseSink`]).
+    async fn choose(&self, p: &Prepared, batch: &Batch, deadline: Instant) -> Option<usize> {
+        let mut skip = Vec::new();
+        loop {
+            let pick = p.endpoints.pick(batch, &skip, Instant::now())?;
+            if !pick.probe {
+                return Some(pick.index);
+            }
+            match self.probe(p, pick, deadline).await {
+                Ok(()) => {
+                    p.endpoints.probe_passed(pick.index);
+                    return Some(pick.index);
+                }
+                Err(true) => p.endpoints.failed_for_long(pick.index, Instant::now()),
+                Err(false) => {
+                    p.endpoints.failed(pick.index, None, Instant::now());
+                }
+            }
+            skip.push(pick.index);
+        }
     }
 
     async fn run_send(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
@@ -425,45 +764,99 @@ impl ClickHouseSink {
                 "ClickHouseSink::send was called before prepare",
             ));
         };
+        // Written as it is, without a copy, when the batch goes in RowBinary.
         if batch.is_empty() {
             return Ok(());
         }
         let started = Instant::now();
-        let out_of_time = |sent: bool| {
+        let out_of_time = |sent: bool, at: &str| {
             let what = if sent {
                 "got no answer from the server"
             } else {
                 "could not be compressed"
             };
             SinkError::retryable(format!(
-                "ClickHouse: inserting {} rows into {}: {what} within {:?} (the insert \
+                "ClickHouse: inserting {} rows into {}{at}: {what} within {:?} (the insert \
                  timeout or the batcher's deadline); the batch is sent again",
                 batch.rows(),
                 p.label,
                 deadline.saturating_duration_since(started)
             ))
         };
-        let frames = match tokio::time::timeout_at(deadline, Self::compress(batch)).await {
-            Ok(frames) => frames?,
-            Err(_) => return Err(out_of_time(false)),
+        let native = native_for(p, batch);
+        let sql = match native {
+            Some((_, sql)) => sql.as_str(),
+            None => p.sql.as_str(),
         };
-        let attempt = self.insert(p, batch, frames, deadline);
+        let compress = Self::compress(batch, native.map(|(n, _)| n.clone()));
+        let frames = match tokio::time::timeout_at(deadline, compress).await {
+            Ok(frames) => frames?,
+            Err(_) => return Err(out_of_time(false, "")),
+        };
+        let Some(index) = self.choose(p, batch, deadline).await else {
+            return Err(SinkError::retryable(format!(
+                "ClickHouse: inserting {} rows into {}: none of the {} endpoints answered \
+                 its probe; the batch is sent again",
+                batch.rows(),
+                p.label,
+                p.endpoints.len()
+            )));
+        };
+        let endpoint = p.endpoints.get(index);
+        let result = {
+            let _in_flight = p.endpoints.begin(index);
+            self.attempt(p, endpoint, batch, (sql, frames), deadline, &out_of_time)
+                .await
+        };
+        match &result {
+            Err(e) if e.is_retryable() => {
+                let ejected = p.endpoints.failed(index, Some(batch), Instant::now());
+                if !ejected.is_zero() {
+                    tracing::warn!(
+                        endpoint = endpoint.url.as_deref().unwrap_or_default(),
+                        ?ejected,
+                        "ClickHouse endpoint ejected after a failed insert: {e}"
+                    );
+                }
+            }
+            _ => p.endpoints.answered(index, batch),
+        }
+        result
+    }
+
+    /// One insert of the batch's frames on `endpoint`, its error classified (and the
+    /// schema checked again there when the error may mean the table changed).
+    async fn attempt(
+        &self,
+        p: &Prepared,
+        endpoint: &Endpoint,
+        batch: &Batch,
+        sent: (&str, Vec<Frame>),
+        deadline: Instant,
+        out_of_time: &(dyn Fn(bool, &str) -> SinkError + Sync),
+    ) -> Result<(), SinkError> {
+        let at = if p.endpoints.len() > 1 {
+            endpoint.at()
+        } else {
+            String::new()
+        };
+        let attempt = self.insert(endpoint, p, batch, sent, deadline);
         let e = match tokio::time::timeout_at(deadline + GRACE, attempt).await {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(clickhouse::error::Error::TimedOut)) | Err(_) => {
-                return Err(out_of_time(true));
+                return Err(out_of_time(true, &at));
             }
             Ok(Err(e)) => e,
         };
         let err = classify(
             e,
-            &format!("inserting {} rows into {}", batch.rows(), p.label),
+            &format!("inserting {} rows into {}{at}", batch.rows(), p.label),
         );
         if !schema::may_be_schema_change(server_code(&err)) {
             return Err(err);
         }
         let recheck = schema::recheck(
-            &self.client,
+            &endpoint.client,
             &p.database,
             &p.table,
             &p.label,
@@ -487,6 +880,14 @@ impl ClickHouseSink {
             Ok(Err(_)) | Err(_) => Err(err),
         }
     }
+}
+
+/// The transcoder and statement for `batch` when it goes in Native: when the sink sends
+/// Native and LZ4 shrinks the batch's rows. Rows LZ4 cannot shrink go in RowBinary, in
+/// a stored frame made of the batch's own chunks, without a copy (see
+/// [`ClickHouseSink::insert_format`]). Deterministic: every attempt decides the same.
+fn native_for<'p>(p: &'p Prepared, batch: &Batch) -> Option<&'p (Arc<NativeBlock>, String)> {
+    p.native.as_ref().filter(|_| frame::compressible(batch))
 }
 
 fn has_json(t: &ChType) -> bool {
@@ -550,11 +951,24 @@ impl Sink for ClickHouseSink {
         self.run_send(batch, deadline).await
     }
 
-    /// The frame the batch is compressed into (about the batch's size for
-    /// incompressible rows), plus the contiguous copy of its rows made for compressing
-    /// it when the batch is in several chunks.
+    /// In [`InsertFormat::Native`], for rows LZ4 shrinks: the block the batch is
+    /// transcoded into (a bound computed from the batch's size, or, for tables with
+    /// arrays or maps, by reading its rows), the dictionaries of `LowCardinality`
+    /// columns, and the frame the block is compressed into.
+    ///
+    /// In [`InsertFormat::RowBinary`], for rows LZ4 shrinks: the frame the batch is
+    /// compressed into, plus the contiguous copy of its rows made for compressing it
+    /// when the batch is in several chunks. For rows stored as they are (in either
+    /// format): the frame's 25 bytes of checksum and header and the list of its pieces,
+    /// which point into the batch's chunks.
     fn send_memory(&self, batch: &Batch) -> usize {
-        frame::send_memory(batch, MAX_FRAME)
+        match self.prepared.as_ref().and_then(|p| native_for(p, batch)) {
+            Some((native, _)) => {
+                let block = native.memory_bound(batch);
+                block + frame::block_send_memory(block, MAX_FRAME)
+            }
+            None => frame::send_memory(batch, MAX_FRAME),
+        }
     }
 }
 
@@ -614,6 +1028,8 @@ mod tests {
             columns: vec![ChType::UInt64],
             implied: Vec::new(),
             token_prefix: token_prefix.map(str::to_owned),
+            endpoints: Arc::new(sink.build_endpoints()),
+            native: None,
         });
         sink
     }
@@ -771,6 +1187,138 @@ mod tests {
         assert!(request_line.contains("decompress=1"), "{request_line}");
         assert!(!request_line.contains(dedup::SETTING), "{request_line}");
         assert_eq!(frames_of(&body), [(0x82, body.len() - 16, batch.len())]);
+    }
+
+    /// Every attempt at a batch sends the same bytes (an LZ4 frame for compressible
+    /// rows, a stored frame for incompressible ones): what lets a replicated table drop
+    /// a retry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_attempt_sends_the_same_bytes() {
+        let compressible = batch(5000, 250);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            buf.push_row(|b| {
+                b.extend_from_slice(&seed.to_le_bytes());
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+        }
+        chunks.push(buf.take());
+        let incompressible = Batch::new(8, chunks);
+        for (batch, method) in [(&compressible, 0x82), (&incompressible, 0x02)] {
+            let (_, first) = send_to_fake_server(batch, None).await;
+            let (_, second) = send_to_fake_server(&batch.clone(), None).await;
+            assert_eq!(frames_of(&first)[0].0, method);
+            assert!(first == second, "two attempts sent different bytes");
+        }
+    }
+
+    /// Rows LZ4 cannot shrink go out as one stored frame: its header, then the chunks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_incompressible_batch_goes_out_as_one_stored_frame() {
+        // 20 chunks of 250 rows of 40 pseudo-random bytes (xorshift64).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        let mut raw = Vec::new();
+        for i in 0..5000 {
+            buf.push_row(|b| {
+                for _ in 0..5 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    b.extend_from_slice(&x.to_le_bytes());
+                }
+                raw.extend_from_slice(&b[b.len() - 40..]);
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+            if (i + 1) % 250 == 0 {
+                chunks.push(buf.take());
+            }
+        }
+        let batch = Batch::new(9, chunks);
+        assert_eq!(batch.chunks().len(), 20);
+        let (_, body) = send_to_fake_server(&batch, None).await;
+        assert_eq!(frames_of(&body), [(0x02, 9 + raw.len(), raw.len())]);
+        assert_eq!(body[25..], raw[..]);
+        let checksum = u128::from_le_bytes(body[..16].try_into().unwrap()).rotate_left(64);
+        assert_eq!(checksum, cityhash_rs::cityhash_102_128(&body[16..]));
+    }
+
+    /// A sink prepared by hand for `url` that sends Native blocks of one `UInt64`
+    /// column `id`.
+    fn native_sink(url: String) -> ClickHouseSink {
+        let mut sink = prepared_sink(url, None);
+        if let Some(p) = sink.prepared.as_mut() {
+            let native = NativeBlock::new([("id", &ChType::UInt64)]).unwrap();
+            p.native = Some((
+                Arc::new(native),
+                "INSERT INTO db.t (id) FORMAT Native".into(),
+            ));
+        }
+        sink
+    }
+
+    /// Sends `batch` through a Native sink to a one-request HTTP server.
+    async fn send_native(batch: &Batch) -> (String, Vec<u8>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(serve_one(listener));
+        native_sink(url).send(batch).await.unwrap();
+        server.await.unwrap()
+    }
+
+    /// In Native, every attempt at a batch sends the same bytes: one LZ4 frame of the
+    /// batch's Native block.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_native_attempt_sends_the_same_block() {
+        let b = batch(5000, 250);
+        let (request_line, first) = send_native(&b).await;
+        assert!(request_line.contains("FORMAT+Native"), "{request_line}");
+        let (_, second) = send_native(&b.clone()).await;
+        assert!(first == second, "two attempts sent different bytes");
+        let block = NativeBlock::new([("id", &ChType::UInt64)])
+            .unwrap()
+            .transcode_batch(&b)
+            .unwrap();
+        // 1 column, 5000 rows (varuint 88 27), "id", "UInt64", then the ids.
+        assert_eq!(block[..13], *b"\x01\x88\x27\x02id\x06UInt64");
+        assert_eq!(frames_of(&first), [(0x82, first.len() - 16, block.len())]);
+        let raw = lz4_flex::block::decompress(&first[25..], block.len()).unwrap();
+        assert_eq!(raw, block);
+        // The sink counted the block and the frame.
+        let sink = native_sink("http://127.0.0.1:1".into());
+        assert!(sink.send_memory(&b) >= block.len() + first.len());
+    }
+
+    /// Rows LZ4 cannot shrink go in RowBinary, in a stored frame of the batch's chunks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_incompressible_batch_goes_in_rowbinary_from_a_native_sink() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut buf = RowBuffer::default();
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            buf.push_row(|b| {
+                b.extend_from_slice(&x.to_le_bytes());
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+        }
+        let b = Batch::new(4, vec![buf.take()]);
+        let (request_line, body) = send_native(&b).await;
+        assert!(request_line.contains("FORMAT+RowBinary"), "{request_line}");
+        assert_eq!(frames_of(&body), [(0x02, 9 + b.len(), b.len())]);
+        assert_eq!(body[25..], b.chunks().next().unwrap()[..]);
+        let sink = native_sink("http://127.0.0.1:1".into());
+        assert!(sink.send_memory(&b) < 1024);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

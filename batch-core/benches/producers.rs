@@ -3,6 +3,9 @@
 //! send per row, for 1, 4 and 16 producing tasks, in the same run.
 //!
 //! `batcher_insert_many` is the same through `Handle::insert_many`, 256 rows a call.
+//! `batcher_receipt` is `batcher` through `Handle::insert_with_receipt`: each row also
+//! gets a receipt (a oneshot channel the worker answers when the batch is settled),
+//! dropped by the producer as soon as it has it.
 //!
 //! Both sides move the same small row to a consumer that discards it. Each iteration
 //! inserts `ROWS` rows in total and times until every producer is done.
@@ -129,6 +132,25 @@ async fn batcher_round(handle: &Handle<Event<'static>, Discard>, producers: u64)
     took
 }
 
+/// Like [`batcher_round`], through `insert_with_receipt`; the receipts are dropped.
+async fn batcher_receipt_round(
+    handle: &Handle<Event<'static>, Discard>,
+    producers: u64,
+) -> Duration {
+    let took = run_producers(producers, |p, per| {
+        let h = handle.clone();
+        async move {
+            for i in 0..per {
+                let receipt = h.insert_with_receipt(event(p * per + i)).await.unwrap();
+                drop(receipt);
+            }
+        }
+    })
+    .await;
+    handle.flush().await.unwrap();
+    took
+}
+
 /// Rows per `insert_many` call in the `batcher_insert_many` rounds.
 const MANY: u64 = 256;
 
@@ -206,6 +228,9 @@ fn producers(c: &mut Criterion) {
     for p in [1_u64, 4, 16] {
         group.bench_function(BenchmarkId::new("batcher", p), |b| {
             b.iter_custom(|iters| timed(&rt, iters, || batcher_round(&handle, p)));
+        });
+        group.bench_function(BenchmarkId::new("batcher_receipt", p), |b| {
+            b.iter_custom(|iters| timed(&rt, iters, || batcher_receipt_round(&handle, p)));
         });
         group.bench_function(BenchmarkId::new("batcher_insert_many", p), |b| {
             b.iter_custom(|iters| timed(&rt, iters, || batcher_many_round(&handle, p)));

@@ -5,6 +5,8 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
+use crate::position::{self, Position, PositionRange, Run};
+
 /// A producer's buffer of encoded rows: the bytes and where each row ends.
 ///
 /// It is reused across chunks: [`RowBuffer::take`] freezes what was written and leaves
@@ -13,6 +15,7 @@ use bytes::Bytes;
 pub struct RowBuffer {
     bytes: Vec<u8>,
     ends: Vec<u32>,
+    runs: Vec<Run>,
 }
 
 impl RowBuffer {
@@ -22,6 +25,7 @@ impl RowBuffer {
         RowBuffer {
             bytes: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(rows),
+            runs: Vec::new(),
         }
     }
 
@@ -71,6 +75,36 @@ impl RowBuffer {
         Ok(self.bytes.len() - start)
     }
 
+    /// As [`push_row`](RowBuffer::push_row), and records that the row came from `at`.
+    ///
+    /// # Errors
+    ///
+    /// As [`push_row`](RowBuffer::push_row).
+    pub fn push_row_at<E>(
+        &mut self,
+        at: Position,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<usize, E>
+    where
+        E: From<ChunkFull>,
+    {
+        let size = self.push_row(write)?;
+        let row = u32::try_from(self.ends.len() - 1).map_err(|_| E::from(ChunkFull))?;
+        position::record(&mut self.runs, row, at);
+        Ok(size)
+    }
+
+    /// A copy of the rows written so far, leaving the buffer as it is.
+    pub(crate) fn snapshot(&self) -> Chunk {
+        Chunk {
+            bytes: Bytes::copy_from_slice(&self.bytes),
+            ends: self.ends.as_slice().into(),
+            runs: None,
+            rows: 0..0,
+        }
+        .whole()
+    }
+
     /// Freezes the rows written so far into a [`Chunk`] and empties the buffer.
     #[must_use]
     pub fn take(&mut self) -> Chunk {
@@ -87,9 +121,11 @@ impl RowBuffer {
             taken.shrink_to_fit();
         }
         let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(rows));
+        let runs = (!self.runs.is_empty()).then(|| std::mem::take(&mut self.runs).into());
         Chunk {
             bytes: Bytes::from(taken),
             ends: ends.into(),
+            runs,
             rows: 0..0,
         }
         .whole()
@@ -106,6 +142,8 @@ pub struct ChunkFull;
 pub struct Chunk {
     bytes: Bytes,
     ends: std::sync::Arc<[u32]>,
+    /// Where rows came from, when producers said.
+    runs: Option<std::sync::Arc<[Run]>>,
     /// The rows of `ends` this chunk covers.
     rows: Range<usize>,
 }
@@ -169,6 +207,7 @@ impl Chunk {
         Chunk {
             bytes: self.bytes.clone(),
             ends: self.ends.clone(),
+            runs: self.runs.clone(),
             rows: self.rows.start + start..self.rows.start + end,
         }
     }
@@ -237,6 +276,11 @@ impl Batch {
         self.rows == 0
     }
 
+    /// The chunks of the batch.
+    pub(crate) fn chunk_list(&self) -> &[Chunk] {
+        &self.chunks
+    }
+
     /// The encoded rows as a sequence of byte buffers, to be sent in order.
     pub fn chunks(&self) -> impl ExactSizeIterator<Item = Bytes> + '_ {
         self.chunks.iter().map(Chunk::bytes)
@@ -278,6 +322,40 @@ impl Batch {
         let mut part = Batch::new(self.id, chunks);
         part.first = self.first + range.start.min(end);
         part
+    }
+
+    /// The positions of the batch's rows in the user's source, as ranges of consecutive
+    /// offsets (empty when producers attached none; rows without one are left out).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use batch_core::{Batch, ChunkFull, Position, RowBuffer};
+    ///
+    /// let mut buf = RowBuffer::default();
+    /// for offset in 40..44 {
+    ///     buf.push_row_at(Position::new(2, offset), |out| {
+    ///         out.push(0);
+    ///         Ok::<_, ChunkFull>(())
+    ///     })?;
+    /// }
+    /// let batch = Batch::new(1, vec![buf.take()]);
+    /// let ranges = batch.slice(1..4).positions();
+    /// assert_eq!((ranges[0].stream, ranges[0].first, ranges[0].last), (2, 41, 43));
+    /// assert_eq!(ranges[0].rows, 0..3);
+    /// # Ok::<_, ChunkFull>(())
+    /// ```
+    #[must_use]
+    pub fn positions(&self) -> Vec<PositionRange> {
+        let mut out = Vec::new();
+        let mut base = 0;
+        for c in &self.chunks {
+            if let Some(runs) = &c.runs {
+                position::clip(runs, &c.rows, base, &mut out);
+            }
+            base += c.rows();
+        }
+        out
     }
 
     /// The rows of the sealed batch this batch holds: `0..rows()` for a whole batch, and

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batch::Batch;
+use crate::decode::{DecodedRows, RowDecoder};
 use crate::sink::SinkError;
 
 /// A batch that failed for good, with its rows' encoded bytes and the reason.
@@ -13,12 +14,15 @@ use crate::sink::SinkError;
 /// it from the next [`Handle::flush`](crate::Handle::flush) or
 /// [`Handle::close`](crate::Handle::close) in an [`Error::Failed`](crate::Error::Failed).
 /// The bytes are exactly those that were sent, so they can be stored and replayed later
-/// with [`Sink::send`](crate::Sink::send).
+/// with [`Sink::send`](crate::Sink::send), or read back as values with
+/// [`decoded_rows`](FailedBatch::decoded_rows). [`DeadLetterFile`](crate::DeadLetterFile)
+/// keeps them in files and [`replay`](crate::replay) sends them again.
 #[derive(Debug, Clone)]
 pub struct FailedBatch {
     batch: Batch,
     cause: FailureCause,
     attempts: u32,
+    decoder: Option<RowDecoder>,
 }
 
 impl FailedBatch {
@@ -27,7 +31,58 @@ impl FailedBatch {
             batch,
             cause,
             attempts,
+            decoder: None,
         }
+    }
+
+    pub(crate) fn with_decoder(mut self, decoder: RowDecoder) -> Self {
+        self.decoder = Some(decoder);
+        self
+    }
+
+    pub(crate) fn decoder(&self) -> Option<&RowDecoder> {
+        self.decoder.as_ref()
+    }
+
+    /// The rows read back into column values (name and [`Value`](crate::Value)), one
+    /// by one, in batch order, so that they can be logged or re-processed. A row
+    /// that cannot be decoded (the sink's format has no decoder, or a bug) is an `Err`
+    /// and the others are still returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Refuse, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// use std::sync::{Arc, Mutex};
+    /// use batch_core::{Batcher, Value};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let handle = Batcher::builder(Refuse)
+    ///     .dead_letter(move |failed| {
+    ///         for row in failed.decoded_rows() {
+    ///             match row {
+    ///                 Ok(row) => log.lock().unwrap().push(row.to_json()),
+    ///                 Err(e) => eprintln!("undecodable row: {e}"),
+    ///             }
+    ///         }
+    ///     })
+    ///     .spawn::<Event>()
+    ///     .await?;
+    /// handle.insert(Event { id: 7, name: "refused" }).await?;
+    /// handle.close().await?;
+    /// assert_eq!(*seen.lock().unwrap(), [r#"{"id":7,"name":"refused"}"#]);
+    /// # Ok(()) }
+    /// ```
+    pub fn decoded_rows(&self) -> DecodedRows<'_> {
+        DecodedRows::new(&self.batch, self.decoder.as_ref())
+    }
+
+    /// The table of the row type.
+    #[must_use]
+    pub fn table(&self) -> Option<&'static str> {
+        self.decoder.as_ref().map(|d| d.schema().table)
     }
 
     /// The rows, encoded in the sink's format.

@@ -57,6 +57,16 @@ pub enum Error {
         /// The accounting when the worker stopped.
         stats: Box<Stats>,
     },
+    /// The batcher halted because more rows failed than
+    /// [`max_error_rows`](crate::Builder::max_error_rows) allows: it accepts no more rows
+    /// and delivers those it accepted.
+    #[error("the batcher halted: {reason}")]
+    Halted {
+        /// Why.
+        reason: &'static str,
+        /// The accounting when the flush or close returned.
+        stats: Box<Stats>,
+    },
     /// A row was refused by an `insert` (converted with `?`; the row was dropped by that
     /// conversion, see [`InsertError::without_row`]).
     #[error(transparent)]
@@ -109,6 +119,14 @@ impl<T> From<InsertError<T>> for Error {
     }
 }
 
+/// The error of the row that stopped an `insert_many`, without the rows (they are
+/// dropped by this conversion; match on [`InsertManyError`] to keep them).
+impl<T> From<InsertManyError<T>> for Error {
+    fn from(e: InsertManyError<T>) -> Self {
+        Error::Insert(e.error.without_row())
+    }
+}
+
 /// `Result` with batchrow's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -116,6 +134,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// `TrySendError` does, so nothing is lost behind the caller's back.
 #[non_exhaustive]
 pub enum InsertError<T> {
+    /// The batcher halted: more rows failed than
+    /// [`max_error_rows`](crate::Builder::max_error_rows) allows. The row was not
+    /// accepted; rows accepted before are still delivered.
+    Halted {
+        /// The row.
+        row: T,
+        /// Why the batcher halted.
+        reason: &'static str,
+    },
     /// The buffer is at `max_buffered_bytes` (only from
     /// [`try_insert`](crate::Handle::try_insert); `insert` waits instead).
     Full(T),
@@ -146,6 +173,7 @@ impl<T> InsertError<T> {
         match self {
             InsertError::Full(row)
             | InsertError::Closed(row)
+            | InsertError::Halted { row, .. }
             | InsertError::TooLarge { row, .. }
             | InsertError::Encode { row, .. } => row,
         }
@@ -157,6 +185,7 @@ impl<T> InsertError<T> {
         match self {
             InsertError::Full(row)
             | InsertError::Closed(row)
+            | InsertError::Halted { row, .. }
             | InsertError::TooLarge { row, .. }
             | InsertError::Encode { row, .. } => row,
         }
@@ -175,6 +204,10 @@ impl<T> InsertError<T> {
         match self {
             InsertError::Full(row) => InsertError::Full(f(row)),
             InsertError::Closed(row) => InsertError::Closed(f(row)),
+            InsertError::Halted { row, reason } => InsertError::Halted {
+                row: f(row),
+                reason,
+            },
             InsertError::TooLarge { row, size, limit } => InsertError::TooLarge {
                 row: f(row),
                 size,
@@ -205,6 +238,10 @@ impl<T> fmt::Debug for InsertError<T> {
         match self {
             InsertError::Full(_) => f.write_str("Full(..)"),
             InsertError::Closed(_) => f.write_str("Closed(..)"),
+            InsertError::Halted { reason, .. } => f
+                .debug_struct("Halted")
+                .field("reason", reason)
+                .finish_non_exhaustive(),
             InsertError::TooLarge { size, limit, .. } => f
                 .debug_struct("TooLarge")
                 .field("size", size)
@@ -225,6 +262,9 @@ impl<T> fmt::Display for InsertError<T> {
                 f.write_str("the batcher's buffer is full (max_buffered_bytes); the row was not accepted")
             }
             InsertError::Closed(_) => f.write_str("the batcher is closed; the row was not accepted"),
+            InsertError::Halted { reason, .. } => {
+                write!(f, "the batcher halted ({reason}); the row was not accepted")
+            }
             InsertError::TooLarge { size, limit, .. } => write!(
                 f,
                 "the row encodes to {size} bytes, more than a batch may hold ({limit} bytes, max_bytes); the row was not accepted"

@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use crate::decode::{DecodeError, Value};
+
 /// A binary row format, such as ClickHouse RowBinary or PostgreSQL binary COPY.
 pub trait Format: Send + Sync + 'static {
     /// What the sink resolved for one column before the first row: the server's column
@@ -31,6 +33,34 @@ pub trait Format: Send + Sync + 'static {
         column: &Self::Column,
         buf: &mut Vec<u8>,
     ) -> Result<(), EncodeError>;
+
+    /// Reads what [`begin_row`](Format::begin_row) wrote, advancing `input` past it.
+    /// The provided implementation reads nothing.
+    ///
+    /// # Errors
+    ///
+    /// When the row does not start the way `begin_row` writes it.
+    fn decode_row_start(columns: usize, input: &mut &[u8]) -> Result<(), DecodeError> {
+        let _ = (columns, input);
+        Ok(())
+    }
+
+    /// Reads one value of `column` from the front of `input` and advances `input` past
+    /// it: the inverse of the [`Encode`] impls, used to show failed and buffered rows as
+    /// values ([`FailedBatch::decoded_rows`](crate::FailedBatch::decoded_rows),
+    /// [`Handle::dump`](crate::Handle::dump)). It runs only when someone asks for
+    /// decoded rows, never on the insert path.
+    ///
+    /// The provided implementation returns [`DecodeError::Unsupported`]: a format
+    /// without a decoder still works, its failed rows are only available as bytes.
+    ///
+    /// # Errors
+    ///
+    /// When `input` ends early, or its bytes are not a valid value of the column type.
+    fn decode_value(column: &Self::Column, input: &mut &[u8]) -> Result<Value, DecodeError> {
+        let _ = (column, input);
+        Err(DecodeError::Unsupported { format: Self::NAME })
+    }
 }
 
 /// Writes one value of `Self` in format `F`, appending to `buf`.

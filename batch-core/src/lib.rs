@@ -12,9 +12,13 @@
 mod batch;
 pub mod batcher;
 mod dead_letter;
+mod dead_letter_file;
+mod decode;
 mod error;
 mod fit;
 mod format;
+mod outcome;
+mod position;
 mod retry;
 mod row;
 mod schema;
@@ -29,11 +33,18 @@ pub mod __private;
 pub mod doc_support;
 
 pub use batch::{Batch, Chunk, ChunkFull, RowBuffer};
-pub use batcher::{Batcher, Builder, Handle};
+pub use batcher::{Batcher, Builder, Dump, FlushReport, Handle};
 pub use dead_letter::{FailedBatch, FailureCause};
+pub use dead_letter_file::{
+    replay, DeadLetterFile, DeadLetterWriter, DeadLetterWriterError, ReplayError, ReplayOptions,
+    Replayed, WrittenStats,
+};
+pub use decode::{decode_row, DecodeError, DecodedRow, DecodedRows, Value};
 pub use error::{BatchesFailed, Error, InsertError, InsertManyError, Result};
 pub use fit::{decl, Fits};
 pub use format::{Encode, EncodeError, EnumValue, Format};
+pub use outcome::{CommittedBatch, Outcome, Receipt};
+pub use position::{Position, PositionRange};
 pub use retry::RetryPolicy;
 pub use row::{BatchRow, Column, EncodeRow, Schema};
 pub use schema::{ColumnMismatch, SchemaMismatch};

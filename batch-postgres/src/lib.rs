@@ -35,6 +35,16 @@
 //!   when the server does; with `isolate_bad_rows(true)` the batcher stores the other
 //!   rows and dead-letters the bad one.
 //!
+//! That holds within one process. **Across restarts**, a consumer that replays from its
+//! last acknowledged offsets may insert rows that are in the table already (committed
+//! just before a crash, or by a `COMMIT` whose answer was lost). With a
+//! [ledger](PostgresSink::ledger) (opt-in), each batch records in its own transaction
+//! which [positions](batch_core::Position) it wrote, and rows whose positions are
+//! recorded are left out of later batches: every positioned row is stored exactly once,
+//! whatever the batch boundaries after the restart. A `COMMIT` in doubt is then resolved
+//! by reading the ledger under the same locks, which also works when the server no
+//! longer knows the transaction. `examples/offsets.rs` is such a consumer.
+//!
 //! # Timeouts
 //!
 //! Nothing waits forever on a silent server:
@@ -133,7 +143,7 @@ pub use copy::{oid, PgBinary, PgElement, PgType, PgTypeKind, HEADER, TRAILER};
 pub use error::{Error, Result};
 pub use schema::{describe_table, TableColumn};
 pub use sink::{
-    OnConflict, PostgresSink, PostgresSinkBuilder, DEFAULT_COMMIT_STATUS_WINDOW,
+    LedgerStats, OnConflict, PostgresSink, PostgresSinkBuilder, DEFAULT_COMMIT_STATUS_WINDOW,
     DEFAULT_CONNECT_TIMEOUT,
 };
 

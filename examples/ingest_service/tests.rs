@@ -118,7 +118,9 @@ struct Seen {
 /// Client `c` posts its share of the events, resending what a `503` refused, until all
 /// are accepted or the service is gone.
 async fn client(addr: String, c: i64, seen: Arc<Seen>) {
-    let ids: Vec<i64> = (c..EVENTS).step_by(usize::try_from(CLIENTS).unwrap()).collect();
+    let ids: Vec<i64> = (c..EVENTS)
+        .step_by(usize::try_from(CLIENTS).unwrap())
+        .collect();
     for chunk in ids.chunks(PER_REQUEST) {
         let mut rest = chunk;
         while !rest.is_empty() {

@@ -29,7 +29,7 @@
 
 use std::any::type_name;
 
-use batch_core::{EncodeError, Format};
+use batch_core::{DecodeError, EncodeError, Format, Value};
 
 use crate::types::ChType;
 
@@ -38,6 +38,7 @@ mod containers;
 mod datetime;
 #[cfg(feature = "rust_decimal")]
 mod decimal;
+mod decode;
 mod enums;
 #[cfg(feature = "serde_json")]
 mod json;
@@ -75,6 +76,11 @@ impl Format for RowBinary {
         buf: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         enums::encode_label(label, column, buf, "enum")
+    }
+
+    /// Reads one value back into a [`Value`]: the inverse of the encoders.
+    fn decode_value(column: &ChType, input: &mut &[u8]) -> Result<Value, DecodeError> {
+        decode::value(column, input)
     }
 }
 

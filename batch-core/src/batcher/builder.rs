@@ -9,9 +9,10 @@ use tokio::sync::mpsc;
 use crate::batcher::handle::Handle;
 use crate::batcher::rng::Rng;
 use crate::batcher::shared::{Limits, Shared};
-use crate::batcher::worker::{Config, DeadLetter, Worker};
+use crate::batcher::worker::{CommitHook, Config, DeadLetter, Worker};
 use crate::dead_letter::FailedBatch;
 use crate::error::{Error, Result};
+use crate::outcome::CommittedBatch;
 use crate::retry::RetryPolicy;
 use crate::row::{BatchRow, Schema};
 use crate::sink::{Sink, SinkError};
@@ -36,6 +37,8 @@ pub struct Builder<S: Sink> {
     max_in_flight: usize,
     retry: RetryPolicy,
     dead_letter: Option<DeadLetter>,
+    on_commit: Option<CommitHook>,
+    max_error_rows: Option<u64>,
     isolate_bad_rows: bool,
     seed: Option<u64>,
     shards: Option<usize>,
@@ -55,6 +58,8 @@ impl<S: Sink + fmt::Debug> fmt::Debug for Builder<S> {
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
             .field("dead_letter", &self.dead_letter.is_some())
+            .field("on_commit", &self.on_commit.is_some())
+            .field("max_error_rows", &self.max_error_rows)
             .field("isolate_bad_rows", &self.isolate_bad_rows)
             .finish_non_exhaustive()
     }
@@ -72,6 +77,8 @@ impl<S: Sink> Builder<S> {
             max_in_flight: 2,
             retry: RetryPolicy::default(),
             dead_letter: None,
+            on_commit: None,
+            max_error_rows: None,
             isolate_bad_rows: false,
             seed: None,
             shards: None,
@@ -133,6 +140,9 @@ impl<S: Sink> Builder<S> {
 
     /// Installs a handler for batches that fail for good. It runs on the worker task, so
     /// it should be quick: hand the batch to a channel, a file, or a spawned task.
+    /// [`FailedBatch::decoded_rows`] reads its rows back as column values, and
+    /// [`DeadLetterFile`](crate::DeadLetterFile) is a ready-made handler that writes them
+    /// to rotating NDJSON files off the worker's thread, for [`replay`](crate::replay).
     ///
     /// Without a handler, failed batches are returned from the next
     /// [`flush`](Handle::flush) or [`close`](Handle::close) in an
@@ -181,6 +191,49 @@ impl<S: Sink> Builder<S> {
     /// twice the available parallelism, between 4 and 32.
     pub fn producer_shards(mut self, shards: usize) -> Self {
         self.shards = Some(shards);
+        self
+    }
+
+    /// Calls `hook` once for every batch (or part of a split batch) the sink committed,
+    /// in the order the commits happen, with its id, rows, bytes, attempts and the
+    /// [`Position`](crate::Position)s of its rows, so that a consumer can acknowledge
+    /// its source only for rows that are safe in the database. Failed batches go to the
+    /// [`dead_letter`](Builder::dead_letter) handler instead, and a batch that is possibly
+    /// persisted is never reported here. The hook runs on the batcher's worker task: keep
+    /// it short (hand the batch to a channel for slow work). A panic in it is logged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// use std::sync::{Arc, Mutex};
+    /// use batch_core::{Batcher, Position};
+    ///
+    /// let safe = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = safe.clone();
+    /// let handle = Batcher::builder(Discard)
+    ///     .on_commit(move |batch| seen.lock().unwrap().extend(batch.positions().to_vec()))
+    ///     .spawn::<Event>()
+    ///     .await?;
+    /// handle.insert_at(Event { id: 1, name: "a" }, Position::new(0, 41)).await?;
+    /// handle.flush().await?;
+    /// assert_eq!(safe.lock().unwrap()[0].last, 41);
+    /// # Ok(()) }
+    /// ```
+    pub fn on_commit(mut self, hook: impl FnMut(&CommittedBatch) + Send + 'static) -> Self {
+        self.on_commit = Some(Box::new(hook));
+        self
+    }
+
+    /// Halts the batcher once more than `rows` rows failed (bad rows isolated and
+    /// dead-lettered count one by one): further inserts are refused with
+    /// [`InsertError::Halted`](crate::InsertError::Halted), which hands the row back,
+    /// `flush` and `close` return [`Error::Halted`](crate::Error::Halted) (or the failed
+    /// batches, if any are held), and everything accepted before is still delivered.
+    /// [`Stats::halted`](crate::Stats::halted) says why. Default: no limit.
+    pub fn max_error_rows(mut self, rows: u64) -> Self {
+        self.max_error_rows = Some(rows);
         self
     }
 
@@ -313,7 +366,7 @@ impl<S: Sink> Builder<S> {
             grant: (self.max_buffered_bytes / (4 * shards)).clamp(1, CHUNK_BYTES),
         };
         let name: Arc<str> = self.name.as_deref().unwrap_or(schema.table).into();
-        let shared = Arc::new(Shared::new(columns, schema.table, name, limits, shards));
+        let shared = Arc::new(Shared::new(columns, schema, name, limits, shards));
         let (commands, receiver) = mpsc::unbounded_channel();
         let rng = self.seed.map_or_else(Rng::from_entropy, Rng::new);
         let config = Config {
@@ -324,6 +377,7 @@ impl<S: Sink> Builder<S> {
             max_in_flight: self.max_in_flight,
             retry: self.retry,
             isolate_bad_rows: self.isolate_bad_rows,
+            max_error_rows: self.max_error_rows,
         };
         let worker = Worker::new(
             shared.clone(),
@@ -331,6 +385,7 @@ impl<S: Sink> Builder<S> {
             receiver,
             config,
             self.dead_letter,
+            self.on_commit,
             rng,
         );
         runtime.spawn(worker.run());

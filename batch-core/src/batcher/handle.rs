@@ -13,10 +13,14 @@ use tokio::sync::futures::Notified;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use crate::batch::Batch;
 use crate::batcher::shared::{Refused, Shared};
+use crate::batcher::snapshot::{Dump, FlushReport};
 use crate::batcher::worker::Command;
 use crate::error::{Error, InsertError, InsertManyError, Result};
 use crate::format::Format;
+use crate::outcome::Receipt;
+use crate::position::Position;
 use crate::row::{BatchRow, EncodeRow};
 use crate::sink::Sink;
 use crate::stats::Stats;
@@ -66,6 +70,7 @@ impl<R, S: Sink> fmt::Debug for Handle<R, S> {
 fn refusal<T>(refused: Refused, row: T) -> InsertError<T> {
     match refused {
         Refused::Closed => InsertError::Closed(row),
+        Refused::Halted(reason) => InsertError::Halted { row, reason },
         Refused::Full => InsertError::Full(row),
         Refused::TooLarge { size, limit } => InsertError::TooLarge { row, size, limit },
         Refused::Encode(source) => InsertError::Encode { row, source },
@@ -307,8 +312,60 @@ impl<R, S: Sink> Handle<R, S> {
         I: IntoIterator<Item = T>,
         T: EncodeRow<S::Format> + BatchRow<Static = R>,
     {
+        self.insert_many_from(rows, None).await
+    }
+
+    /// As [`insert_many`](Handle::insert_many), and records that the rows came from
+    /// consecutive offsets of one stream of the user's source, starting at `first`: row
+    /// `i` from `Position::new(first.stream, first.offset + i)`. Each committed batch
+    /// reports the positions of its rows to the [`on_commit`](crate::Builder::on_commit)
+    /// hook.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert_many`](Handle::insert_many).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`insert_many`](Handle::insert_many): not cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// use batch_core::Position;
+    ///
+    /// // Messages 100..103 of partition 2.
+    /// let events = (100..103).map(|id| Event { id, name: "polled" });
+    /// handle.insert_many_at(events, Position::new(2, 100)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn insert_many_at<T, I>(
+        &self,
+        rows: I,
+        first: Position,
+    ) -> Result<(), InsertManyError<T>>
+    where
+        I: IntoIterator<Item = T>,
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
+        self.insert_many_from(rows, Some(first)).await
+    }
+
+    async fn insert_many_from<T, I>(
+        &self,
+        rows: I,
+        first: Option<Position>,
+    ) -> Result<(), InsertManyError<T>>
+    where
+        I: IntoIterator<Item = T>,
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
         const ROWS_PER_LOCK: usize = 64;
         const LOCKS_PER_YIELD: usize = 16;
+        let at = |i: usize| first.map(|p| Position::new(p.stream, p.offset.wrapping_add(i as u64)));
         let mut rows = rows.into_iter();
         let mut accepted = 0;
         let mut locks = 0;
@@ -320,7 +377,11 @@ impl<R, S: Sink> Handle<R, S> {
                     let Some(row) = rows.next() else {
                         return Ok(());
                     };
-                    match producer.push(&row) {
+                    let pushed = match at(accepted) {
+                        Some(p) => producer.push_at(&row, p),
+                        None => producer.push(&row),
+                    };
+                    match pushed {
                         Ok(()) => accepted += 1,
                         Err(refused) => {
                             stopped = Some((row, refused));
@@ -338,7 +399,7 @@ impl<R, S: Sink> Handle<R, S> {
                 continue;
             };
             let result = match refused {
-                Refused::Full => self.insert(row).await,
+                Refused::Full => self.insert_tagged(row, at(accepted), false).await.map(drop),
                 refused => Err(refusal(refused, row)),
             };
             match result {
@@ -350,6 +411,91 @@ impl<R, S: Sink> Handle<R, S> {
                         rest: rows.collect(),
                     })
                 }
+            }
+        }
+    }
+
+    /// As [`insert`](Handle::insert), and records that the row came from `at` in the
+    /// user's source; the [`on_commit`](crate::Builder::on_commit) hook reports it with
+    /// the row's batch.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Handle::insert).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`insert`](Handle::insert): if the future is dropped, the row is dropped with
+    /// it and was not accepted.
+    pub async fn insert_at<T>(&self, row: T, at: Position) -> Result<(), InsertError<T>>
+    where
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
+        self.insert_tagged(row, Some(at), false).await.map(drop)
+    }
+
+    /// As [`insert`](Handle::insert), and returns a [`Receipt`] once the row is
+    /// accepted: a future that resolves to the row's [`Outcome`](crate::Outcome) when
+    /// its batch is settled (committed, failed, or possibly persisted). Rows inserted
+    /// without a receipt cost nothing extra.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Handle::insert).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`insert`](Handle::insert).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// use batch_core::Outcome;
+    ///
+    /// let receipt = handle.insert_with_receipt(Event { id: 1, name: "a" }).await?;
+    /// handle.flush().await?;
+    /// match receipt.await {
+    ///     Outcome::Committed { batch } => println!("safe in batch {batch}"),
+    ///     other => println!("not committed: {other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn insert_with_receipt<T>(&self, row: T) -> Result<Receipt, InsertError<T>>
+    where
+        T: EncodeRow<S::Format> + BatchRow<Static = R>,
+    {
+        match self.insert_tagged(row, None, true).await? {
+            Some(rx) => Ok(Receipt::new(rx)),
+            // A receipt was asked for, so one was made.
+            None => Ok(Receipt::new(tokio::sync::oneshot::channel().1)),
+        }
+    }
+
+    /// Accepts a row from `at` with a receipt if asked, waiting for room.
+    async fn insert_tagged<T>(
+        &self,
+        row: T,
+        at: Option<Position>,
+        receipt: bool,
+    ) -> Result<Option<oneshot::Receiver<crate::outcome::Outcome>>, InsertError<T>>
+    where
+        T: EncodeRow<S::Format>,
+    {
+        loop {
+            let wait = self.shared.room.notified();
+            let mut wait = std::pin::pin!(wait);
+            wait.as_mut().enable();
+            match self.shared.push_tagged(&row, at, receipt) {
+                Ok(rx) => return Ok(rx),
+                Err(Refused::Full) => {
+                    self.shared.pressure.store(true, Ordering::Release);
+                    self.shared.wake.notify_one();
+                    wait.await;
+                }
+                Err(refused) => return Err(refusal(refused, row)),
             }
         }
     }
@@ -387,6 +533,92 @@ impl<R, S: Sink> Handle<R, S> {
             return self.after_worker();
         }
         answer.await.unwrap_or_else(|_| self.after_worker())
+    }
+
+    /// As [`flush`](Handle::flush), and reports what was delivered while it ran (rows,
+    /// bytes and batches committed or failed, retries, its duration) beside the
+    /// cumulative stats.
+    ///
+    /// # Errors
+    ///
+    /// As [`flush`](Handle::flush).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`flush`](Handle::flush).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// handle.insert(Event { id: 1, name: "a" }).await?;
+    /// handle.flush().await?;
+    /// handle.insert(Event { id: 2, name: "b" }).await?;
+    /// let report = handle.flush_report().await?;
+    /// assert_eq!(report.committed.rows, 1);
+    /// assert_eq!(report.batches_committed, 1);
+    /// assert_eq!(report.stats.committed.rows, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn flush_report(&self) -> Result<FlushReport> {
+        let before = self.stats();
+        let start = Instant::now();
+        let after = self.flush().await?;
+        Ok(FlushReport::between(&before, after, start.elapsed()))
+    }
+
+    /// A snapshot of the rows accepted and not yet being sent: in producer shards, in
+    /// the open batch, and in sealed batches waiting for a delivery (batches being sent
+    /// or waiting to retry are not included). Nothing is flushed or sealed; the rows
+    /// are copied (shards) or shared (chunks), so a dump takes up to the buffered bytes
+    /// again while it is kept.
+    ///
+    /// The worker answers it between two of its steps, so a row is in the dump exactly
+    /// once or, if its batch started sending before the worker took the request, not at
+    /// all.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] if the runtime stopped the worker before it finished. After
+    /// `close`, the dump is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let handle = batch_core::Batcher::builder(Discard).spawn::<Event>().await?;
+    /// use batch_core::Value;
+    ///
+    /// handle.insert(Event { id: 9, name: "buffered" }).await?;
+    /// let dump = handle.dump().await?;
+    /// let row = dump.decoded_rows().next().unwrap()?;
+    /// assert_eq!(row.get("id"), Some(&Value::UInt(9)));
+    /// assert_eq!(handle.stats().in_buffer.rows, 1); // not flushed
+    /// # Ok(()) }
+    /// ```
+    pub async fn dump(&self) -> Result<Dump> {
+        let (reply, answer) = oneshot::channel();
+        let chunks = if self.commands.send(Command::Dump(reply)).is_ok() {
+            answer.await.ok()
+        } else {
+            None
+        };
+        let chunks = match chunks {
+            Some(chunks) => chunks,
+            None if self.shared.finished.load(Ordering::Acquire) => Vec::new(),
+            None => {
+                return Err(Error::Stopped {
+                    stats: Box::new(self.stats()),
+                })
+            }
+        };
+        Ok(Dump::new(
+            Batch::new(0, chunks),
+            self.shared.decoder.clone(),
+        ))
     }
 
     /// Closes the batcher: no row is accepted after this call (on any handle); every

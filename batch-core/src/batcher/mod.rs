@@ -26,29 +26,53 @@
 //!
 //! # Bounded memory
 //!
-//! The encoded bytes accepted and not yet committed or failed — in producer chunks, in
-//! batches waiting, and in batches being sent — stay within
-//! [`max_buffered_bytes`](Builder::max_buffered_bytes) plus one row. At the bound,
-//! [`insert`](Handle::insert) waits and [`try_insert`](Handle::try_insert) hands the row
-//! back in [`InsertError::Full`](crate::InsertError::Full).
+//! The encoded bytes accepted and not yet committed or handed back — in producer chunks,
+//! in batches waiting, in batches being sent, and in failed batches held for the next
+//! `flush` or `close` — stay within [`max_buffered_bytes`](Builder::max_buffered_bytes)
+//! plus one row. What a sink holds while it sends a batch (a compressed frame, a copy
+//! made contiguous: [`Sink::send_memory`]) is reserved from the same budget before the
+//! send starts; one send may always proceed, so the bound is exceeded by at most that
+//! send's extra memory. At the bound, [`insert`](Handle::insert) waits and
+//! [`try_insert`](Handle::try_insert) hands the row back in
+//! [`InsertError::Full`](crate::InsertError::Full).
+//!
+//! Failed batches held for reporting (when there is no dead-letter handler) keep their
+//! bytes reserved until a `flush` or `close` returns them: if they fill the budget,
+//! producers wait until someone flushes. Install a
+//! [`dead_letter`](Builder::dead_letter) handler, or flush now and then, so that
+//! failures do not stall the producers.
 //!
 //! # Outcome of every batch
 //!
-//! - The sink acknowledges it: its rows are **committed**.
+//! - The sink acknowledges it: its rows are **committed**; the
+//!   [`on_commit`](Builder::on_commit) hook sees it with its positions, and the rows'
+//!   receipts resolve to [`Outcome::Committed`](crate::Outcome::Committed).
 //! - The sink fails with a retryable error: it is sent again, with the same bytes, as the
-//!   [`RetryPolicy`](crate::RetryPolicy) says (exponential backoff with full jitter, a
-//!   number of attempts and a total deadline). A sink that panics counts as a retryable
-//!   failure; the worker survives it.
+//!   [`RetryPolicy`](crate::RetryPolicy) says (by default until no attempt succeeded
+//!   within 120 s, each attempt bounded by 30 s). A sink that panics counts as a
+//!   retryable failure; the worker survives it.
+//! - The sink cannot tell whether the destination wrote it (a connection lost during
+//!   `COMMIT` whose outcome could not be found out, an attempt cut off by its
+//!   deadline): it is **possibly persisted**. It is never sent again nor split; it is
+//!   reported as a failure with
+//!   [`FailureCause::PossiblyPersisted`](crate::FailureCause::PossiblyPersisted) and
+//!   counted in [`Stats::possibly_persisted`](crate::Stats::possibly_persisted).
 //! - It fails for good (a permanent, schema or config error, or out of retries): its rows
 //!   are **failed**, and the batch — its encoded rows and the cause, a
 //!   [`FailedBatch`](crate::FailedBatch) — goes to the
 //!   [`dead_letter`](Builder::dead_letter) handler, or without one, is returned by the
 //!   next [`flush`](Handle::flush) or [`close`](Handle::close) in
 //!   [`Error::Failed`](crate::Error::Failed). Optionally,
-//!   [`isolate_bad_rows`](Builder::isolate_bad_rows) splits such a batch to deliver its
-//!   good rows.
+//!   [`isolate_bad_rows`](Builder::isolate_bad_rows) splits a batch the sink refused
+//!   because of its rows ([`SinkError::caused_by_data`](crate::SinkError::caused_by_data))
+//!   to deliver its good rows: around the row the sink names, or in halves; it stops when
+//!   both halves fail like their parent without a row, and caps the sends per batch.
+//! - [`max_error_rows`](Builder::max_error_rows) halts the batcher when too many rows
+//!   failed: it accepts no more rows and still delivers those it accepted.
 //!
-//! No batch is ever logged and then dropped.
+//! No batch is ever logged and then dropped. If the worker task itself stops (its runtime
+//! shuts down, or a `tracing` subscriber or `metrics` recorder panics inside it), every
+//! handle refuses rows with `Closed` and every waiting producer wakes up.
 //!
 //! # Accounting
 //!
@@ -58,8 +82,9 @@
 //! # Observability
 //!
 //! Each send attempt runs in a `tracing` span `batchrow.flush` with the fields `table`,
-//! `name` (the batcher's [`name`](Builder::name)), `batch.id`, `batch.rows`, `batch.bytes`, `attempt`, `duration_ms` and `outcome`
-//! (`committed`, `retry`, `rejected`, `gave up`). Retries are logged at `WARN` and
+//! `name` (the batcher's [`name`](Builder::name)), `batch.id`, `batch.rows`,
+//! `batch.bytes`, `attempt`, `duration_ms` and `outcome` (`committed`, `retry`,
+//! `rejected`, `possibly persisted`, `gave up`). Retries are logged at `WARN` and
 //! batches that fail for good at `ERROR`.
 //!
 //! The batcher records these metrics through the [`metrics`](https://docs.rs/metrics)
@@ -98,10 +123,12 @@ mod deliver;
 mod handle;
 mod rng;
 mod shared;
+mod snapshot;
 mod worker;
 
 pub use builder::Builder;
 pub use handle::Handle;
+pub use snapshot::{Dump, FlushReport};
 
 use crate::sink::Sink;
 

@@ -7,14 +7,17 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
 use crate::batch::{Chunk, ChunkFull, RowBuffer};
 use crate::dead_letter::FailedBatch;
+use crate::decode::RowDecoder;
 use crate::error::{BatchesFailed, Error, Result};
 use crate::format::{EncodeError, Format};
-use crate::row::EncodeRow;
+use crate::outcome::Outcome;
+use crate::position::Position;
+use crate::row::{EncodeRow, Schema};
 use crate::stats::{Count, Stats};
 use crate::telemetry::Metrics;
 
@@ -33,6 +36,10 @@ pub(crate) struct Limits {
     pub(crate) grant: usize,
 }
 
+/// Why the batcher halts when more rows failed than `max_error_rows` allows.
+pub(crate) const ERROR_BUDGET_USED: &str =
+    "more rows failed than max_error_rows allows; the batcher accepts no more rows";
+
 /// Keeps each shard on its own cache lines.
 #[derive(Debug)]
 #[repr(align(128))]
@@ -50,6 +57,8 @@ struct Shard {
     accepted: Count,
     /// Set by the worker when the batcher closes; no row is accepted after.
     closed: bool,
+    /// Receipts of rows in `buf`, by row index.
+    receipts: Vec<(u32, oneshot::Sender<Outcome>)>,
 }
 
 /// A chunk handed to the worker, with the time its first row was accepted.
@@ -57,6 +66,8 @@ struct Shard {
 pub(crate) struct Piece {
     pub(crate) chunk: Chunk,
     pub(crate) first_at: Instant,
+    /// Receipts of rows in `chunk`, by row index.
+    pub(crate) receipts: Vec<(u32, oneshot::Sender<Outcome>)>,
 }
 
 /// Accounting of the rows outside the shards, and the chunks handed to the worker.
@@ -85,6 +96,7 @@ pub(crate) struct Ledger {
 /// Why a row was not accepted (the caller attaches the row).
 pub(crate) enum Refused {
     Closed,
+    Halted(&'static str),
     Full,
     TooLarge { size: usize, limit: usize },
     Encode(EncodeError),
@@ -126,7 +138,20 @@ pub(crate) struct Producer<'a, F: Format> {
 impl<F: Format> Producer<'_, F> {
     /// Encodes and accepts one row.
     pub(crate) fn push<T: EncodeRow<F> + ?Sized>(&mut self, row: &T) -> Result<(), Refused> {
-        self.shared.push_locked(&mut self.shard, row)
+        self.shared
+            .push_locked(&mut self.shard, row, None, false)
+            .map(drop)
+    }
+
+    /// Encodes and accepts one row from `at`.
+    pub(crate) fn push_at<T: EncodeRow<F> + ?Sized>(
+        &mut self,
+        row: &T,
+        at: Position,
+    ) -> Result<(), Refused> {
+        self.shared
+            .push_locked(&mut self.shard, row, Some(at), false)
+            .map(drop)
     }
 }
 
@@ -140,7 +165,9 @@ pub(crate) enum Settled {
 /// The state shared by every handle and the worker of one batcher.
 #[derive(Debug)]
 pub(crate) struct Shared<F: Format> {
-    pub(crate) columns: Box<[F::Column]>,
+    pub(crate) columns: std::sync::Arc<[F::Column]>,
+    /// Reads rows back into values, for failed batches and dumps.
+    pub(crate) decoder: RowDecoder,
     pub(crate) table: &'static str,
     /// The batcher's name ([`Builder::name`](crate::Builder::name)), a label of its
     /// metrics and spans.
@@ -214,14 +241,18 @@ impl<F: Format> Shared<F> {
     /// `shards` is rounded up to a power of two.
     pub(crate) fn new(
         columns: Vec<F::Column>,
-        table: &'static str,
+        schema: Schema,
         name: Arc<str>,
         limits: Limits,
         shards: usize,
     ) -> Self {
+        let table = schema.table;
+        let columns: std::sync::Arc<[F::Column]> = columns.into();
+        let decoder = RowDecoder::new::<F>(columns.clone(), schema);
         let shards = shards.max(1).checked_next_power_of_two().unwrap_or(1);
         Shared {
-            columns: columns.into_boxed_slice(),
+            columns,
+            decoder,
             table,
             limits,
             shards: (0..shards)
@@ -265,7 +296,18 @@ impl<F: Format> Shared<F> {
     /// Encodes and accepts one row.
     pub(crate) fn push<T: EncodeRow<F> + ?Sized>(&self, row: &T) -> Result<(), Refused> {
         let mut shard = self.lock_shard();
-        self.push_locked(&mut shard, row)
+        self.push_locked(&mut shard, row, None, false).map(drop)
+    }
+
+    /// Encodes and accepts one row, maybe from a position, maybe with a receipt.
+    pub(crate) fn push_tagged<T: EncodeRow<F> + ?Sized>(
+        &self,
+        row: &T,
+        at: Option<Position>,
+        receipt: bool,
+    ) -> Result<Option<oneshot::Receiver<Outcome>>, Refused> {
+        let mut shard = self.lock_shard();
+        self.push_locked(&mut shard, row, at, receipt)
     }
 
     /// Locks a shard for several rows in a row (see [`Producer`]).
@@ -280,15 +322,20 @@ impl<F: Format> Shared<F> {
         &self,
         shard: &mut Shard,
         row: &T,
-    ) -> Result<(), Refused> {
+        at: Option<Position>,
+        receipt: bool,
+    ) -> Result<Option<oneshot::Receiver<Outcome>>, Refused> {
         if shard.closed {
-            return Err(Refused::Closed);
+            return Err(match self.ledger().halted {
+                Some(reason) if reason == ERROR_BUDGET_USED => Refused::Halted(reason),
+                _ => Refused::Closed,
+            });
         }
         let credit = shard.credit;
         let mut granted = 0;
         let columns = &*self.columns;
         let max_bytes = self.limits.max_bytes;
-        let size = shard.buf.push_row(|buf| {
+        let write = |buf: &mut Vec<u8>| {
             let start = buf.len();
             // If the encoder panics, the guard removes its partial row as the panic
             // unwinds (the shard lock is then poisoned, which `lock` ignores).
@@ -314,7 +361,17 @@ impl<F: Format> Shared<F> {
                 granted = self.reserve(size - credit)?;
             }
             Ok(())
-        })?;
+        };
+        let size = match at {
+            Some(at) => shard.buf.push_row_at(at, write)?,
+            None => shard.buf.push_row(write)?,
+        };
+        let waiting = receipt.then(|| {
+            let (tx, rx) = oneshot::channel();
+            let row = u32::try_from(shard.buf.rows() - 1).unwrap_or(u32::MAX);
+            shard.receipts.push((row, tx));
+            rx
+        });
         shard.credit = (credit + granted).saturating_sub(size);
         shard.accepted += Count::of(1, size);
         if shard.first_at.is_none() {
@@ -326,7 +383,7 @@ impl<F: Format> Shared<F> {
         {
             self.hand_off(shard, false, true);
         }
-        Ok(())
+        Ok(waiting)
     }
 
     /// Reserves at least `need` bytes of the budget (more, up to a grant, when there is
@@ -399,7 +456,11 @@ impl<F: Format> Shared<F> {
             let count = Count::of(chunk.rows(), chunk.len());
             {
                 let mut ledger = self.ledger();
-                ledger.incoming.push(Piece { chunk, first_at });
+                ledger.incoming.push(Piece {
+                    chunk,
+                    first_at,
+                    receipts: std::mem::take(&mut shard.receipts),
+                });
                 ledger.worker += count;
             }
             self.metrics.rows_accepted.increment(count.rows);
@@ -511,7 +572,12 @@ impl<F: Format> Shared<F> {
             self.release(bytes);
             return Err(Error::Failed(Box::new(BatchesFailed { batches, stats })));
         }
-        if self.finished.load(Ordering::Acquire) {
+        if let Some(reason) = stats.halted.filter(|r| *r == ERROR_BUDGET_USED) {
+            Err(Error::Halted {
+                reason,
+                stats: Box::new(stats),
+            })
+        } else if self.finished.load(Ordering::Acquire) {
             Ok(stats)
         } else {
             Err(Error::Stopped {
@@ -553,6 +619,22 @@ impl<F: Format> Shared<F> {
             retries: ledger.retries,
             in_flight: ledger.in_flight,
         }
+    }
+
+    /// The rows in producer shards and in chunks handed to the worker and not yet
+    /// taken, oldest first, as chunks (the shards' rows copied). Every shard and the
+    /// ledger are locked together, so no row is seen twice or missed while it moves.
+    pub(crate) fn snapshot_rows(&self) -> Vec<Chunk> {
+        let shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(|s| lock(&s.0)).collect();
+        let ledger = self.ledger();
+        let mut out: Vec<Chunk> = ledger.incoming.iter().map(|p| p.chunk.clone()).collect();
+        out.extend(
+            shards
+                .iter()
+                .filter(|s| !s.buf.is_empty())
+                .map(|s| s.buf.snapshot()),
+        );
+        out
     }
 
     /// Whether the worker has nothing left to take.

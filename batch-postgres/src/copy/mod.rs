@@ -12,6 +12,7 @@
 
 mod array;
 mod datetime;
+mod decode;
 mod json;
 mod net;
 mod numeric;
@@ -23,7 +24,7 @@ mod uuid;
 #[cfg(test)]
 mod tests;
 
-use batch_core::{EncodeError, Format};
+use batch_core::{DecodeError, EncodeError, Format, Value};
 
 pub use array::PgElement;
 pub use types::{oid, PgType, PgTypeKind};
@@ -103,6 +104,16 @@ impl Format for PgBinary {
         buf: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         text::encode_label(label, column, buf)
+    }
+
+    /// Reads the field count that starts a row.
+    fn decode_row_start(columns: usize, input: &mut &[u8]) -> Result<(), DecodeError> {
+        decode::row_start(columns, input)
+    }
+
+    /// Reads one field back into a [`Value`]: the inverse of the encoders.
+    fn decode_value(column: &PgType, input: &mut &[u8]) -> Result<Value, DecodeError> {
+        decode::field(column, input)
     }
 }
 

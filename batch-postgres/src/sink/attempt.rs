@@ -77,6 +77,8 @@ pub(crate) enum Failure {
     RowCount {
         /// The rows the server read.
         inserted: u64,
+        /// The rows sent.
+        expected: usize,
     },
     /// `COMMIT` was sent, and its answer did not come back as success: the outcome is
     /// unknown until the server is asked.
@@ -94,7 +96,7 @@ impl From<tokio_postgres::Error> for Failure {
 }
 
 /// Runs `step` until `deadline`.
-async fn bounded<T>(
+pub(super) async fn bounded<T>(
     deadline: Instant,
     during: &'static str,
     step: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
@@ -125,7 +127,7 @@ fn begin_sql(left: Duration, stage_sql: Option<&str>) -> String {
 }
 
 /// Reads the transaction's id and backend from the answer to [`begin_sql`].
-fn txn_of(messages: &[SimpleQueryMessage]) -> Option<Txn> {
+pub(super) fn txn_of(messages: &[SimpleQueryMessage]) -> Option<Txn> {
     messages.iter().find_map(|m| match m {
         SimpleQueryMessage::Row(row) => Some(Txn {
             xid: row.get(0)?.parse().ok()?,
@@ -181,7 +183,10 @@ pub(crate) async fn copy_batch(
     };
     let inserted = bounded(deadline, "the COPY", copy).await?;
     if usize::try_from(inserted).ok() != Some(batch.rows()) {
-        return Err(Failure::RowCount { inserted });
+        return Err(Failure::RowCount {
+            inserted,
+            expected: batch.rows(),
+        });
     }
     if let Some(merge) = merge {
         bounded(

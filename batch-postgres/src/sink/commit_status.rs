@@ -31,7 +31,7 @@ const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// What `COMMIT` did, for messages.
-fn describe(error: Option<&tokio_postgres::Error>) -> String {
+pub(super) fn describe(error: Option<&tokio_postgres::Error>) -> String {
     match error {
         Some(e) => format!("COMMIT failed ({e})"),
         None => "COMMIT did not answer before the attempt's deadline".to_owned(),
@@ -104,7 +104,7 @@ pub(crate) async fn resolve(
 /// The error for a transaction the server rolled back: the server's own, if it refused
 /// the `COMMIT` for a reason retrying does not cure (a deferred constraint), or else a
 /// retryable one.
-fn rolled_back(
+pub(super) fn rolled_back(
     error: Option<tokio_postgres::Error>,
     cause: &str,
     what: &str,
@@ -159,25 +159,31 @@ async fn ask(pool: &Pool, txn: Txn) -> Result<Status, String> {
         Some(other) => return Err(format!("txid_status answered {other:?}")),
     };
     if status == Status::InProgress {
-        // Only the backend that still holds this transaction: its pid, and its xid (the
-        // low 32 bits of the 64-bit id).
-        let xid32 = (txn.xid & 0xFFFF_FFFF).to_string();
-        let ended = client
-            .query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE pid = $1 AND backend_xid::text = $2",
-                &[&txn.pid, &xid32],
-            )
-            .await
-            .map_err(|e| format!("ending backend {} failed: {e}", txn.pid))?;
-        tracing::warn!(
-            xid = txn.xid,
-            backend = txn.pid,
-            terminated = !ended.is_empty(),
-            "batchrow: the transaction is still in progress; terminating the backend that \
-             holds it, so that its outcome becomes definite"
-        );
+        end_holder(client, txn).await?;
     }
     checkout.release();
     Ok(status)
+}
+
+/// Terminates the backend that still holds `txn` (its pid, while its current
+/// transaction is that one: the low 32 bits of the 64-bit id), so that the transaction
+/// ends; returns whether one was.
+pub(super) async fn end_holder(client: &tokio_postgres::Client, txn: Txn) -> Result<bool, String> {
+    let xid32 = (txn.xid & 0xFFFF_FFFF).to_string();
+    let ended = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE pid = $1 AND backend_xid::text = $2",
+            &[&txn.pid, &xid32],
+        )
+        .await
+        .map_err(|e| format!("ending backend {} failed: {e}", txn.pid))?;
+    tracing::warn!(
+        xid = txn.xid,
+        backend = txn.pid,
+        terminated = !ended.is_empty(),
+        "batchrow: the transaction is still in progress; terminating the backend that \
+         holds it, so that its outcome becomes definite"
+    );
+    Ok(!ended.is_empty())
 }

@@ -5,6 +5,7 @@ mod attempt;
 mod builder;
 pub(crate) mod classify;
 mod commit_status;
+mod ledger;
 mod upsert;
 
 use std::fmt;
@@ -21,6 +22,8 @@ use crate::schema::{self, Checked, TableName};
 use attempt::{Checkout, Failure};
 pub use builder::{PostgresSinkBuilder, DEFAULT_CONNECT_TIMEOUT};
 use classify::{classify, pool_error, Endpoint, Outcome};
+pub use ledger::LedgerStats;
+use ledger::{Ledger, LedgerConfig};
 pub use upsert::OnConflict;
 
 /// How long the sink keeps asking whether a transaction committed, by default, after
@@ -95,6 +98,28 @@ const RECHECK_GRACE: Duration = Duration::from_secs(5);
 /// `"analytics.events"` in a schema) unless [`table`](PostgresSink::table) or
 /// [`schema`](PostgresSink::schema) override it.
 ///
+/// # Failover
+///
+/// Give the primary and its standbys in one URL, with `target_session_attrs=read-write`
+/// (`postgres://u:p@db-1:5432,db-2:5432/app?target_session_attrs=read-write`, or
+/// `host=db-1,db-2 port=5432,5432 target_session_attrs=read-write`): each new
+/// connection tries the hosts in order and keeps the one that accepts writes. When the
+/// primary goes away, its connections fail and are closed (a connection goes back to
+/// the pool only after a clean `COMMIT`; a closed one is not reused), the attempts fail
+/// as retryable, and the batcher's retries connect to whichever host is the primary
+/// once a standby is promoted. A connection that lands on a server that turned
+/// read-only fails with `25006`, retryable, and is closed as well. A batch whose
+/// `COMMIT` answer was lost is looked up on the new primary (`txid_status`), which
+/// knows every transaction the old primary shipped to it: after a clean stop of the
+/// old primary, that is all of them. Checked on a real primary and standby:
+/// `tests/postgres_failover.rs`.
+///
+/// With asynchronous replication and a primary that *crashes*, transactions it
+/// committed but had not shipped are lost with it, and the transaction id of a lost
+/// batch may be reused on the new primary, so the commit-status check is only as good
+/// as the replication: use synchronous replication (`synchronous_commit = on` with
+/// `synchronous_standby_names`) where that matters.
+///
 /// # Examples
 ///
 /// ```no_run
@@ -112,6 +137,8 @@ pub struct PostgresSink {
     schema: Option<String>,
     table: Option<String>,
     commit_status_window: Duration,
+    ledger: Option<LedgerConfig>,
+    ledger_stats: LedgerStats,
     on_conflict: Option<OnConflict>,
     prepared: Option<Arc<Prepared>>,
 }
@@ -122,6 +149,7 @@ struct Prepared {
     schema: Schema,
     name: TableName,
     checked: Checked,
+    ledger: Option<Ledger>,
     /// The upsert's statements, in upsert mode.
     merge: Option<upsert::Merge>,
 }
@@ -142,6 +170,7 @@ impl fmt::Debug for PostgresSink {
             .field("schema", &self.schema)
             .field("table", &self.table)
             .field("commit_status_window", &self.commit_status_window)
+            .field("ledger", &self.ledger)
             .field("on_conflict", &self.on_conflict)
             .field("copy", &self.prepared.as_ref().map(|p| p.copy_sql()))
             .finish()
@@ -233,6 +262,8 @@ impl PostgresSink {
             schema: None,
             table: None,
             commit_status_window: DEFAULT_COMMIT_STATUS_WINDOW,
+            ledger: None,
+            ledger_stats: LedgerStats::default(),
             on_conflict: None,
             prepared: None,
         }
@@ -494,17 +525,30 @@ impl Sink for PostgresSink {
                 return Err(SinkError::retryable("no PostgreSQL connection"));
             };
             let checked = schema::check(client, &name, schema).await?;
+            let ledger = match &self.ledger {
+                Some(config) => {
+                    Some(ledger::prepare(client, config, self.ledger_stats.clone()).await?)
+                }
+                None => None,
+            };
             let merge = match &self.on_conflict {
                 Some(on_conflict) => {
+                    if ledger.is_some() {
+                        return Err(SinkError::new(
+                            SinkErrorKind::Config,
+                            "on_conflict (upsert) and the ledger cannot be combined yet: \
+                             choose one",
+                        ));
+                    }
                     let columns: Vec<&str> = schema.columns.iter().map(|c| c.name).collect();
                     Some(upsert::prepare(client, &checked.table, &columns, on_conflict).await?)
                 }
                 None => None,
             };
             checkout.release();
-            Ok((checked, merge))
+            Ok((checked, ledger, merge))
         };
-        let (checked, merge) = timeout(PREPARE_TIMEOUT, check).await.map_err(|_| {
+        let (checked, ledger, merge) = timeout(PREPARE_TIMEOUT, check).await.map_err(|_| {
             SinkError::retryable(format!(
                 "the schema check of {} did not finish within {PREPARE_TIMEOUT:?}: \
                  PostgreSQL{} does not answer",
@@ -521,6 +565,7 @@ impl Sink for PostgresSink {
             schema,
             name,
             checked,
+            ledger,
             merge,
         }));
         Ok(columns)
@@ -573,6 +618,10 @@ impl Sink for PostgresSink {
             Some(_) => format!("upsert into {}", prepared.checked.table.display()),
             None => format!("COPY into {}", prepared.checked.table.display()),
         };
+        let keys = match &prepared.ledger {
+            Some(ledger) => Some(ledger.keys(batch)?),
+            None => None,
+        };
         let client = match timeout_at(deadline, self.pool.get()).await {
             Ok(Ok(client)) => client,
             Ok(Err(e)) => return Err(pool_error(e, &self.pool, &self.endpoint)),
@@ -584,8 +633,22 @@ impl Sink for PostgresSink {
             }
         };
         let checkout = Checkout::new(client);
-        let result = match checkout.client() {
-            Some(client) => {
+        let mut planned = None;
+        let result = match (checkout.client(), &prepared.ledger, &keys) {
+            (Some(client), Some(ledger), Some(keys)) => {
+                let copy_sql = &prepared.checked.copy_sql;
+                ledger::copy_batch(
+                    client,
+                    copy_sql,
+                    ledger,
+                    batch,
+                    keys,
+                    deadline,
+                    &mut planned,
+                )
+                .await
+            }
+            (Some(client), _, _) => {
                 attempt::copy_batch(
                     client,
                     prepared.copy_sql(),
@@ -595,7 +658,7 @@ impl Sink for PostgresSink {
                 )
                 .await
             }
-            None => Err(Failure::TimedOut {
+            (None, _, _) => Err(Failure::TimedOut {
                 during: "taking a connection",
             }),
         };
@@ -619,22 +682,28 @@ impl Sink for PostgresSink {
                 "{what}: the attempt's deadline passed during {during}; the connection was \
                  closed, so the server rolls the transaction back and nothing was committed"
             ))),
-            Failure::RowCount { inserted } => Err(SinkError::permanent(format!(
-                "{what}: the server read {inserted} rows, but the batch holds {}; \
-                 nothing was committed",
-                batch.rows()
+            Failure::RowCount { inserted, expected } => Err(SinkError::permanent(format!(
+                "{what}: the server read {inserted} rows, but {expected} were sent; \
+                 nothing was committed"
             ))),
-            Failure::Commit { txn, error } => {
-                commit_status::resolve(
-                    &self.pool,
-                    txn,
-                    error,
-                    self.commit_status_window,
-                    &what,
-                    batch.rows(),
-                )
-                .await
-            }
+            Failure::Commit { txn, error } => match (&prepared.ledger, &keys) {
+                (Some(ledger), Some(keys)) => {
+                    let window = self.commit_status_window;
+                    ledger::resolve(&self.pool, ledger, keys, txn, error, window, &what, planned)
+                        .await
+                }
+                _ => {
+                    commit_status::resolve(
+                        &self.pool,
+                        txn,
+                        error,
+                        self.commit_status_window,
+                        &what,
+                        batch.rows(),
+                    )
+                    .await
+                }
+            },
         }
     }
 }

@@ -15,6 +15,7 @@ mod barrier;
 mod bisect;
 mod open;
 mod report;
+mod settle;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -27,20 +28,24 @@ use tokio::time::Instant;
 use crate::batch::Batch;
 use crate::batcher::deliver::{deliver, panic_message, Delivered};
 use crate::batcher::rng::Rng;
-use crate::batcher::shared::{Piece, Settled, Shared};
+use crate::batcher::shared::{Piece, Shared};
 use crate::dead_letter::{FailedBatch, FailureCause};
-use crate::error::{BatchesFailed, Error, Result};
+use crate::error::Result;
 use crate::format::Format;
+use crate::outcome::{CommittedBatch, Waiting};
 use crate::retry::RetryPolicy;
-use crate::sink::{Sink, SinkErrorKind};
-use crate::stats::{Count, Stats};
+use crate::sink::Sink;
+use crate::stats::Stats;
 
 use barrier::Barriers;
-use bisect::{Bisector, News, Signature};
+use bisect::{Bisector, News};
 use open::{Filler, Fresh};
-use report::{bytes_of, Delivery, Reporter};
+use report::{bytes_of, Reporter};
 
 pub(crate) use report::DeadLetter;
+
+/// The commit hook.
+pub(crate) type CommitHook = Box<dyn FnMut(&CommittedBatch) + Send>;
 
 /// The answer to a flush or close.
 type Reply = oneshot::Sender<Result<Stats>>;
@@ -53,6 +58,8 @@ pub(crate) enum Command {
         deadline: Option<Instant>,
         reply: Reply,
     },
+    /// The rows accepted and not yet being sent, without flushing.
+    Dump(oneshot::Sender<Vec<crate::batch::Chunk>>),
 }
 
 /// The worker's settings.
@@ -65,6 +72,7 @@ pub(crate) struct Config {
     pub(crate) max_in_flight: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) isolate_bad_rows: bool,
+    pub(crate) max_error_rows: Option<u64>,
 }
 
 /// A sealed batch (or a part of one being bisected), the sequence of the batch it
@@ -74,6 +82,31 @@ struct Sealed {
     batch: Batch,
     seq: u64,
     pair: Option<u64>,
+    /// Receipts of its rows, by row index in `batch`.
+    receipts: Vec<Waiting>,
+}
+
+impl Sealed {
+    /// The part of this one holding rows `range`, with their receipts.
+    fn part(&mut self, range: std::ops::Range<usize>, pair: Option<u64>) -> Sealed {
+        let mut receipts = Vec::new();
+        if !self.receipts.is_empty() {
+            let (inside, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.receipts)
+                .into_iter()
+                .partition(|(row, _)| range.contains(row));
+            self.receipts = rest;
+            receipts = inside
+                .into_iter()
+                .map(|(row, tx)| (row - range.start, tx))
+                .collect();
+        }
+        Sealed {
+            batch: self.batch.slice(range),
+            seq: self.seq,
+            pair,
+            receipts,
+        }
+    }
 }
 
 /// A failed part and how it failed, as the bisection holds it.
@@ -131,6 +164,7 @@ pub(crate) struct Worker<S: Sink> {
     closing: Option<Closing>,
     reporter: Reporter,
     bisector: Bisector<Failed>,
+    on_commit: Option<CommitHook>,
 }
 
 impl<S: Sink> std::fmt::Debug for Worker<S> {
@@ -159,6 +193,7 @@ impl<S: Sink> Worker<S> {
         commands: mpsc::UnboundedReceiver<Command>,
         config: Config,
         dead_letter: Option<DeadLetter>,
+        on_commit: Option<CommitHook>,
         rng: Rng,
     ) -> Self {
         let mut worker = Worker {
@@ -179,6 +214,7 @@ impl<S: Sink> Worker<S> {
             closing: None,
             reporter: Reporter::new(dead_letter),
             bisector: Bisector::default(),
+            on_commit,
         };
         worker.wait = worker.sample_wait();
         worker
@@ -272,7 +308,23 @@ impl<S: Sink> Worker<S> {
                 self.barriers.wait(self.filler.next_id(), reply);
             }
             Some(Command::Close { deadline, reply }) => self.start_closing(deadline, Some(reply)),
+            Some(Command::Dump(reply)) => {
+                let _ = reply.send(self.buffered_rows());
+            }
         }
+    }
+
+    /// The rows waiting to be sent, oldest first: sealed batches (and parts of split
+    /// ones) waiting for a delivery, the open batch, then what producers hold.
+    fn buffered_rows(&self) -> Vec<crate::batch::Chunk> {
+        let mut chunks: Vec<crate::batch::Chunk> = self
+            .ready
+            .iter()
+            .flat_map(|s| s.batch.chunk_list().iter().cloned())
+            .collect();
+        chunks.extend(self.filler.chunks().iter().cloned());
+        chunks.extend(self.shared.snapshot_rows());
+        chunks
     }
 
     fn start_closing(&mut self, deadline: Option<Instant>, reply: Option<Reply>) {
@@ -333,7 +385,8 @@ impl<S: Sink> Worker<S> {
         let mut incoming = std::mem::take(&mut self.incoming);
         let mut fresh = std::mem::take(&mut self.fresh);
         for piece in incoming.drain(..) {
-            self.filler.add(piece.chunk, piece.first_at, &mut fresh);
+            self.filler
+                .add(piece.chunk, piece.first_at, piece.receipts, &mut fresh);
         }
         for f in fresh.drain(..) {
             self.sealed(f);
@@ -351,7 +404,11 @@ impl<S: Sink> Worker<S> {
     }
 
     fn sealed(&mut self, fresh: Fresh) {
-        let Fresh { batch, age } = fresh;
+        let Fresh {
+            batch,
+            age,
+            receipts,
+        } = fresh;
         self.shared.metrics.sealed(batch.rows(), age);
         let seq = batch.id();
         self.barriers.open(seq, 1);
@@ -360,6 +417,7 @@ impl<S: Sink> Worker<S> {
             batch,
             seq,
             pair: None,
+            receipts,
         });
         self.wait = self.sample_wait();
     }
@@ -415,13 +473,16 @@ impl<S: Sink> Worker<S> {
         };
         self.shared.release(extra);
         match outcome {
-            Ok(Delivered { result: Ok(()), .. }) => {
+            Ok(Delivered {
+                result: Ok(()),
+                attempts,
+            }) => {
                 if let Some(pair) = sealed.pair {
                     if let News::Release(held) = self.bisector.report(pair, None) {
                         self.isolate(held);
                     }
                 }
-                self.commit(sealed);
+                self.commit(sealed, attempts);
             }
             Ok(Delivered {
                 attempts,
@@ -438,153 +499,6 @@ impl<S: Sink> Worker<S> {
                 self.on_failure((sealed, FailureCause::Internal { message }, 1));
             }
         }
-    }
-
-    fn commit(&mut self, sealed: Sealed) {
-        let count = Count::of(sealed.batch.rows(), sealed.batch.len());
-        self.shared.settle(count, Settled::Committed);
-        self.shared.release(sealed.batch.len());
-        self.part_settled(sealed.seq);
-    }
-
-    fn part_settled(&mut self, seq: u64) {
-        if self.barriers.settle(seq) {
-            self.bisector.forget(seq);
-        }
-    }
-
-    /// Whether a failure may be split to isolate bad rows.
-    fn bisectable(&self, sealed: &Sealed, cause: &FailureCause) -> bool {
-        self.config.isolate_bad_rows
-            && sealed.batch.rows() > 1
-            && matches!(cause, FailureCause::Rejected(e)
-                if e.kind() == SinkErrorKind::Permanent && e.is_caused_by_data())
-            && !self.closing.as_ref().is_some_and(|c| c.deadline_passed)
-    }
-
-    /// A part failed: its pair may hold it or fail it with its sibling; otherwise it is
-    /// isolated or failed.
-    fn on_failure(&mut self, failed: Failed) {
-        let Some(pair) = failed.0.pair else {
-            self.isolate(failed);
-            return;
-        };
-        let signature = failed
-            .1
-            .sink_error()
-            .filter(|_| self.bisectable(&failed.0, &failed.1))
-            .map(|e| (Signature::of(e), e.row()));
-        match self
-            .bisector
-            .report(pair, signature.as_ref().map(|(s, r)| (s, *r)))
-        {
-            News::Hold => self.bisector.hold(pair, failed),
-            News::BothFailed(sibling) => {
-                tracing::warn!(
-                    table = self.shared.table,
-                    batch.id = failed.0.batch.id(),
-                    "batchrow: both halves failed with their parent's error and no row; the \
-                     error is not about one row, so they fail without more splits"
-                );
-                self.fail(sibling);
-                self.fail(failed);
-            }
-            News::Release(sibling) => {
-                self.isolate(sibling);
-                self.isolate(failed);
-            }
-            News::Nothing => self.isolate(failed),
-        }
-    }
-
-    /// Splits a part the sink refused because of its rows (see [`bisect`]); fails it
-    /// otherwise.
-    fn isolate(&mut self, failed: Failed) {
-        let (sealed, cause, attempts) = failed;
-        if !self.bisectable(&sealed, &cause) {
-            self.fail((sealed, cause, attempts));
-            return;
-        }
-        if !self.bisector.may_split(sealed.seq) {
-            tracing::warn!(
-                table = self.shared.table,
-                batch.id = sealed.batch.id(),
-                sends = self.bisector.sends(sealed.seq),
-                "batchrow: the batch reached its cap of sends while isolating bad rows; \
-                 failing the rest of it"
-            );
-            self.fail((sealed, cause, attempts));
-            return;
-        }
-        let Some(error) = cause.sink_error() else {
-            self.fail((sealed, cause, attempts));
-            return;
-        };
-        let rows = sealed.batch.rows();
-        let plan = bisect::plan(rows, error.row());
-        tracing::info!(
-            table = self.shared.table,
-            batch.id = sealed.batch.id(),
-            batch.rows = rows,
-            bad_row = error.row(),
-            "batchrow: the sink refused rows of a batch; splitting it to isolate them"
-        );
-        let pair = plan
-            .halves
-            .then(|| self.bisector.pair(Signature::of(error)));
-        let Sealed { batch, seq, .. } = sealed;
-        self.bisector.planned(seq, plan.resend.len());
-        self.barriers
-            .open(seq, plan.resend.len() + usize::from(plan.bad.is_some()));
-        for range in plan.resend.into_iter().rev() {
-            self.ready.push_front(Sealed {
-                batch: batch.slice(range),
-                seq,
-                pair,
-            });
-        }
-        if let Some(bad) = plan.bad {
-            self.fail((
-                Sealed {
-                    batch: batch.slice(bad),
-                    seq,
-                    pair: None,
-                },
-                cause,
-                attempts,
-            ));
-        }
-        self.part_settled(seq);
-    }
-
-    fn fail(&mut self, failed: Failed) {
-        let (sealed, cause, attempts) = failed;
-        let count = Count::of(sealed.batch.rows(), sealed.batch.len());
-        let possibly_persisted = cause.is_possibly_persisted();
-        self.shared
-            .settle(count, Settled::Failed { possibly_persisted });
-        tracing::error!(
-            table = self.shared.table,
-            batch.id = sealed.batch.id(),
-            batch.rows = sealed.batch.rows(),
-            batch.bytes = sealed.batch.len(),
-            attempts,
-            possibly_persisted,
-            error = %cause,
-            dead_letter = self.reporter.has_handler(),
-            "batchrow: a batch failed for good"
-        );
-        let bytes = sealed.batch.len();
-        let seq = sealed.seq;
-        if self
-            .reporter
-            .report(FailedBatch::new(sealed.batch, cause, attempts))
-            == Delivery::Handled
-        {
-            self.shared.release(bytes);
-        }
-        // Held batches keep their bytes reserved until a flush or close hands them over.
-        self.part_settled(seq);
     }
 
     async fn on_close_deadline(&mut self) {
@@ -619,33 +533,6 @@ impl<S: Sink> Worker<S> {
             && self.shared.incoming_is_empty()
     }
 
-    /// Answers the flushes whose batches have all been settled.
-    fn answer_flushes(&mut self) {
-        for reply in self.barriers.passed() {
-            self.answer(reply);
-        }
-    }
-
-    /// Answers a flush or close: the stats, or the failed batches held so far. If the
-    /// caller is gone (its future was dropped), they are kept for the next one.
-    fn answer(&mut self, reply: Reply) {
-        let stats = self.shared.stats();
-        let batches = self.reporter.take();
-        if batches.is_empty() {
-            let _ = reply.send(Ok(stats));
-            return;
-        }
-        let bytes = bytes_of(&batches);
-        match reply.send(Err(Error::Failed(Box::new(BatchesFailed {
-            batches,
-            stats,
-        })))) {
-            Ok(()) => self.shared.release(bytes),
-            Err(Err(Error::Failed(failed))) => self.reporter.put_back(failed.batches),
-            Err(_) => {}
-        }
-    }
-
     fn finish(mut self) {
         self.shared.pull_all(true);
         let replies = self.closing.take().map(|c| c.replies).unwrap_or_default();
@@ -677,6 +564,11 @@ impl<S: Sink> Worker<S> {
         while let Ok(command) = self.commands.try_recv() {
             let reply = match command {
                 Command::Flush(reply) | Command::Close { reply, .. } => reply,
+                // Nothing is buffered any more.
+                Command::Dump(reply) => {
+                    let _ = reply.send(Vec::new());
+                    continue;
+                }
             };
             self.shared.answer_after_finish(reply);
         }

@@ -6,6 +6,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::batch::{Batch, Chunk};
+use crate::outcome::{Outcome, Waiting};
+
+use tokio::sync::oneshot;
 
 /// The batch being filled, and the sequence of the next batch to seal.
 #[derive(Debug)]
@@ -17,6 +20,8 @@ pub(super) struct Filler {
     bytes: usize,
     first_at: Option<Instant>,
     next_id: u64,
+    /// Receipts of rows in the open batch, by row index in it.
+    receipts: Vec<Waiting>,
 }
 
 /// A batch just sealed, with the age of its oldest row.
@@ -24,6 +29,7 @@ pub(super) struct Filler {
 pub(super) struct Fresh {
     pub(super) batch: Batch,
     pub(super) age: Duration,
+    pub(super) receipts: Vec<Waiting>,
 }
 
 impl Filler {
@@ -36,12 +42,18 @@ impl Filler {
             bytes: 0,
             first_at: None,
             next_id: 0,
+            receipts: Vec::new(),
         }
     }
 
     /// Rows in the open batch.
     pub(super) fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// The chunks of the open batch.
+    pub(super) fn chunks(&self) -> &[Chunk] {
+        &self.chunks
     }
 
     /// When the oldest row of the open batch was accepted.
@@ -55,9 +67,18 @@ impl Filler {
         self.next_id
     }
 
-    /// Adds a chunk whose first row was accepted at `first_at`, pushing every batch that
-    /// fills up to `sealed`.
-    pub(super) fn add(&mut self, mut chunk: Chunk, first_at: Instant, sealed: &mut Vec<Fresh>) {
+    /// Adds a chunk whose first row was accepted at `first_at` (and the receipts of its
+    /// rows, by row index), pushing every batch that fills up to `sealed`.
+    pub(super) fn add(
+        &mut self,
+        mut chunk: Chunk,
+        first_at: Instant,
+        receipts: Vec<(u32, oneshot::Sender<Outcome>)>,
+        sealed: &mut Vec<Fresh>,
+    ) {
+        let mut receipts = receipts.into_iter().peekable();
+        // Rows of the chunk already placed in batches.
+        let mut done = 0usize;
         while !chunk.is_empty() {
             let room_rows = self.max_rows.saturating_sub(self.rows);
             let room_bytes = self.max_bytes.saturating_sub(self.bytes);
@@ -72,6 +93,11 @@ impl Filler {
             }
             let part = chunk.slice(0..take);
             chunk = chunk.slice(take..chunk.rows());
+            while let Some((row, tx)) = receipts.next_if(|(row, _)| (*row as usize) < done + take) {
+                self.receipts
+                    .push((self.rows + (row as usize).saturating_sub(done), tx));
+            }
+            done += take;
             self.rows += part.rows();
             self.bytes += part.len();
             self.first_at = Some(self.first_at.map_or(first_at, |t| t.min(first_at)));
@@ -97,6 +123,7 @@ impl Filler {
         Some(Fresh {
             batch: Batch::new(id, std::mem::take(&mut self.chunks)),
             age,
+            receipts: std::mem::take(&mut self.receipts),
         })
     }
 }
@@ -129,7 +156,7 @@ mod tests {
     fn batches_never_exceed_max_rows() {
         let mut f = Filler::new(3, 1000);
         let mut sealed = Vec::new();
-        f.add(chunk(&[1; 7]), Instant::now(), &mut sealed);
+        f.add(chunk(&[1; 7]), Instant::now(), Vec::new(), &mut sealed);
         assert_eq!(shape(&sealed), [(0, 3, 3), (1, 3, 3)]);
         assert_eq!(f.rows(), 1);
         assert_eq!(f.next_id(), 2);
@@ -143,10 +170,41 @@ mod tests {
     fn batches_never_exceed_max_bytes_and_an_oversized_row_goes_alone() {
         let mut f = Filler::new(100, 10);
         let mut sealed = Vec::new();
-        f.add(chunk(&[4, 4, 4, 12, 3]), Instant::now(), &mut sealed);
+        f.add(
+            chunk(&[4, 4, 4, 12, 3]),
+            Instant::now(),
+            Vec::new(),
+            &mut sealed,
+        );
         // 4+4 fit, the third 4 would make 12; the 12-byte row goes alone.
         assert_eq!(shape(&sealed), [(0, 2, 8), (1, 1, 4), (2, 1, 12)]);
         assert_eq!(f.rows(), 1);
+    }
+
+    #[test]
+    fn receipts_follow_their_rows_into_batches() {
+        let mut f = Filler::new(3, 1000);
+        let mut sealed = Vec::new();
+        let mut waiting = Vec::new();
+        let receipts: Vec<(u32, oneshot::Sender<Outcome>)> = [1, 3, 4, 6]
+            .into_iter()
+            .map(|row| {
+                let (tx, rx) = oneshot::channel();
+                waiting.push(rx);
+                (row, tx)
+            })
+            .collect();
+        f.add(chunk(&[1; 2]), Instant::now(), Vec::new(), &mut sealed);
+        // Rows 0..7 of this chunk land at rows 2.. of the open batch.
+        f.add(chunk(&[1; 7]), Instant::now(), receipts, &mut sealed);
+        let rows: Vec<Vec<usize>> = sealed
+            .iter()
+            .map(|s| s.receipts.iter().map(|(r, _)| *r).collect())
+            .collect();
+        // Batch 0 = 2 earlier rows + chunk row 0; batch 1 = chunk rows 1..4 (receipts of
+        // rows 1 and 3); batch 2 = chunk rows 4..7 (receipts of rows 4 and 6).
+        assert_eq!(rows, [vec![], vec![0, 2], vec![0, 2]]);
+        assert!(f.seal().is_none());
     }
 
     #[test]
@@ -155,8 +213,8 @@ mod tests {
         let mut sealed = Vec::new();
         let now = Instant::now();
         let earlier = now.checked_sub(Duration::from_secs(5)).unwrap();
-        f.add(chunk(&[1]), now, &mut sealed);
-        f.add(chunk(&[1]), earlier, &mut sealed);
+        f.add(chunk(&[1]), now, Vec::new(), &mut sealed);
+        f.add(chunk(&[1]), earlier, Vec::new(), &mut sealed);
         assert_eq!(f.first_at(), Some(earlier));
         let fresh = f.seal().unwrap();
         assert!(fresh.age >= Duration::from_secs(5));

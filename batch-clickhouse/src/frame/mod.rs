@@ -9,9 +9,13 @@
 //! checksum before it parses a row of it, so even a stored frame keeps a cut-off
 //! request from inserting part of a batch.
 //!
-//! Storing incompressible rows saves the LZ4 pass and, more to the point, the contiguous
-//! copy LZ4 needs as input: the stored frame is built straight from the batch's chunks,
-//! so a send holds one copy of the batch instead of two.
+//! A frame is sent as a list of pieces ([`Frame`]). A compressed frame is one piece. A
+//! stored frame copies nothing: its checksum is computed over the header and the
+//! batch's chunks in one pass ([`cityhash`]), and it is sent as the 25 bytes of checksum
+//! and header followed by the chunks themselves. Storing incompressible rows thus saves
+//! both the LZ4 pass and every copy of the batch.
+
+mod cityhash;
 
 use batch_core::Batch;
 use bytes::{Bytes, BytesMut};
@@ -53,6 +57,35 @@ pub(crate) enum FrameError {
     TooLarge(usize),
 }
 
+/// One frame as the pieces it is sent in: in order, they are the frame's bytes. A
+/// compressed frame is one piece; a stored frame is its checksum and header, then its
+/// rows as slices of the batch's chunks (sharing their memory).
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    pieces: Vec<Bytes>,
+}
+
+impl Frame {
+    /// The pieces, to be sent in order.
+    pub(crate) fn into_pieces(self) -> Vec<Bytes> {
+        self.pieces
+    }
+}
+
+/// The 9-byte header of a frame of `data` bytes holding `raw` bytes of rows.
+fn header(method: u8, data: usize, raw: usize) -> Result<[u8; HEADER], FrameError> {
+    let sized = HEADER
+        .checked_add(data)
+        .and_then(|s| u32::try_from(s).ok())
+        .ok_or(FrameError::TooLarge(data))?;
+    let raw_len = u32::try_from(raw).map_err(|_| FrameError::TooLarge(raw))?;
+    let mut out = [0u8; HEADER];
+    out[0] = method;
+    out[1..5].copy_from_slice(&sized.to_le_bytes());
+    out[5..].copy_from_slice(&raw_len.to_le_bytes());
+    Ok(out)
+}
+
 /// The most bytes LZ4 writes for `len` bytes of input (the LZ4 block format's worst
 /// case: incompressible input grows by 1/255 and a few bytes), plus the frame's
 /// checksum and header.
@@ -63,7 +96,8 @@ pub(crate) fn frame_bound(len: usize) -> usize {
 
 /// The bytes the sink holds, beyond the batch, while it sends `batch`: the frames, and
 /// the contiguous copy of the rows of one frame while it is compressed (none when the
-/// frame's rows are one piece of memory already).
+/// frame's rows are one piece of memory already); for stored frames, which share the
+/// batch's memory, only their checksums and headers and the lists of their pieces.
 #[must_use]
 pub(crate) fn send_memory(batch: &Batch, max_frame: usize) -> usize {
     let len = batch.len();
@@ -71,8 +105,10 @@ pub(crate) fn send_memory(batch: &Batch, max_frame: usize) -> usize {
     let frames = len.div_ceil(max_frame);
     let headers = frames * (CHECKSUM + HEADER);
     if !compressible(batch) {
-        // Stored frames: one copy of the rows, nothing more.
-        return headers + len;
+        // Stored frames: their checksums and headers, and the lists of pieces that
+        // point into the batch's chunks (a chunk split between two frames is two).
+        let pieces = batch.chunks().len() + 2 * frames;
+        return headers + pieces * std::mem::size_of::<Bytes>();
     }
     let copy = if batch.chunks().len() == 1 && len <= max_frame {
         0
@@ -123,74 +159,103 @@ pub(crate) fn compress(raw: &[u8]) -> Result<Bytes, FrameError> {
     let mut out = vec![0u8; meta + lz4_flex::block::get_maximum_output_size(raw.len())];
     let compressed = lz4_flex::block::compress_into(raw, &mut out[meta..])?;
     out.truncate(meta + compressed);
-    let sized = u32::try_from(HEADER + compressed).map_err(|_| FrameError::TooLarge(compressed))?;
-    let raw_len = u32::try_from(raw.len()).map_err(|_| FrameError::TooLarge(raw.len()))?;
-    out[CHECKSUM] = LZ4;
-    out[CHECKSUM + 1..CHECKSUM + 5].copy_from_slice(&sized.to_le_bytes());
-    out[CHECKSUM + 5..meta].copy_from_slice(&raw_len.to_le_bytes());
-    // ClickHouse writes the two halves of CityHash128 low word first.
-    let checksum = cityhash_rs::cityhash_102_128(&out[CHECKSUM..]).rotate_right(64);
-    out[..CHECKSUM].copy_from_slice(&checksum.to_le_bytes());
+    out[CHECKSUM..meta].copy_from_slice(&header(LZ4, compressed, raw.len())?);
+    let checksum = cityhash_rs::cityhash_102_128(&out[CHECKSUM..]);
+    out[..CHECKSUM].copy_from_slice(&checksum_bytes(checksum));
     Ok(Bytes::from(out))
 }
 
-/// The batch as compressed frames of at most `max_frame` raw bytes each: one frame
-/// unless the batch is larger. Each piece's contiguous copy is dropped as soon as it is
-/// compressed. CPU-bound: call it off the async worker threads.
+/// A checksum as the frame holds it: ClickHouse writes the two halves of CityHash128
+/// low word first.
+fn checksum_bytes(checksum: u128) -> [u8; CHECKSUM] {
+    checksum.rotate_right(64).to_le_bytes()
+}
+
+/// The batch as frames of at most `max_frame` raw bytes each: one frame unless the
+/// batch is larger. Each piece's contiguous copy is dropped as soon as it is compressed;
+/// stored frames copy nothing. CPU-bound (LZ4, or the checksum's pass over the rows):
+/// call it off the async worker threads.
 ///
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn frames(batch: &Batch, max_frame: usize) -> Result<Vec<Bytes>, FrameError> {
+pub(crate) fn frames(batch: &Batch, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
     if !compressible(batch) {
         return stored(batch, max_frame);
     }
     pieces(batch, max_frame)
-        .map(|piece| compress(&piece))
+        .map(|piece| {
+            Ok(Frame {
+                pieces: vec![compress(&piece)?],
+            })
+        })
         .collect()
 }
 
-/// Frames of method "none", built straight from the chunks.
-fn stored(batch: &Batch, max_frame: usize) -> Result<Vec<Bytes>, FrameError> {
+/// A block made from the batch (a Native block) as LZ4 frames of at most `max_frame`
+/// bytes each: one frame unless the block is larger. The slices compressed share the
+/// block's memory.
+///
+/// # Errors
+///
+/// A [`FrameError`] when LZ4 fails or a size does not fit the header.
+pub(crate) fn block_frames(block: Bytes, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
     let max = max_frame.max(1);
-    let meta = CHECKSUM + HEADER;
-    let mut frames = Vec::with_capacity(batch.len().div_ceil(max));
-    let mut left = batch.len();
-    let mut out: Vec<u8> = Vec::new();
-    for chunk in batch.chunks() {
-        let mut rest = &chunk[..];
-        while !rest.is_empty() {
-            if out.is_empty() {
-                out.reserve_exact(meta + left.min(max));
-                out.resize(meta, 0);
-            }
-            let take = rest.len().min(max - (out.len() - meta));
-            out.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            left -= take;
-            if out.len() - meta == max {
-                frames.push(seal(std::mem::take(&mut out), NONE)?);
-            }
-        }
-    }
-    if out.len() > meta {
-        frames.push(seal(out, NONE)?);
+    let mut frames = Vec::with_capacity(block.len().div_ceil(max));
+    let mut rest = block;
+    while !rest.is_empty() {
+        let piece = rest.split_to(rest.len().min(max));
+        frames.push(Frame {
+            pieces: vec![compress(&piece)?],
+        });
     }
     Ok(frames)
 }
 
-/// Writes the header and checksum of a frame whose data follows them in `out`.
-fn seal(mut out: Vec<u8>, method: u8) -> Result<Bytes, FrameError> {
-    let meta = CHECKSUM + HEADER;
-    let data = out.len() - meta;
-    let sized = u32::try_from(HEADER + data).map_err(|_| FrameError::TooLarge(data))?;
-    let raw_len = u32::try_from(data).map_err(|_| FrameError::TooLarge(data))?;
-    out[CHECKSUM] = method;
-    out[CHECKSUM + 1..CHECKSUM + 5].copy_from_slice(&sized.to_le_bytes());
-    out[CHECKSUM + 5..meta].copy_from_slice(&raw_len.to_le_bytes());
-    let checksum = cityhash_rs::cityhash_102_128(&out[CHECKSUM..]).rotate_right(64);
-    out[..CHECKSUM].copy_from_slice(&checksum.to_le_bytes());
-    Ok(Bytes::from(out))
+/// The bytes the sink holds, beyond the block, while it compresses and sends a block of
+/// `len` bytes with [`block_frames`]: the frames.
+#[must_use]
+pub(crate) fn block_send_memory(len: usize, max_frame: usize) -> usize {
+    let frames = len.div_ceil(max_frame.max(1));
+    frame_bound(len) + frames.saturating_sub(1) * frame_bound(0)
+}
+
+/// Frames of method "none", made of slices of the chunks: nothing is copied.
+fn stored(batch: &Batch, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
+    let max = max_frame.max(1);
+    let mut frames = Vec::with_capacity(batch.len().div_ceil(max));
+    let mut rows = Vec::new();
+    let mut size = 0;
+    for mut chunk in batch.chunks() {
+        while !chunk.is_empty() {
+            let take = chunk.len().min(max - size);
+            rows.push(chunk.split_to(take));
+            size += take;
+            if size == max {
+                frames.push(seal_stored(std::mem::take(&mut rows), size)?);
+                size = 0;
+            }
+        }
+    }
+    if size > 0 {
+        frames.push(seal_stored(rows, size)?);
+    }
+    Ok(frames)
+}
+
+/// The stored frame of `rows` (`size` bytes): its checksum, computed over the header and
+/// the rows in one pass, and header, then the rows.
+fn seal_stored(rows: Vec<Bytes>, size: usize) -> Result<Frame, FrameError> {
+    let mut meta = [0u8; CHECKSUM + HEADER];
+    meta[CHECKSUM..].copy_from_slice(&header(NONE, size, size)?);
+    let checksum = cityhash::cityhash_102_128(
+        std::iter::once(&meta[CHECKSUM..]).chain(rows.iter().map(|r| &r[..])),
+    );
+    meta[..CHECKSUM].copy_from_slice(&checksum_bytes(checksum));
+    let mut pieces = Vec::with_capacity(1 + rows.len());
+    pieces.push(Bytes::copy_from_slice(&meta));
+    pieces.extend(rows);
+    Ok(Frame { pieces })
 }
 
 #[cfg(test)]
@@ -222,6 +287,15 @@ mod tests {
         batch.chunks().flat_map(|c| c.to_vec()).collect()
     }
 
+    /// The batch's frames, each as the bytes its pieces add up to.
+    fn joined(batch: &Batch, max_frame: usize) -> Vec<Vec<u8>> {
+        frames(batch, max_frame)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.into_pieces().concat())
+            .collect()
+    }
+
     /// Checks one frame as the server does, and returns its raw bytes.
     fn open(frame: &[u8]) -> Vec<u8> {
         let checksum = u128::from_le_bytes(frame[..16].try_into().unwrap()).rotate_left(64);
@@ -244,10 +318,12 @@ mod tests {
         for b in [batch(100, 1000), batch(5000, 250)] {
             let sent = frames(&b, MAX_FRAME).unwrap();
             assert_eq!(sent.len(), 1);
-            assert_eq!(open(&sent[0]), concat(&b));
+            let pieces = sent[0].clone().into_pieces();
+            assert_eq!(pieces.len(), 1, "a compressed frame is one piece");
+            assert_eq!(open(&pieces[0]), concat(&b));
             // Byte for byte what the clickhouse crate sends for the same rows.
             let theirs = clickhouse::_priv::lz4_compress(&concat(&b)).unwrap();
-            assert_eq!(sent[0], theirs);
+            assert_eq!(pieces[0], theirs);
         }
     }
 
@@ -272,7 +348,7 @@ mod tests {
             assert_eq!(sent.len(), 8000usize.div_ceil(max), "max {max}");
             assert!(sent[..sent.len() - 1].iter().all(|f| f.len() == max));
             assert_eq!(sent.concat(), concat(&many), "max {max}");
-            let framed = frames(&many, max).unwrap();
+            let framed = joined(&many, max);
             let opened: Vec<u8> = framed.iter().flat_map(|f| open(f)).collect();
             assert_eq!(opened, concat(&many), "max {max}");
         }
@@ -309,24 +385,90 @@ mod tests {
         Batch::new(3, chunks)
     }
 
+    /// The stored frames as one contiguous copy each (how they were built before they
+    /// were sent straight from the chunks): the reference for the pieces.
+    fn stored_contiguous(batch: &Batch, max_frame: usize) -> Vec<Vec<u8>> {
+        let raw = concat(batch);
+        raw.chunks(max_frame)
+            .map(|rows| {
+                let mut out = vec![0u8; 25];
+                out[16] = 0x02;
+                out[17..21].copy_from_slice(&u32::try_from(9 + rows.len()).unwrap().to_le_bytes());
+                out[21..25].copy_from_slice(&u32::try_from(rows.len()).unwrap().to_le_bytes());
+                out.extend_from_slice(rows);
+                let checksum = cityhash_rs::cityhash_102_128(&out[16..]).rotate_right(64);
+                out[..16].copy_from_slice(&checksum.to_le_bytes());
+                out
+            })
+            .collect()
+    }
+
     #[test]
-    fn incompressible_rows_are_stored_in_one_checksummed_frame_without_a_second_copy() {
+    fn incompressible_rows_are_stored_in_one_checksummed_frame_without_a_copy() {
         let b = noise_batch(4000, 100, 500);
         assert!(!compressible(&b));
         assert!(compressible(&batch(5000, 250)));
         let sent = frames(&b, MAX_FRAME).unwrap();
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0][16], 0x02, "method none");
-        assert_eq!(sent[0].len(), 25 + b.len());
-        assert_eq!(open(&sent[0]), concat(&b));
-        // The frame is the only copy the sink makes.
-        assert_eq!(send_memory(&b, MAX_FRAME), 25 + b.len());
-        // Split into frames of at most `max` rows' bytes, each stored whole.
-        for max in [1000, 99_999, 400_000] {
-            let framed = frames(&b, max).unwrap();
+        let pieces = sent[0].clone().into_pieces();
+        // The checksum and header, then the chunks themselves.
+        assert_eq!(pieces.len(), 1 + b.chunks().len());
+        assert_eq!(pieces[0].len(), 25);
+        assert_eq!(pieces[0][16], 0x02, "method none");
+        for (piece, chunk) in pieces[1..].iter().zip(b.chunks()) {
+            assert_eq!(piece.as_ptr(), chunk.as_ptr(), "a chunk was copied");
+            assert_eq!(piece.len(), chunk.len());
+        }
+        let frame = pieces.concat();
+        assert_eq!(open(&frame), concat(&b));
+        assert_eq!(vec![frame], stored_contiguous(&b, MAX_FRAME));
+        // The sink holds the 25 bytes and the list of pieces, nothing of the rows.
+        let memory = send_memory(&b, MAX_FRAME);
+        assert_eq!(memory, 25 + (b.chunks().len() + 2) * 32);
+        assert!(memory < b.len() / 100, "{memory}");
+        // Split into frames of at most `max` rows' bytes, each stored whole, at chunk
+        // edges and inside chunks.
+        for max in [1, 99, 1000, 50_000, 99_999, 400_000, b.len() - 1, b.len()] {
+            let framed = joined(&b, max);
             assert_eq!(framed.len(), b.len().div_ceil(max), "max {max}");
+            assert_eq!(framed, stored_contiguous(&b, max), "max {max}");
             let opened: Vec<u8> = framed.iter().flat_map(|f| open(f)).collect();
             assert_eq!(opened, concat(&b), "max {max}");
+        }
+    }
+
+    #[test]
+    fn stored_frames_over_uneven_and_empty_chunks_match_the_contiguous_frame() {
+        let raw = noise(300_000);
+        let mut rest = &raw[..];
+        let mut chunks = Vec::new();
+        let mut buf = RowBuffer::default();
+        for (i, size) in [70_000, 1, 0, 129, 128, 5, 0, 200_000]
+            .into_iter()
+            .cycle()
+            .enumerate()
+        {
+            if rest.is_empty() {
+                break;
+            }
+            let size = size.min(rest.len());
+            if size > 0 {
+                buf.push_row(|b| {
+                    b.extend_from_slice(&rest[..size]);
+                    Ok::<_, ChunkFull>(())
+                })
+                .unwrap();
+            }
+            rest = &rest[size..];
+            if i % 2 == 0 {
+                chunks.push(buf.take());
+            }
+        }
+        chunks.push(buf.take());
+        let b = Batch::new(5, chunks);
+        assert!(!compressible(&b));
+        for max in [1, 7, 128, 144, 65_536, 299_999, MAX_FRAME] {
+            assert_eq!(joined(&b, max), stored_contiguous(&b, max), "max {max}");
         }
     }
 
