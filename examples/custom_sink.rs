@@ -242,3 +242,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn runs() -> Result<(), Box<dyn std::error::Error>> {
+        super::main()
+    }
+}

@@ -44,6 +44,11 @@ async fn main() -> Result<(), Error> {
             .map_err(|e| format!("ROWS must be a number: {e}"))?,
         None => 300_000,
     };
+    run(rows).await
+}
+
+/// Streams `rows` events into both databases and checks what they hold.
+async fn run(rows: i64) -> Result<(), Error> {
     let ch_url =
         std::env::var("BATCHROW_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".into());
     let pg_url = std::env::var("BATCHROW_POSTGRES_URL")
@@ -240,4 +245,12 @@ async fn create_postgres_table(pg: &tokio_postgres::Client) -> Result<(), Error>
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_row_arrives_once_in_both_databases() -> Result<(), super::Error> {
+        super::run(20_000).await
+    }
 }
