@@ -138,13 +138,12 @@ async fn show_progress<S: batchrow::Sink>(handle: Handle<Reading<'static>, S>, r
     } else {
         Duration::from_secs(1)
     });
-    let (mut last, mut last_at) = (0, Instant::now());
+    let started = Instant::now();
     loop {
         tick.tick().await;
         let s = handle.stats();
-        let now = Instant::now();
-        let rate = (s.committed.rows - last) as f64 / (now - last_at).as_secs_f64().max(1e-9);
-        (last, last_at) = (s.committed.rows, now);
+        // Batches commit in steps, so the rate is the average since the start.
+        let rate = s.committed.rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
         let line = format!(
             "{rate:>10.0} rows/s | buffered {:>8} | committed {:>9}/{rows} | retries {}",
             s.in_buffer.rows, s.committed.rows, s.retries

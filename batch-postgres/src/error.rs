@@ -1,10 +1,11 @@
-//! Errors of building a [`PostgresSink`](crate::PostgresSink).
+//! Errors of building a [`PostgresSink`](crate::PostgresSink) and of
+//! [`PgBinary::create_table_sql`](crate::PgBinary::create_table_sql).
 //!
 //! Errors while running (a failed COPY, a schema mismatch) are classified
 //! [`SinkError`](batch_core::SinkError)s, returned by the [`Sink`](batch_core::Sink)
 //! methods.
 
-/// An error building a [`PostgresSink`](crate::PostgresSink).
+/// An error building a [`PostgresSink`](crate::PostgresSink), or a `CREATE TABLE` statement.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
