@@ -8,30 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use batch_core::{
-    Batcher, Error, FailedBatch, FailureCause, Handle, InsertError, RetryPolicy, SinkError,
-    SinkErrorKind, Stats,
+    Batcher, Error, FailedBatch, FailureCause, InsertError, RetryPolicy, SinkError, SinkErrorKind,
+    Stats,
 };
-use support::{Act, Ev, MemorySink, EMPTY_ROW};
+use support::{conserved, spawn, Act, Ev, MemorySink, EMPTY_ROW, H};
 use tokio::time::Instant;
-
-type H = Handle<Ev<'static>, MemorySink>;
-
-async fn spawn(
-    sink: &MemorySink,
-    f: impl FnOnce(batch_core::Builder<MemorySink>) -> batch_core::Builder<MemorySink>,
-) -> H {
-    f(Batcher::builder(sink.clone()).seed(1))
-        .spawn::<Ev>()
-        .await
-        .unwrap()
-}
-
-fn conserved(s: &Stats) {
-    assert!(
-        s.is_conserved(),
-        "accepted != committed + failed + in_buffer: {s:?}"
-    );
-}
 
 /// Lets the worker and the delivery tasks run, without moving the paused clock.
 async fn settle() {

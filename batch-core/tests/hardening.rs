@@ -10,26 +10,10 @@ mod support;
 use std::time::Duration;
 
 use batch_core::{
-    Batcher, Error, FailureCause, Handle, InsertError, RetryPolicy, SinkError, SinkErrorKind, Stats,
+    Batcher, Error, FailureCause, InsertError, RetryPolicy, SinkError, SinkErrorKind,
 };
-use support::{Act, Ev, MemorySink, EMPTY_ROW};
+use support::{conserved, spawn, Act, Ev, MemorySink, EMPTY_ROW};
 use tokio::time::Instant;
-
-type H = Handle<Ev<'static>, MemorySink>;
-
-async fn spawn(
-    sink: &MemorySink,
-    f: impl FnOnce(batch_core::Builder<MemorySink>) -> batch_core::Builder<MemorySink>,
-) -> H {
-    f(Batcher::builder(sink.clone()).seed(1))
-        .spawn::<Ev>()
-        .await
-        .unwrap()
-}
-
-fn conserved(s: &Stats) {
-    assert!(s.is_conserved(), "{s:?}");
-}
 
 fn failed_rows(e: &Error) -> usize {
     e.failed_batches().iter().map(|f| f.rows()).sum()

@@ -7,22 +7,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use batch_core::{
-    Batcher, CommittedBatch, Error, Handle, InsertError, Outcome, Position, SinkError,
-};
-use support::{Act, Ev, MemorySink};
-
-type H = Handle<Ev<'static>, MemorySink>;
-
-async fn spawn(
-    sink: &MemorySink,
-    f: impl FnOnce(batch_core::Builder<MemorySink>) -> batch_core::Builder<MemorySink>,
-) -> H {
-    f(Batcher::builder(sink.clone()).seed(1))
-        .spawn::<Ev>()
-        .await
-        .unwrap()
-}
+use batch_core::{CommittedBatch, Error, InsertError, Outcome, Position, SinkError};
+use support::{spawn, Act, Ev, MemorySink};
 
 fn id_of(row: &[u8]) -> u64 {
     u64::from_le_bytes(row[1..9].try_into().unwrap())

@@ -347,3 +347,25 @@ impl Sink for MemorySink {
         result
     }
 }
+
+/// The handle of a batcher of [`Ev`] rows into a [`MemorySink`].
+pub type H = batch_core::Handle<Ev<'static>, MemorySink>;
+
+/// Spawns a batcher into `sink` with seed 1, configured by `f`.
+pub async fn spawn(
+    sink: &MemorySink,
+    f: impl FnOnce(batch_core::Builder<MemorySink>) -> batch_core::Builder<MemorySink>,
+) -> H {
+    f(batch_core::Batcher::builder(sink.clone()).seed(1))
+        .spawn::<Ev>()
+        .await
+        .unwrap()
+}
+
+/// Asserts `accepted = committed + failed + in_buffer`.
+pub fn conserved(s: &batch_core::Stats) {
+    assert!(
+        s.is_conserved(),
+        "accepted != committed + failed + in_buffer: {s:?}"
+    );
+}
