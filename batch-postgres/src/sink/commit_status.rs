@@ -38,6 +38,45 @@ pub(super) fn describe(error: Option<&tokio_postgres::Error>) -> String {
     }
 }
 
+/// One answer while finding out whether a transaction committed.
+pub(super) enum Step<T> {
+    /// The outcome is known.
+    Settled(T),
+    /// Not yet; ask again after a pause (why, for the final message).
+    Again(String),
+    /// It cannot be found out by asking again (why).
+    GiveUp(String),
+}
+
+/// Asks `step` again and again, the pause doubling from 100 ms to 2 s, until it settles
+/// or `window` ends; `Err` with the last reason when it does not settle in time. Shared by
+/// the `txid_status` check and the ledger check.
+pub(super) async fn until_settled<T, F, Fut>(window: Duration, mut step: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Step<T>>,
+{
+    let until = Instant::now()
+        .checked_add(window)
+        .unwrap_or_else(Instant::now);
+    let mut pause = FIRST_PAUSE;
+    let mut problem = String::from("no answer yet");
+    loop {
+        match timeout_at(until, step()).await {
+            Ok(Step::Settled(outcome)) => return Ok(outcome),
+            Ok(Step::Again(why)) => problem = why,
+            Ok(Step::GiveUp(why)) => return Err(why),
+            Err(_) => return Err(problem),
+        }
+        let next = Instant::now() + pause;
+        if next >= until {
+            return Err(problem);
+        }
+        sleep(pause).await;
+        pause = (pause * 2).min(MAX_PAUSE);
+    }
+}
+
 /// Finds out whether `txn` committed, for up to `window`: `Ok` if it did; a retryable
 /// error (or the server's classified error) if it was rolled back; a
 /// [`SinkErrorKind::PossiblyPersisted`] error if that could not be found out.
@@ -55,39 +94,30 @@ pub(crate) async fn resolve(
         backend = txn.pid,
         "batchrow: {what}: {cause}; asking the server whether the transaction committed"
     );
-    let until = Instant::now()
-        .checked_add(window)
-        .unwrap_or_else(Instant::now);
-    let mut pause = FIRST_PAUSE;
-    let mut problem = String::from("no answer yet");
-    loop {
-        match timeout_at(until, ask(pool, txn)).await {
-            Ok(Ok(Status::Committed)) => {
-                tracing::info!(xid = txn.xid, "batchrow: {what}: the transaction committed");
-                return Ok(());
+    let settled = until_settled(window, || async {
+        match ask(pool, txn).await {
+            Ok(Status::Committed) => Step::Settled(true),
+            Ok(Status::Aborted) => Step::Settled(false),
+            Ok(Status::Forgotten) => {
+                Step::GiveUp("the server no longer remembers the transaction".to_owned())
             }
-            Ok(Ok(Status::Aborted)) => return Err(rolled_back(error, &cause, what, rows)),
-            Ok(Ok(Status::Forgotten)) => {
-                problem = "the server no longer remembers the transaction".to_owned();
-                break;
-            }
-            Ok(Ok(Status::InProgress)) => {
-                problem = format!(
-                    "the transaction was still in progress; its backend (pid {}) was \
-                     asked to end",
-                    txn.pid
-                );
-            }
-            Ok(Err(e)) => problem = e,
-            Err(_) => break,
+            Ok(Status::InProgress) => Step::Again(format!(
+                "the transaction was still in progress; its backend (pid {}) was asked \
+                 to end",
+                txn.pid
+            )),
+            Err(e) => Step::Again(e),
         }
-        let next = Instant::now() + pause;
-        if next >= until {
-            break;
+    })
+    .await;
+    let problem = match settled {
+        Ok(true) => {
+            tracing::info!(xid = txn.xid, "batchrow: {what}: the transaction committed");
+            return Ok(());
         }
-        sleep(pause).await;
-        pause = (pause * 2).min(MAX_PAUSE);
-    }
+        Ok(false) => return Err(rolled_back(error, &cause, what, rows)),
+        Err(problem) => problem,
+    };
     let message = format!(
         "{what}: {cause}, and whether transaction {} committed could not be found out \
          within the commit-status window of {window:?} (last: {problem}); the rows may be \

@@ -10,23 +10,20 @@ use batch_core::{Batch, SinkError};
 use bytes::Bytes;
 use deadpool_postgres::{ClientWrapper, Pool};
 use futures_util::SinkExt;
-use tokio::time::{sleep, timeout_at, Instant};
+use tokio::time::{timeout_at, Instant};
 use tokio_postgres::SimpleQueryMessage;
 
 use super::plan::{plan, Key, Plan, Planned};
 use super::Ledger;
 use crate::copy::{HEADER, TRAILER};
 use crate::sink::attempt::{bounded, limit_ms, txn_of, Checkout, Failure, Txn};
-use crate::sink::commit_status::{describe, end_holder, rolled_back};
+use crate::sink::commit_status::{describe, end_holder, rolled_back, until_settled, Step};
 
 /// How long one commit-status question waits for the locks of the batch's streams
 /// before it ends the backend of the transaction in doubt.
 const RESOLVE_LOCK_WAIT: Duration = Duration::from_secs(1);
 /// The longest one commit-status question may take on the server.
 const RESOLVE_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The first pause between two commit-status questions, and the longest.
-const FIRST_PAUSE: Duration = Duration::from_millis(100);
-const MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// `SELECT`s that lock the streams of `keys` in ascending order and read the ledger
 /// ranges that overlap them; the ledger rows come back as the last statement's.
@@ -245,34 +242,27 @@ pub(crate) async fn resolve(
         ledger = %ledger.display,
         "batchrow: {what}: {cause}; asking the ledger whether the transaction committed"
     );
-    let until = Instant::now()
-        .checked_add(window)
-        .unwrap_or_else(Instant::now);
-    let mut pause = FIRST_PAUSE;
-    let mut problem = String::from("no answer yet");
-    loop {
-        match timeout_at(until, ask(pool, ledger, keys, txn)).await {
-            Ok(Ok(true)) => {
-                tracing::info!(
-                    xid = txn.xid,
-                    "batchrow: {what}: the ledger holds the batch: committed"
-                );
-                if let Some(planned) = planned {
-                    ledger.stats.add(planned);
-                }
-                return Ok(());
+    let settled = until_settled(window, || async {
+        match ask(pool, ledger, keys, txn).await {
+            Ok(held) => Step::Settled(held),
+            Err(e) => Step::Again(e),
+        }
+    })
+    .await;
+    let problem = match settled {
+        Ok(true) => {
+            tracing::info!(
+                xid = txn.xid,
+                "batchrow: {what}: the ledger holds the batch: committed"
+            );
+            if let Some(planned) = planned {
+                ledger.stats.add(planned);
             }
-            Ok(Ok(false)) => return Err(rolled_back(error, &cause, what, rows)),
-            Ok(Err(e)) => problem = e,
-            Err(_) => break,
+            return Ok(());
         }
-        let next = Instant::now() + pause;
-        if next >= until {
-            break;
-        }
-        sleep(pause).await;
-        pause = (pause * 2).min(MAX_PAUSE);
-    }
+        Ok(false) => return Err(rolled_back(error, &cause, what, rows)),
+        Err(problem) => problem,
+    };
     let message = format!(
         "{what}: {cause}, and whether transaction {} committed could not be found out \
          from the ledger {} within the commit-status window of {window:?} (last: \
