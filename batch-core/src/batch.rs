@@ -212,6 +212,16 @@ impl Chunk {
         }
     }
 
+    /// The positions of the chunk's rows, as ranges of rows counted within this chunk,
+    /// in row order; rows without a position are in none.
+    pub(crate) fn positions(&self) -> Vec<PositionRange> {
+        let mut out = Vec::new();
+        if let Some(runs) = &self.runs {
+            position::clip(runs, &self.rows, 0, &mut out);
+        }
+        out
+    }
+
     /// How many of the first rows fit in `max_bytes` bytes together.
     #[must_use]
     pub fn rows_within(&self, max_bytes: usize) -> usize {

@@ -191,3 +191,87 @@ async fn within_the_error_budget_nothing_halts() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(h.close().await.unwrap().committed.rows, 20);
 }
+
+/// Runs 4 streams through a batcher with aligned batches, one task per stream inserting
+/// offsets `from..to`, with `pace` deciding how it inserts; returns the ids of each
+/// committed batch.
+async fn aligned_run(from: u64, to: u64, bulk: bool) -> Vec<Vec<u64>> {
+    let sink = MemorySink::new();
+    let h = spawn(&sink, |b| {
+        b.align_batches(250)
+            .max_rows(100)
+            .max_wait(Duration::from_millis(1))
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for stream in 0..4u64 {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = |o: u64| stream * 10_000 + o;
+            if bulk {
+                let rows = (from..to).map(|o| Ev::new(id(o)));
+                h.insert_many_at(rows, Position::new(stream, from))
+                    .await
+                    .unwrap();
+                return;
+            }
+            for o in from..to {
+                h.insert_at(Ev::new(id(o)), Position::new(stream, o))
+                    .await
+                    .unwrap();
+                // Pauses longer than max_wait, at offsets that are no window boundary.
+                if o % 37 == 0 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                } else if o % 5 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = h.close().await.unwrap();
+    assert_eq!(stats.committed.rows, 4 * (to - from));
+    sink.committed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aligned_batches_repeat_on_a_replay_whatever_the_timing() {
+    // The first run inserts offsets 0..1,000 row by row with pauses past max_wait; the
+    // replay resumes at offset 500 (a window boundary, as a consumer's committed offsets
+    // are) and inserts 500..1,500 in bulk.
+    let first = aligned_run(0, 1_000, false).await;
+    let replay = aligned_run(500, 1_500, true).await;
+    let offset = |id: u64| id % 10_000;
+    // Every batch stays within one window of one stream, cut at 100 rows.
+    for batch in first.iter().chain(&replay) {
+        let (lo, hi) = (batch[0], batch[batch.len() - 1]);
+        assert_eq!(lo / 10_000, hi / 10_000, "one stream per batch");
+        assert_eq!(offset(lo) / 250, offset(hi) / 250, "one window per batch");
+        assert!(matches!(offset(lo) % 250, 0 | 100 | 200), "{lo}");
+        assert_eq!(batch.len() as u64, hi - lo + 1);
+    }
+    let mut overlap_first: Vec<&Vec<u64>> =
+        first.iter().filter(|b| offset(b[0]) >= 500).collect();
+    let mut overlap_replay: Vec<&Vec<u64>> = replay
+        .iter()
+        .filter(|b| offset(b[b.len() - 1]) < 1_000)
+        .collect();
+    overlap_first.sort();
+    overlap_replay.sort();
+    // 4 streams × 2 windows × 3 batches, identical in both runs.
+    assert_eq!(overlap_first.len(), 24);
+    assert_eq!(overlap_first, overlap_replay);
+}
+
+#[tokio::test]
+async fn aligned_batches_refuse_a_span_of_zero() {
+    let sink = MemorySink::new();
+    let err = batch_core::Batcher::builder(sink)
+        .align_batches(0)
+        .spawn::<Ev>()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("align_batches"), "{err}");
+}

@@ -44,6 +44,7 @@ pub struct Builder<S: Sink> {
     shards: Option<usize>,
     prepare_timeout: Duration,
     name: Option<String>,
+    align: Option<u64>,
 }
 
 impl<S: Sink + fmt::Debug> fmt::Debug for Builder<S> {
@@ -61,6 +62,7 @@ impl<S: Sink + fmt::Debug> fmt::Debug for Builder<S> {
             .field("on_commit", &self.on_commit.is_some())
             .field("max_error_rows", &self.max_error_rows)
             .field("isolate_bad_rows", &self.isolate_bad_rows)
+            .field("align_batches", &self.align)
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +86,7 @@ impl<S: Sink> Builder<S> {
             shards: None,
             prepare_timeout: Duration::from_secs(30),
             name: None,
+            align: None,
         }
     }
 
@@ -266,6 +269,62 @@ impl<S: Sink> Builder<S> {
         self
     }
 
+    /// Cuts batches of rows with a [`Position`](crate::Position) on fixed windows of
+    /// offsets, so that the same positions always make the same batches: each batch holds
+    /// rows of one stream whose offsets fall in one window `[k × span, (k + 1) × span)`,
+    /// in the order they were inserted (and cut by `max_rows` and `max_bytes` the same
+    /// way every time).
+    ///
+    /// This is what exactly-once into ClickHouse needs after a crash: a consumer that
+    /// resumes from the offsets [`on_commit`](Builder::on_commit) reported replays whole
+    /// windows, so a batch whose outcome was unknown is sent again byte for byte, and a
+    /// `ReplicatedMergeTree` table drops it as a duplicate block (so do dedup tokens
+    /// derived from positions, on servers that take them).
+    ///
+    /// What it takes:
+    /// - rows of one stream are inserted in offset order, by one producer at a time (as a
+    ///   consumer of a Kafka partition does). Rows of one stream go through one producer
+    ///   shard, so they reach the worker in that order;
+    /// - a window is sealed when its last offset arrives or when a row of a later window
+    ///   of the same stream arrives (gaps in offsets are fine); `max_wait` does not apply
+    ///   to it, so a stream that pauses mid-window keeps its rows until it goes on;
+    /// - [`flush`](crate::Handle::flush), [`close`](crate::Handle::close), and a memory
+    ///   budget full of open windows (logged as a warning) seal windows early: if the
+    ///   process dies before such a batch is settled, its replay is cut differently.
+    ///
+    /// Rows without a position are batched as without this option. Default: off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use batch_core::doc_support::{Discard, Event};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> batch_core::Result<()> {
+    /// use std::sync::{Arc, Mutex};
+    /// use batch_core::{Batcher, Position};
+    ///
+    /// let batches = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = batches.clone();
+    /// let handle = Batcher::builder(Discard)
+    ///     .align_batches(1_000)
+    ///     .on_commit(move |b| {
+    ///         let r = &b.positions()[0];
+    ///         seen.lock().unwrap().push((r.first, r.last));
+    ///     })
+    ///     .spawn::<Event>()
+    ///     .await?;
+    /// // Offsets 500..2,500 of partition 0 make the windows 500..=999, 1,000..=1,999
+    /// // and 2,000..=2,499, whatever the timing.
+    /// let events = (500..2_500).map(|id| Event { id, name: "polled" });
+    /// handle.insert_many_at(events, Position::new(0, 500)).await?;
+    /// handle.close().await?;
+    /// assert_eq!(*batches.lock().unwrap(), [(500, 999), (1_000, 1_999), (2_000, 2_499)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn align_batches(mut self, span: u64) -> Self {
+        self.align = Some(span);
+        self
+    }
+
     fn check(&self) -> Result<()> {
         fn bad(option: &'static str, reason: impl Into<String>) -> Result<()> {
             Err(Error::Config {
@@ -299,6 +358,9 @@ impl<S: Sink> Builder<S> {
         }
         if self.shards == Some(0) {
             return bad("producer_shards", "must be at least 1");
+        }
+        if self.align == Some(0) {
+            return bad("align_batches", "the span must be at least 1 offset");
         }
         Ok(())
     }
@@ -364,6 +426,7 @@ impl<S: Sink> Builder<S> {
             chunk_rows: CHUNK_ROWS.min(self.max_rows),
             max_buffered: self.max_buffered_bytes,
             grant: (self.max_buffered_bytes / (4 * shards)).clamp(1, CHUNK_BYTES),
+            shard_by_stream: self.align.is_some(),
         };
         let name: Arc<str> = self.name.as_deref().unwrap_or(schema.table).into();
         let shared = Arc::new(Shared::new(columns, schema, name, limits, shards));
@@ -378,6 +441,7 @@ impl<S: Sink> Builder<S> {
             retry: self.retry,
             isolate_bad_rows: self.isolate_bad_rows,
             max_error_rows: self.max_error_rows,
+            align: self.align,
         };
         let worker = Worker::new(
             shared.clone(),

@@ -372,7 +372,7 @@ impl<R, S: Sink> Handle<R, S> {
         loop {
             let mut stopped = None;
             {
-                let mut producer = self.shared.producer();
+                let mut producer = self.shared.producer(first);
                 for _ in 0..ROWS_PER_LOCK {
                     let Some(row) = rows.next() else {
                         return Ok(());

@@ -34,6 +34,9 @@ pub(crate) struct Limits {
     pub(crate) max_buffered: usize,
     /// How much of the budget a shard reserves at once.
     pub(crate) grant: usize,
+    /// Rows with a position go to the shard of their stream (aligned batches), so that
+    /// rows of one stream reach the worker in the order they were inserted.
+    pub(crate) shard_by_stream: bool,
 }
 
 /// Why the batcher halts when more rows failed than `max_error_rows` allows.
@@ -299,6 +302,20 @@ impl<F: Format> Shared<F> {
         self.push_locked(&mut shard, row, None, false).map(drop)
     }
 
+    /// Locks the shard of stream `at`'s rows with aligned batches, or else as
+    /// [`lock_shard`](Shared::lock_shard).
+    fn lock_shard_for(&self, at: Option<Position>) -> MutexGuard<'_, Shard> {
+        match at {
+            Some(at) if self.limits.shard_by_stream => {
+                // Fibonacci hashing spreads consecutive stream numbers over the shards.
+                let hash = at.stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+                let index = usize::try_from(hash).unwrap_or(0) & self.mask;
+                lock(&self.shards[index].0)
+            }
+            _ => self.lock_shard(),
+        }
+    }
+
     /// Encodes and accepts one row, maybe from a position, maybe with a receipt.
     pub(crate) fn push_tagged<T: EncodeRow<F> + ?Sized>(
         &self,
@@ -306,15 +323,16 @@ impl<F: Format> Shared<F> {
         at: Option<Position>,
         receipt: bool,
     ) -> Result<Option<oneshot::Receiver<Outcome>>, Refused> {
-        let mut shard = self.lock_shard();
+        let mut shard = self.lock_shard_for(at);
         self.push_locked(&mut shard, row, at, receipt)
     }
 
-    /// Locks a shard for several rows in a row (see [`Producer`]).
-    pub(crate) fn producer(&self) -> Producer<'_, F> {
+    /// Locks a shard for several rows in a row (see [`Producer`]), the shard of
+    /// `at`'s stream with aligned batches.
+    pub(crate) fn producer(&self, at: Option<Position>) -> Producer<'_, F> {
         Producer {
             shared: self,
-            shard: self.lock_shard(),
+            shard: self.lock_shard_for(at),
         }
     }
 

@@ -73,6 +73,8 @@ pub(crate) struct Config {
     pub(crate) retry: RetryPolicy,
     pub(crate) isolate_bad_rows: bool,
     pub(crate) max_error_rows: Option<u64>,
+    /// Aligned batches: the span of a window of offsets.
+    pub(crate) align: Option<u64>,
 }
 
 /// A sealed batch (or a part of one being bisected), the sequence of the batch it
@@ -201,7 +203,7 @@ impl<S: Sink> Worker<S> {
             sink,
             commands,
             handles_alive: true,
-            filler: Filler::new(config.max_rows, config.max_bytes),
+            filler: Filler::new(config.max_rows, config.max_bytes, config.align),
             config,
             rng,
             wait: Duration::ZERO,
@@ -322,7 +324,7 @@ impl<S: Sink> Worker<S> {
             .iter()
             .flat_map(|s| s.batch.chunk_list().iter().cloned())
             .collect();
-        chunks.extend(self.filler.chunks().iter().cloned());
+        chunks.extend(self.filler.chunks().cloned());
         chunks.extend(self.shared.snapshot_rows());
         chunks
     }
@@ -363,6 +365,16 @@ impl<S: Sink> Worker<S> {
             self.shared.pull_all(false);
             self.drain();
             if self.ready.is_empty() && self.tasks.len() < self.config.max_in_flight {
+                if self.config.align.is_some() && self.filler.rows() > 0 {
+                    tracing::warn!(
+                        table = self.shared.table,
+                        rows = self.filler.rows(),
+                        "batchrow: the memory budget is full of rows waiting for their \
+                         windows to complete; sealing them early, so a replay of these \
+                         positions may cut them differently (raise max_buffered_bytes or \
+                         lower the span of align_batches)"
+                    );
+                }
                 self.seal();
             }
         }
@@ -373,7 +385,12 @@ impl<S: Sink> Worker<S> {
         self.drain();
         if let Some(first) = self.filler.first_at() {
             if add(first, self.wait) <= Instant::now() {
-                self.seal();
+                let mut fresh = std::mem::take(&mut self.fresh);
+                self.filler.seal_plain(&mut fresh);
+                for f in fresh.drain(..) {
+                    self.sealed(f);
+                }
+                self.fresh = fresh;
             }
         }
     }
@@ -396,11 +413,14 @@ impl<S: Sink> Worker<S> {
         self.fresh = fresh;
     }
 
-    /// Seals the open batch, if it has rows.
+    /// Seals every open batch.
     fn seal(&mut self) {
-        if let Some(fresh) = self.filler.seal() {
-            self.sealed(fresh);
+        let mut fresh = std::mem::take(&mut self.fresh);
+        self.filler.seal_all(&mut fresh);
+        for f in fresh.drain(..) {
+            self.sealed(f);
         }
+        self.fresh = fresh;
     }
 
     fn sealed(&mut self, fresh: Fresh) {

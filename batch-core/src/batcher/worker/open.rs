@@ -1,25 +1,46 @@
 //! Filling the open batch: chunks handed over by producers are cut so that a batch never
 //! exceeds `max_rows` or `max_bytes`, and sealed into [`Batch`]es.
+//!
+//! With aligned batches ([`Builder::align_batches`](crate::Builder::align_batches)),
+//! rows with a position go to the open batch of their window (their stream, and their
+//! offset divided by the span) instead, so that the same positions always make the same
+//! batches.
 
+use std::collections::BTreeMap;
+use std::iter::Peekable;
 use std::time::Duration;
 
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::batch::{Batch, Chunk};
 use crate::outcome::{Outcome, Waiting};
 
-use tokio::sync::oneshot;
+/// The receipts of a chunk's rows, by row index in the chunk, in row order.
+type Receipts = Peekable<std::vec::IntoIter<(u32, oneshot::Sender<Outcome>)>>;
 
 /// The batch being filled, and the sequence of the next batch to seal.
 #[derive(Debug)]
 pub(super) struct Filler {
     max_rows: usize,
     max_bytes: usize,
+    next_id: u64,
+    /// Rows without a position; every row unless batches are aligned.
+    plain: Open,
+    /// With aligned batches, the span of a window of offsets.
+    span: Option<u64>,
+    /// With aligned batches, the open batch of each window with rows, by
+    /// `(stream, offset / span)`.
+    windows: BTreeMap<(u64, u64), Open>,
+}
+
+/// One open batch.
+#[derive(Debug, Default)]
+struct Open {
     chunks: Vec<Chunk>,
     rows: usize,
     bytes: usize,
     first_at: Option<Instant>,
-    next_id: u64,
     /// Receipts of rows in the open batch, by row index in it.
     receipts: Vec<Waiting>,
 }
@@ -32,60 +53,53 @@ pub(super) struct Fresh {
     pub(super) receipts: Vec<Waiting>,
 }
 
-impl Filler {
-    pub(super) fn new(max_rows: usize, max_bytes: usize) -> Self {
-        Filler {
-            max_rows: max_rows.max(1),
-            max_bytes: max_bytes.max(1),
-            chunks: Vec::new(),
-            rows: 0,
-            bytes: 0,
-            first_at: None,
-            next_id: 0,
-            receipts: Vec::new(),
+/// The limits and the sequence every open batch shares.
+#[derive(Debug)]
+struct Sealer<'a> {
+    max_rows: usize,
+    max_bytes: usize,
+    next_id: &'a mut u64,
+    sealed: &'a mut Vec<Fresh>,
+}
+
+impl Sealer<'_> {
+    fn seal(&mut self, open: &mut Open) {
+        if open.rows == 0 {
+            return;
         }
+        let id = *self.next_id;
+        *self.next_id += 1;
+        let age = open.first_at.take().map_or(Duration::ZERO, |t| {
+            Instant::now().saturating_duration_since(t)
+        });
+        open.rows = 0;
+        open.bytes = 0;
+        self.sealed.push(Fresh {
+            batch: Batch::new(id, std::mem::take(&mut open.chunks)),
+            age,
+            receipts: std::mem::take(&mut open.receipts),
+        });
     }
+}
 
-    /// Rows in the open batch.
-    pub(super) fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// The chunks of the open batch.
-    pub(super) fn chunks(&self) -> &[Chunk] {
-        &self.chunks
-    }
-
-    /// When the oldest row of the open batch was accepted.
-    pub(super) fn first_at(&self) -> Option<Instant> {
-        self.first_at
-    }
-
-    /// The sequence the next sealed batch gets: every batch sealed so far has a smaller
-    /// one.
-    pub(super) fn next_id(&self) -> u64 {
-        self.next_id
-    }
-
-    /// Adds a chunk whose first row was accepted at `first_at` (and the receipts of its
-    /// rows, by row index), pushing every batch that fills up to `sealed`.
-    pub(super) fn add(
+impl Open {
+    /// Adds `chunk`, rows `done..` of the chunk its receipts are counted in, sealing
+    /// whenever the batch is full.
+    fn fill(
         &mut self,
         mut chunk: Chunk,
         first_at: Instant,
-        receipts: Vec<(u32, oneshot::Sender<Outcome>)>,
-        sealed: &mut Vec<Fresh>,
+        receipts: &mut Receipts,
+        mut done: usize,
+        sealer: &mut Sealer<'_>,
     ) {
-        let mut receipts = receipts.into_iter().peekable();
-        // Rows of the chunk already placed in batches.
-        let mut done = 0usize;
         while !chunk.is_empty() {
-            let room_rows = self.max_rows.saturating_sub(self.rows);
-            let room_bytes = self.max_bytes.saturating_sub(self.bytes);
+            let room_rows = sealer.max_rows.saturating_sub(self.rows);
+            let room_bytes = sealer.max_bytes.saturating_sub(self.bytes);
             let mut take = chunk.rows_within(room_bytes).min(room_rows);
             if take == 0 {
                 if self.rows > 0 {
-                    sealed.extend(self.seal());
+                    sealer.seal(self);
                     continue;
                 }
                 // A row above max_bytes (insert refuses those): send it alone.
@@ -102,30 +116,156 @@ impl Filler {
             self.bytes += part.len();
             self.first_at = Some(self.first_at.map_or(first_at, |t| t.min(first_at)));
             self.chunks.push(part);
-            if self.rows >= self.max_rows || self.bytes >= self.max_bytes {
-                sealed.extend(self.seal());
+            if self.rows >= sealer.max_rows || self.bytes >= sealer.max_bytes {
+                sealer.seal(self);
             }
         }
     }
+}
 
-    /// Seals the open batch, if it has rows.
-    pub(super) fn seal(&mut self) -> Option<Fresh> {
-        if self.rows == 0 {
-            return None;
+impl Filler {
+    /// A filler; with `span`, rows with a position are batched by window of `span`
+    /// offsets.
+    pub(super) fn new(max_rows: usize, max_bytes: usize, span: Option<u64>) -> Self {
+        Filler {
+            max_rows: max_rows.max(1),
+            max_bytes: max_bytes.max(1),
+            next_id: 0,
+            plain: Open::default(),
+            span: span.filter(|s| *s > 0),
+            windows: BTreeMap::new(),
         }
-        let id = self.next_id;
-        self.next_id += 1;
-        let age = self.first_at.take().map_or(Duration::ZERO, |t| {
-            Instant::now().saturating_duration_since(t)
-        });
-        self.rows = 0;
-        self.bytes = 0;
-        Some(Fresh {
-            batch: Batch::new(id, std::mem::take(&mut self.chunks)),
-            age,
-            receipts: std::mem::take(&mut self.receipts),
-        })
     }
+
+    /// Rows in the open batches.
+    pub(super) fn rows(&self) -> usize {
+        self.plain.rows + self.windows.values().map(|w| w.rows).sum::<usize>()
+    }
+
+    /// The chunks of the open batches.
+    pub(super) fn chunks(&self) -> impl Iterator<Item = &Chunk> {
+        self.plain
+            .chunks
+            .iter()
+            .chain(self.windows.values().flat_map(|w| w.chunks.iter()))
+    }
+
+    /// When the oldest row of the open batch that `max_wait` seals was accepted (aligned
+    /// windows wait for their last offset instead).
+    pub(super) fn first_at(&self) -> Option<Instant> {
+        self.plain.first_at
+    }
+
+    /// The sequence the next sealed batch gets: every batch sealed so far has a smaller
+    /// one.
+    pub(super) fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    fn sealer<'a>(
+        next_id: &'a mut u64,
+        limits: (usize, usize),
+        sealed: &'a mut Vec<Fresh>,
+    ) -> Sealer<'a> {
+        Sealer {
+            max_rows: limits.0,
+            max_bytes: limits.1,
+            next_id,
+            sealed,
+        }
+    }
+
+    /// Adds a chunk whose first row was accepted at `first_at` (and the receipts of its
+    /// rows, by row index), pushing every batch that fills up to `sealed`.
+    pub(super) fn add(
+        &mut self,
+        chunk: Chunk,
+        first_at: Instant,
+        receipts: Vec<(u32, oneshot::Sender<Outcome>)>,
+        sealed: &mut Vec<Fresh>,
+    ) {
+        let mut receipts = receipts.into_iter().peekable();
+        let limits = (self.max_rows, self.max_bytes);
+        let mut sealer = Self::sealer(&mut self.next_id, limits, sealed);
+        let Some(span) = self.span else {
+            self.plain
+                .fill(chunk, first_at, &mut receipts, 0, &mut sealer);
+            return;
+        };
+        // Rows of the chunk already placed.
+        let mut done = 0;
+        for range in chunk.positions() {
+            if range.rows.start > done {
+                let part = chunk.slice(done..range.rows.start);
+                self.plain
+                    .fill(part, first_at, &mut receipts, done, &mut sealer);
+            }
+            // The range, cut where its offsets cross into the next window.
+            let mut row = range.rows.start;
+            let mut offset = range.first;
+            while row < range.rows.end {
+                let window = offset / span;
+                let window_end = window.saturating_add(1).saturating_mul(span);
+                let left = (range.rows.end - row) as u64;
+                let take = left.min(window_end - offset);
+                // `take` is at most the rows left in the range, a usize.
+                let rows = usize::try_from(take).unwrap_or(range.rows.end - row);
+                // Rows of one stream arrive in offset order: a window of the stream
+                // before this one will get no more rows.
+                let earlier: Vec<(u64, u64)> = self
+                    .windows
+                    .range((range.stream, 0)..(range.stream, window))
+                    .map(|(k, _)| *k)
+                    .collect();
+                for key in earlier {
+                    if let Some(mut open) = self.windows.remove(&key) {
+                        sealer.seal(&mut open);
+                    }
+                }
+                let open = self.windows.entry((range.stream, window)).or_default();
+                let part = chunk.slice(row..row + rows);
+                open.fill(part, first_at, &mut receipts, row, &mut sealer);
+                row += rows;
+                offset += take;
+                if offset == window_end {
+                    // The window's last offset arrived.
+                    if let Some(mut open) = self.windows.remove(&(range.stream, window)) {
+                        sealer.seal(&mut open);
+                    }
+                } else if open_is_empty(&self.windows, (range.stream, window)) {
+                    self.windows.remove(&(range.stream, window));
+                }
+            }
+            done = range.rows.end;
+        }
+        if done < chunk.rows() {
+            let part = chunk.slice(done..chunk.rows());
+            self.plain
+                .fill(part, first_at, &mut receipts, done, &mut sealer);
+        }
+    }
+
+    /// Seals the open batch of rows without a position, if it has rows.
+    pub(super) fn seal_plain(&mut self, sealed: &mut Vec<Fresh>) {
+        let limits = (self.max_rows, self.max_bytes);
+        Self::sealer(&mut self.next_id, limits, sealed).seal(&mut self.plain);
+    }
+
+    /// Seals every open batch: the one of rows without a position, then every window in
+    /// order.
+    pub(super) fn seal_all(&mut self, sealed: &mut Vec<Fresh>) {
+        let limits = (self.max_rows, self.max_bytes);
+        let mut sealer = Self::sealer(&mut self.next_id, limits, sealed);
+        sealer.seal(&mut self.plain);
+        for (_, mut open) in std::mem::take(&mut self.windows) {
+            sealer.seal(&mut open);
+        }
+    }
+}
+
+/// Whether the window `key` is open with no rows (a batch of it was just sealed full).
+fn open_is_empty(windows: &BTreeMap<(u64, u64), Open>, key: (u64, u64)) -> bool {
+    windows.get(&key).is_some_and(|w| w.rows == 0)
 }
 
 #[cfg(test)]
@@ -145,6 +285,49 @@ mod tests {
         buf.take()
     }
 
+    fn seal(f: &mut Filler) -> Option<Fresh> {
+        let mut sealed = Vec::new();
+        f.seal_all(&mut sealed);
+        assert!(sealed.len() <= 1);
+        sealed.pop()
+    }
+
+    /// A chunk of one-byte rows (the row's offset modulo 256) from `positions`; `None`
+    /// is a row without a position (byte 255).
+    fn positioned(positions: &[Option<(u64, u64)>]) -> Chunk {
+        let mut buf = RowBuffer::default();
+        for p in positions {
+            let byte = p.map_or(255, |(s, o)| ((s * 100 + o) % 251) as u8);
+            let write = |b: &mut Vec<u8>| {
+                b.push(byte);
+                Ok::<_, ChunkFull>(())
+            };
+            match p {
+                Some((s, o)) => buf.push_row_at(crate::Position::new(*s, *o), write),
+                None => buf.push_row(write),
+            }
+            .unwrap();
+        }
+        buf.take()
+    }
+
+    /// Each sealed batch as its positions and its bytes.
+    fn contents(sealed: &[Fresh]) -> Vec<(Vec<(u64, u64, u64)>, Vec<u8>)> {
+        sealed
+            .iter()
+            .map(|f| {
+                let ranges = f
+                    .batch
+                    .positions()
+                    .iter()
+                    .map(|r| (r.stream, r.first, r.last))
+                    .collect();
+                let bytes = f.batch.chunks().flat_map(|b| b.to_vec()).collect();
+                (ranges, bytes)
+            })
+            .collect()
+    }
+
     fn shape(sealed: &[Fresh]) -> Vec<(u64, usize, usize)> {
         sealed
             .iter()
@@ -154,21 +337,21 @@ mod tests {
 
     #[test]
     fn batches_never_exceed_max_rows() {
-        let mut f = Filler::new(3, 1000);
+        let mut f = Filler::new(3, 1000, None);
         let mut sealed = Vec::new();
         f.add(chunk(&[1; 7]), Instant::now(), Vec::new(), &mut sealed);
         assert_eq!(shape(&sealed), [(0, 3, 3), (1, 3, 3)]);
         assert_eq!(f.rows(), 1);
         assert_eq!(f.next_id(), 2);
-        let last = f.seal().unwrap();
+        let last = seal(&mut f).unwrap();
         assert_eq!((last.batch.id(), last.batch.rows()), (2, 1));
-        assert!(f.seal().is_none());
+        assert!(seal(&mut f).is_none());
         assert!(f.first_at().is_none());
     }
 
     #[test]
     fn batches_never_exceed_max_bytes_and_an_oversized_row_goes_alone() {
-        let mut f = Filler::new(100, 10);
+        let mut f = Filler::new(100, 10, None);
         let mut sealed = Vec::new();
         f.add(
             chunk(&[4, 4, 4, 12, 3]),
@@ -183,7 +366,7 @@ mod tests {
 
     #[test]
     fn receipts_follow_their_rows_into_batches() {
-        let mut f = Filler::new(3, 1000);
+        let mut f = Filler::new(3, 1000, None);
         let mut sealed = Vec::new();
         let mut waiting = Vec::new();
         let receipts: Vec<(u32, oneshot::Sender<Outcome>)> = [1, 3, 4, 6]
@@ -204,19 +387,185 @@ mod tests {
         // Batch 0 = 2 earlier rows + chunk row 0; batch 1 = chunk rows 1..4 (receipts of
         // rows 1 and 3); batch 2 = chunk rows 4..7 (receipts of rows 4 and 6).
         assert_eq!(rows, [vec![], vec![0, 2], vec![0, 2]]);
-        assert!(f.seal().is_none());
+        assert!(seal(&mut f).is_none());
     }
 
     #[test]
     fn the_oldest_row_sets_the_age() {
-        let mut f = Filler::new(100, 100);
+        let mut f = Filler::new(100, 100, None);
         let mut sealed = Vec::new();
         let now = Instant::now();
         let earlier = now.checked_sub(Duration::from_secs(5)).unwrap();
         f.add(chunk(&[1]), now, Vec::new(), &mut sealed);
         f.add(chunk(&[1]), earlier, Vec::new(), &mut sealed);
         assert_eq!(f.first_at(), Some(earlier));
-        let fresh = f.seal().unwrap();
+        let fresh = seal(&mut f).unwrap();
         assert!(fresh.age >= Duration::from_secs(5));
+    }
+
+    /// Two streams' offsets 0..n, interleaved by stream in runs of `run` rows, cut into
+    /// chunks of `chunk` rows.
+    fn interleaved(n: u64, run: u64, chunk: usize) -> Vec<Chunk> {
+        let mut rows = Vec::new();
+        let mut next = [0u64, 0u64];
+        while next.iter().any(|o| *o < n) {
+            for (stream, o) in next.iter_mut().enumerate() {
+                for _ in 0..run {
+                    if *o < n {
+                        rows.push(Some((stream as u64, *o)));
+                        *o += 1;
+                    }
+                }
+            }
+        }
+        rows.chunks(chunk).map(positioned).collect()
+    }
+
+    fn run_aligned(chunks: Vec<Chunk>, span: u64, max_rows: usize) -> Vec<Fresh> {
+        let mut f = Filler::new(max_rows, 1 << 20, Some(span));
+        let mut sealed = Vec::new();
+        for c in chunks {
+            f.add(c, Instant::now(), Vec::new(), &mut sealed);
+        }
+        f.seal_all(&mut sealed);
+        sealed
+    }
+
+    fn sorted(
+        mut batches: Vec<(Vec<(u64, u64, u64)>, Vec<u8>)>,
+    ) -> Vec<(Vec<(u64, u64, u64)>, Vec<u8>)> {
+        batches.sort();
+        batches
+    }
+
+    #[test]
+    fn aligned_batches_are_the_same_whatever_the_chunks_and_interleaving() {
+        // 2 streams × 1,000 offsets, windows of 100, max_rows 60: each window is
+        // sealed as 60 + 40 rows, whichever way the rows arrived.
+        let a = contents(&run_aligned(interleaved(1000, 7, 13), 100, 60));
+        let b = contents(&run_aligned(interleaved(1000, 250, 1000), 100, 60));
+        assert_eq!(a.len(), 40);
+        assert_eq!(sorted(a.clone()), sorted(b));
+        for (ranges, bytes) in &a {
+            assert_eq!(ranges.len(), 1);
+            let (_, first, last) = ranges[0];
+            assert_eq!(first / 100, last / 100, "a batch stays within its window");
+            assert!(matches!(first % 100, 0 | 60));
+            assert_eq!(bytes.len() as u64, last - first + 1);
+        }
+        // Without alignment, the same rows cut differently make different batches.
+        let plain = |chunks: Vec<Chunk>| {
+            let mut f = Filler::new(60, 1 << 20, None);
+            let mut sealed = Vec::new();
+            for c in chunks {
+                f.add(c, Instant::now(), Vec::new(), &mut sealed);
+            }
+            f.seal_all(&mut sealed);
+            sorted(contents(&sealed))
+        };
+        assert_ne!(
+            plain(interleaved(1000, 7, 13)),
+            plain(interleaved(1000, 250, 1000))
+        );
+    }
+
+    #[test]
+    fn a_replay_from_a_window_boundary_makes_the_same_batches() {
+        // The first run: offsets 0..1000 of one stream. The replay starts at 300 (where
+        // a consumer's committed offsets would be) and goes on to 1200.
+        let first = contents(&run_aligned(
+            vec![positioned(
+                &(0..1000).map(|o| Some((4, o))).collect::<Vec<_>>(),
+            )],
+            100,
+            1000,
+        ));
+        let replay_rows: Vec<_> = (300..1200).map(|o| Some((4, o))).collect();
+        let replay = contents(&run_aligned(
+            replay_rows.chunks(33).map(positioned).collect(),
+            100,
+            1000,
+        ));
+        assert_eq!(first.len(), 10);
+        assert_eq!(replay.len(), 9);
+        assert_eq!(&first[3..], &replay[..7]);
+    }
+
+    #[test]
+    fn a_window_is_sealed_at_its_last_offset_or_when_its_stream_moves_on() {
+        let mut f = Filler::new(1000, 1 << 20, Some(10));
+        let mut sealed = Vec::new();
+        // Offsets 0..=9 of stream 1: the window is complete.
+        let rows: Vec<_> = (0..10).map(|o| Some((1, o))).collect();
+        f.add(positioned(&rows), Instant::now(), Vec::new(), &mut sealed);
+        assert_eq!(shape(&sealed), [(0, 10, 10)]);
+        // Offsets 10..=14 of stream 1 (a gap follows), 0..=2 of stream 2, and a row
+        // without a position: nothing is sealed yet.
+        let rows: Vec<_> = (10..15)
+            .map(|o| Some((1, o)))
+            .chain((0..3).map(|o| Some((2, o))))
+            .chain([None])
+            .collect();
+        f.add(positioned(&rows), Instant::now(), Vec::new(), &mut sealed);
+        assert_eq!(sealed.len(), 1);
+        assert_eq!(f.rows(), 9);
+        // Stream 1 moves on to offset 23: its window 10..20 is sealed, short of rows.
+        f.add(
+            positioned(&[Some((1, 23))]),
+            Instant::now(),
+            Vec::new(),
+            &mut sealed,
+        );
+        assert_eq!(contents(&sealed[1..])[0].0, [(1, 10, 14)]);
+        // The open batch for max_wait is the row without a position only.
+        assert!(f.first_at().is_some());
+        f.seal_plain(&mut sealed);
+        assert_eq!(sealed.last().map(|f| f.batch.rows()), Some(1));
+        assert!(f.first_at().is_none());
+        assert_eq!(f.rows(), 4);
+        f.seal_all(&mut sealed);
+        assert_eq!(f.rows(), 0);
+        let ids: Vec<u64> = sealed.iter().map(|f| f.batch.id()).collect();
+        assert_eq!(ids, [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn receipts_follow_their_rows_into_windows() {
+        let mut f = Filler::new(1000, 1 << 20, Some(4));
+        let mut sealed = Vec::new();
+        let mut waiting = Vec::new();
+        // Rows: stream 0 offsets 2,3 | no position | stream 0 offsets 4,5.
+        let rows = [Some((0, 2)), Some((0, 3)), None, Some((0, 4)), Some((0, 5))];
+        let receipts = [1u32, 2, 4]
+            .into_iter()
+            .map(|row| {
+                let (tx, rx) = oneshot::channel();
+                waiting.push(rx);
+                (row, tx)
+            })
+            .collect();
+        f.add(positioned(&rows), Instant::now(), receipts, &mut sealed);
+        f.seal_all(&mut sealed);
+        let by_batch: Vec<(Vec<(u64, u64, u64)>, Vec<usize>)> = sealed
+            .iter()
+            .map(|s| {
+                let ranges = s
+                    .batch
+                    .positions()
+                    .iter()
+                    .map(|r| (r.stream, r.first, r.last))
+                    .collect();
+                (ranges, s.receipts.iter().map(|(r, _)| *r).collect())
+            })
+            .collect();
+        // Window 0..4 is sealed at offset 3; the plain row and window 4..8 at the end.
+        assert_eq!(
+            by_batch,
+            [
+                (vec![(0, 2, 3)], vec![1]),
+                (vec![], vec![0]),
+                (vec![(0, 4, 5)], vec![1]),
+            ]
+        );
     }
 }
