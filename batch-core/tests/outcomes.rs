@@ -252,8 +252,7 @@ async fn aligned_batches_repeat_on_a_replay_whatever_the_timing() {
         assert!(matches!(offset(lo) % 250, 0 | 100 | 200), "{lo}");
         assert_eq!(batch.len() as u64, hi - lo + 1);
     }
-    let mut overlap_first: Vec<&Vec<u64>> =
-        first.iter().filter(|b| offset(b[0]) >= 500).collect();
+    let mut overlap_first: Vec<&Vec<u64>> = first.iter().filter(|b| offset(b[0]) >= 500).collect();
     let mut overlap_replay: Vec<&Vec<u64>> = replay
         .iter()
         .filter(|b| offset(b[b.len() - 1]) < 1_000)

@@ -312,7 +312,11 @@ mod tests {
     }
 
     /// Each sealed batch as its positions and its bytes.
-    fn contents(sealed: &[Fresh]) -> Vec<(Vec<(u64, u64, u64)>, Vec<u8>)> {
+    /// A batch's position ranges as `(stream, first, last)`, and its bytes.
+    type Ranges = Vec<(u64, u64, u64)>;
+    type Content = (Ranges, Vec<u8>);
+
+    fn contents(sealed: &[Fresh]) -> Vec<Content> {
         sealed
             .iter()
             .map(|f| {
@@ -431,9 +435,7 @@ mod tests {
         sealed
     }
 
-    fn sorted(
-        mut batches: Vec<(Vec<(u64, u64, u64)>, Vec<u8>)>,
-    ) -> Vec<(Vec<(u64, u64, u64)>, Vec<u8>)> {
+    fn sorted(mut batches: Vec<Content>) -> Vec<Content> {
         batches.sort();
         batches
     }
@@ -546,7 +548,7 @@ mod tests {
             .collect();
         f.add(positioned(&rows), Instant::now(), receipts, &mut sealed);
         f.seal_all(&mut sealed);
-        let by_batch: Vec<(Vec<(u64, u64, u64)>, Vec<usize>)> = sealed
+        let by_batch: Vec<(Ranges, Vec<usize>)> = sealed
             .iter()
             .map(|s| {
                 let ranges = s
