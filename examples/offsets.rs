@@ -20,7 +20,7 @@
 //! server comes from `BATCHROW_POSTGRES_URL` (default
 //! `postgres://batchrow:batchrow@127.0.0.1:5432/batchrow`; `bash scripts/servers.sh`
 //! starts one). It writes the tables `offsets_example` and `offsets_example_ledger`.
-//! `tests/postgres_ledger.rs` runs the consumer as a child process it kills.
+//! `tests/postgres/ledger.rs` runs the consumer as a child process it kills.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -31,7 +31,8 @@ if [ "${BATCHROW_SKIP_SERVERS:-0}" = 1 ]; then
   step "tests without servers (BATCHROW_SKIP_SERVERS=1)"
   cargo test --workspace --all-features --lib --bins --examples --doc
   cargo test --workspace --all-features --exclude batchrow --tests
-  not_run=$(ls tests/*.rs 2>/dev/null | xargs -n1 basename | sed 's/\.rs$//' | tr '\n' ' ')
+  not_run=$( (ls tests/*.rs; ls -d tests/*/ | while read -r d; do [ -f "$d/main.rs" ] && echo "$d"; done) 2>/dev/null \
+    | xargs -n1 basename | sed 's/\.rs$//' | tr '\n' ' ')
   printf '\n[batchrow] NOT RUN (need servers): integration tests %s\n' "$not_run" >&2
   exit 0
 fi

@@ -20,8 +20,7 @@
 //! even when the test fails. It takes about 15 s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/instance.rs"]
-mod instance;
+use batchrow_test_support::instance;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -13,8 +13,7 @@
 //! `ss` to find its process (or set `BATCHROW_CLICKHOUSE_PID`). Linux only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/clickhouse.rs"]
-mod support;
+use batchrow_test_support::clickhouse as support;
 
 use std::time::{Duration, Instant};
 

@@ -16,10 +16,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/clickhouse.rs"]
-mod ch;
-#[path = "support/postgres.rs"]
-mod pg;
+use batchrow_test_support::clickhouse as ch;
+use batchrow_test_support::postgres as pg;
 
 // The generated files, compiled as they are (their items are `pub`, as users get them;
 // not every enum variant is used).

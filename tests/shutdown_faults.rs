@@ -10,10 +10,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/clickhouse.rs"]
-mod ch;
-#[path = "support/postgres.rs"]
-mod pg;
+use batchrow_test_support::clickhouse as ch;
+use batchrow_test_support::postgres as pg;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -1,38 +1,27 @@
-//! Helpers for the ClickHouse integration tests (`tests/clickhouse_*.rs`).
+//! Helpers for the ClickHouse integration tests (`tests/clickhouse/` and the binaries
+//! beside it).
 //!
 //! The server comes from `BATCHROW_CLICKHOUSE_URL` (default `http://127.0.0.1:8123`);
 //! `bash scripts/servers.sh` starts one. A test that cannot reach it fails, naming the
 //! script. Each test works in its own database, so tests run in parallel.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use batchrow::clickhouse::{ClickHouseSink, RowBinary};
-use batchrow::{Batch, ChunkFull, EncodeError, EncodeRow, RowBuffer, Schema, Sink, SinkError};
+use batchrow::{Batch, EncodeRow, Schema, Sink, SinkError};
 
-/// Why a row could not be put into a test batch.
-#[derive(Debug)]
-pub(crate) enum PushError {
-    Encode(EncodeError),
-    Full(ChunkFull),
-}
-
-impl From<ChunkFull> for PushError {
-    fn from(e: ChunkFull) -> Self {
-        PushError::Full(e)
-    }
-}
+pub use crate::batches::PushError;
 
 /// The server's URL.
-pub(crate) fn url() -> String {
+pub fn url() -> String {
     std::env::var("BATCHROW_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".into())
 }
 
 /// A client for the server, in the server's default database.
-pub(crate) fn client() -> clickhouse::Client {
+pub fn client() -> clickhouse::Client {
     clickhouse::Client::default().with_url(url())
 }
 
 /// Runs a statement, failing the test loudly when the server does not answer.
-pub(crate) async fn exec(client: &clickhouse::Client, sql: &str) {
+pub async fn exec(client: &clickhouse::Client, sql: &str) {
     client.query_raw(sql).execute().await.unwrap_or_else(|e| {
         panic!(
             "ClickHouse at {} failed `{sql}`: {e}\n(start the server with `bash scripts/servers.sh`, \
@@ -43,7 +32,7 @@ pub(crate) async fn exec(client: &clickhouse::Client, sql: &str) {
 }
 
 /// Runs a query and returns its result as TSV text.
-pub(crate) async fn tsv(client: &clickhouse::Client, sql: &str) -> String {
+pub async fn tsv(client: &clickhouse::Client, sql: &str) -> String {
     let bytes = client
         .query_raw(sql)
         .fetch_bytes("TSV")
@@ -55,7 +44,7 @@ pub(crate) async fn tsv(client: &clickhouse::Client, sql: &str) -> String {
 }
 
 /// Drops and creates the database `name`, and returns a client that uses it.
-pub(crate) async fn fresh_database(name: &str) -> clickhouse::Client {
+pub async fn fresh_database(name: &str) -> clickhouse::Client {
     let c = client();
     exec(&c, &format!("DROP DATABASE IF EXISTS `{name}`")).await;
     exec(&c, &format!("CREATE DATABASE `{name}`")).await;
@@ -63,33 +52,18 @@ pub(crate) async fn fresh_database(name: &str) -> clickhouse::Client {
 }
 
 /// Encodes `rows` with the columns the sink resolved, into one batch.
-pub(crate) fn batch<R: EncodeRow<RowBinary>>(
+pub fn batch<R: EncodeRow<RowBinary>>(
     sink: &ClickHouseSink,
     rows: &[R],
 ) -> Result<Batch, PushError> {
     let columns = sink.columns().expect("prepare the sink first");
-    let mut buf = RowBuffer::default();
-    for r in rows {
-        buf.push_row(|b| r.encode_row(columns, b).map_err(PushError::Encode))?;
-    }
-    Ok(Batch::new(0, vec![buf.take()]))
+    crate::batches::encode(0, rows, columns, usize::MAX)
 }
 
-/// A batch of raw bytes, one row per slice: for data a real encoder would not write.
-pub(crate) fn raw_batch(rows: &[&[u8]]) -> Batch {
-    let mut buf = RowBuffer::default();
-    for r in rows {
-        buf.push_row(|b| {
-            b.extend_from_slice(r);
-            Ok::<_, ChunkFull>(())
-        })
-        .unwrap();
-    }
-    Batch::new(0, vec![buf.take()])
-}
+pub use crate::batches::raw as raw_batch;
 
 /// Prepares a sink for `R` and sends `rows` in one batch.
-pub(crate) async fn prepare_and_send<R: EncodeRow<RowBinary>>(
+pub async fn prepare_and_send<R: EncodeRow<RowBinary>>(
     mut sink: ClickHouseSink,
     rows: &[R],
 ) -> Result<ClickHouseSink, SinkError> {

@@ -2,7 +2,6 @@
 //! attempt (the batcher's [`Sink::send_by`]), its outcome, how long it took, and when
 //! the last commit after a moment happened. The fault tests use it to bound the number
 //! of sends and to measure the time a fault took to recover from.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,32 +11,32 @@ use tokio::time::Instant;
 
 /// One send attempt, as the wrapped sink answered it.
 #[derive(Debug, Clone)]
-pub(crate) struct Attempt {
-    pub(crate) batch: u64,
-    pub(crate) rows: usize,
-    pub(crate) started: Instant,
-    pub(crate) took: Duration,
+pub struct Attempt {
+    pub batch: u64,
+    pub rows: usize,
+    pub started: Instant,
+    pub took: Duration,
     /// `None` when committed.
-    pub(crate) error: Option<(SinkErrorKind, String)>,
+    pub error: Option<(SinkErrorKind, String)>,
 }
 
 /// The shared record of a [`Counting`] sink.
 #[derive(Debug, Default)]
-pub(crate) struct Log {
+pub struct Log {
     /// Attempts that ended.
-    pub(crate) attempts: Vec<Attempt>,
+    pub attempts: Vec<Attempt>,
     /// Attempts that started.
-    pub(crate) started: usize,
+    pub started: usize,
 }
 
 impl Log {
     /// Send attempts so far.
-    pub(crate) fn sends(&self) -> usize {
+    pub fn sends(&self) -> usize {
         self.attempts.len()
     }
 
     /// Attempts that ended with an error of `kind`.
-    pub(crate) fn errors(&self, kind: SinkErrorKind) -> usize {
+    pub fn errors(&self, kind: SinkErrorKind) -> usize {
         self.attempts
             .iter()
             .filter(|a| a.error.as_ref().is_some_and(|(k, _)| *k == kind))
@@ -45,14 +44,14 @@ impl Log {
     }
 
     /// Attempts that took at least `d`.
-    pub(crate) fn slower_than(&self, d: Duration) -> usize {
+    pub fn slower_than(&self, d: Duration) -> usize {
         self.attempts.iter().filter(|a| a.took >= d).count()
     }
 
     /// How long it took from `began` (a fault) to the first commit after the last
     /// failed attempt that ended after `began` (or, if none failed, to the first commit
     /// after `began`).
-    pub(crate) fn recovered(&self, began: Instant) -> Option<Duration> {
+    pub fn recovered(&self, began: Instant) -> Option<Duration> {
         let from = self
             .attempts
             .iter()
@@ -65,7 +64,7 @@ impl Log {
     }
 
     /// The first commit that ended after `t`, as the time from `t` to its end.
-    pub(crate) fn first_commit_after(&self, t: Instant) -> Option<Duration> {
+    pub fn first_commit_after(&self, t: Instant) -> Option<Duration> {
         self.attempts
             .iter()
             .filter(|a| a.error.is_none())
@@ -77,13 +76,13 @@ impl Log {
 }
 
 /// A sink that delegates to `inner` and records every send attempt in `log`.
-pub(crate) struct Counting<S> {
-    pub(crate) inner: S,
-    pub(crate) log: Arc<Mutex<Log>>,
+pub struct Counting<S> {
+    pub inner: S,
+    pub log: Arc<Mutex<Log>>,
 }
 
 impl<S> Counting<S> {
-    pub(crate) fn new(inner: S) -> (Self, Arc<Mutex<Log>>) {
+    pub fn new(inner: S) -> (Self, Arc<Mutex<Log>>) {
         let log = Arc::new(Mutex::new(Log::default()));
         (
             Counting {

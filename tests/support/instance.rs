@@ -4,7 +4,6 @@
 //!
 //! The instance is created fresh (its data removed) and killed when the [`Instance`] is
 //! dropped, also when the test fails.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,13 +11,14 @@ use std::time::Duration;
 
 /// A running ClickHouse instance; killed on drop.
 #[derive(Debug)]
-pub(crate) struct Instance {
+pub struct Instance {
     name: String,
     port: u16,
 }
 
 fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/clickhouse-instance.sh")
+    // This crate lives in `tests/support/` of the repository.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/clickhouse-instance.sh")
 }
 
 /// Runs the script, failing the test with its output when it fails.
@@ -40,7 +40,7 @@ fn run(args: &[&str]) {
 impl Instance {
     /// Removes what instance `name` left behind, then starts it on `port` (HTTP;
     /// `port + 1` and `port + 2` are taken too).
-    pub(crate) async fn fresh(name: &str, port: u16) -> Instance {
+    pub async fn fresh(name: &str, port: u16) -> Instance {
         let instance = Instance {
             name: name.to_owned(),
             port,
@@ -62,14 +62,14 @@ impl Instance {
     }
 
     /// Starts the instance (again), with the data it had.
-    pub(crate) async fn start(&self) {
+    pub async fn start(&self) {
         self.script(&["start", &self.port.to_string()]).await;
     }
 
     /// Shuts the server down (SIGTERM) and waits for it to exit; kills it if it still
     /// runs after `patience` (it keeps answering on open keep-alive connections).
     /// Returns whether it exited on its own.
-    pub(crate) async fn stop(&self, patience: Duration) -> bool {
+    pub async fn stop(&self, patience: Duration) -> bool {
         let name = self.name.clone();
         let secs = patience.as_secs().max(1).to_string();
         tokio::task::spawn_blocking(move || {
@@ -88,29 +88,29 @@ impl Instance {
     }
 
     /// Kills the server (SIGKILL).
-    pub(crate) async fn kill(&self) {
+    pub async fn kill(&self) {
         self.script(&["kill"]).await;
     }
 
     /// Stops the server's process (SIGSTOP): connections are accepted by the kernel,
     /// nothing is answered.
-    pub(crate) async fn freeze(&self) {
+    pub async fn freeze(&self) {
         self.script(&["freeze"]).await;
     }
 
     /// Lets a frozen server run again (SIGCONT).
-    pub(crate) async fn thaw(&self) {
+    pub async fn thaw(&self) {
         self.script(&["thaw"]).await;
     }
 
     /// The server's HTTP URL.
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// A client of the server, in its `default` database (without the crate's row
     /// validation, which 18.16 cannot answer).
-    pub(crate) fn client(&self) -> clickhouse::Client {
+    pub fn client(&self) -> clickhouse::Client {
         clickhouse::Client::default()
             .with_url(self.url())
             .with_validation(false)

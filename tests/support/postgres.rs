@@ -1,26 +1,25 @@
-//! Shared helpers of the PostgreSQL integration tests (`tests/postgres_*.rs`).
+//! Shared helpers of the PostgreSQL integration tests (`tests/postgres/`).
 //!
 //! The server: `bash scripts/servers.sh` starts PostgreSQL 15 on 127.0.0.1. The URL comes
 //! from `BATCHROW_POSTGRES_URL` (default
 //! `postgres://batchrow:batchrow@127.0.0.1:5432/batchrow`); a test fails, never skips,
 //! when the server does not answer. Each test creates its own tables, schemas and roles
 //! with unique names, so the tests run in parallel.
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use batchrow::postgres::{PgBinary, PgType, PostgresSink};
-use batchrow::{Batch, BatchRow, ChunkFull, EncodeError, EncodeRow, Schema, Sink, SinkError};
+use batchrow::{Batch, BatchRow, EncodeRow, Schema, Sink, SinkError};
 use tokio_postgres::{Client, NoTls};
 
 /// The server's URL.
-pub(crate) fn url() -> String {
+pub fn url() -> String {
     std::env::var("BATCHROW_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://batchrow:batchrow@127.0.0.1:5432/batchrow".to_owned())
 }
 
 /// A plain tokio-postgres connection, for setting up and reading back.
-pub(crate) async fn client() -> Client {
+pub async fn client() -> Client {
     let url = url();
     let (client, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap_or_else(|e| {
         panic!("PostgreSQL at {url} does not answer ({e}); start it with `bash scripts/servers.sh`")
@@ -34,7 +33,7 @@ pub(crate) async fn client() -> Client {
 }
 
 /// A name no other test (or earlier run) uses: `prefix_<pid>_<n>`.
-pub(crate) fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
         "{prefix}_{}_{}",
@@ -44,54 +43,30 @@ pub(crate) fn unique(prefix: &str) -> String {
 }
 
 /// A sink into `table` (in `public` unless qualified by the row type).
-pub(crate) fn sink(table: &str) -> PostgresSink {
+pub fn sink(table: &str) -> PostgresSink {
     PostgresSink::new(&url()).unwrap().table(table)
 }
 
-/// Why a row could not be put into a batch by [`batch_of`].
-#[derive(Debug)]
-pub(crate) enum PushError {
-    /// The row did not encode.
-    Encode(EncodeError),
-    /// The chunk is full (4 GiB).
-    Full,
-}
-
-impl From<ChunkFull> for PushError {
-    fn from(_: ChunkFull) -> Self {
-        PushError::Full
-    }
-}
+pub use crate::batches::PushError;
 
 /// Encodes `rows` into one batch, in chunks of `chunk_rows` rows, as the batcher does.
-pub(crate) fn batch_of<R: EncodeRow<PgBinary>>(
+pub fn batch_of<R: EncodeRow<PgBinary>>(
     rows: &[R],
     columns: &[PgType],
     chunk_rows: usize,
 ) -> Result<Batch, PushError> {
-    let mut buf = batchrow::RowBuffer::default();
-    let mut chunks = Vec::new();
-    for row in rows {
-        buf.push_row(|b| row.encode_row(columns, b).map_err(PushError::Encode))?;
-        if buf.rows() == chunk_rows {
-            chunks.push(buf.take());
-        }
-    }
-    chunks.push(buf.take());
-    Ok(Batch::new(1, chunks))
+    crate::batches::encode(1, rows, columns, chunk_rows)
 }
 
 /// Runs the schema check of `R` on `sink`.
-pub(crate) async fn prepare<R: BatchRow>(
-    sink: &mut PostgresSink,
-) -> Result<Vec<PgType>, SinkError> {
+pub async fn prepare<R: BatchRow>(sink: &mut PostgresSink) -> Result<Vec<PgType>, SinkError> {
     sink.prepare(Schema::of::<R>()).await
 }
 
 /// Inserts `rows` into `table` through the batcher and a [`PostgresSink`] (batches of
 /// at most 3 rows, so that a few batches are sent), panicking on any error, and checks
 /// that every row was committed.
-pub(crate) async fn insert_all<R>(table: &str, rows: Vec<R>)
+pub async fn insert_all<R>(table: &str, rows: Vec<R>)
 where
     R: BatchRow + EncodeRow<PgBinary>,
     R::Static: EncodeRow<PgBinary>,
@@ -116,7 +91,7 @@ where
 
 /// The connection settings of `url`, with the host and port replaced by `127.0.0.1` and
 /// `port` (a proxy's), so that a sink connects through the proxy.
-pub(crate) fn config_via(url: &str, port: u16) -> tokio_postgres::Config {
+pub fn config_via(url: &str, port: u16) -> tokio_postgres::Config {
     let config: tokio_postgres::Config = url.parse().unwrap();
     let mut proxied = tokio_postgres::Config::new();
     proxied.host("127.0.0.1").port(port);
@@ -133,7 +108,7 @@ pub(crate) fn config_via(url: &str, port: u16) -> tokio_postgres::Config {
 }
 
 /// The host and port of `url`, for a proxy in front of it.
-pub(crate) fn host_port(url: &str) -> (String, u16) {
+pub fn host_port(url: &str) -> (String, u16) {
     let config: tokio_postgres::Config = url.parse().unwrap();
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
@@ -144,24 +119,24 @@ pub(crate) fn host_port(url: &str) -> (String, u16) {
 
 /// What a table of rows with ids `0..n` holds, read back by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Readback {
+pub struct Readback {
     /// Rows in the table.
-    pub(crate) rows: i64,
+    pub rows: i64,
     /// Distinct ids.
-    pub(crate) distinct: i64,
+    pub distinct: i64,
     /// Distinct ids within `0..n`.
-    pub(crate) in_range: i64,
+    pub in_range: i64,
 }
 
 impl Readback {
     /// Rows stored more than once.
-    pub(crate) fn duplicates(&self) -> i64 {
+    pub fn duplicates(&self) -> i64 {
         self.rows - self.distinct
     }
 }
 
 /// Reads back the `id` column of `table`, counting rows, distinct ids and ids in `0..n`.
-pub(crate) async fn read_ids(c: &Client, table: &str, n: i64) -> Readback {
+pub async fn read_ids(c: &Client, table: &str, n: i64) -> Readback {
     let row = c
         .query_one(
             &format!(

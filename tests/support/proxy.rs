@@ -33,7 +33,6 @@
 //!
 //! The proxy stops by itself: it accepts at most [`MAX_CONNECTIONS`] connections and
 //! forwards nothing after [`LIFETIME`]; dropping the [`Proxy`] stops it at once.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -47,12 +46,12 @@ use tokio::task::AbortHandle;
 use tokio::time::{timeout_at, Instant};
 
 /// The most connections one proxy accepts.
-pub(crate) const MAX_CONNECTIONS: usize = 4096;
+pub const MAX_CONNECTIONS: usize = 4096;
 /// How long a proxy forwards anything after it started.
-pub(crate) const LIFETIME: Duration = Duration::from_secs(300);
+pub const LIFETIME: Duration = Duration::from_secs(300);
 
 /// A TCP proxy in front of one server; see the module docs.
-pub(crate) struct Proxy {
+pub struct Proxy {
     port: u16,
     shared: Arc<Shared>,
     accept: AbortHandle,
@@ -75,7 +74,7 @@ struct Shared {
 
 /// Which half of a request's exchange a stalled connection loses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stall {
+pub enum Stall {
     /// The request never reaches the server.
     Request,
     /// The request reaches the server whole; its answer never reaches the client.
@@ -84,7 +83,7 @@ pub(crate) enum Stall {
 
 /// Where a truncated request is cut, in bytes counted from the start of its marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Truncation {
+pub enum Truncation {
     /// Exactly after this many bytes.
     At(usize),
     /// After the last whole read from the client that ends at most this many bytes in:
@@ -106,7 +105,7 @@ struct Faults {
 
 impl Proxy {
     /// Starts a proxy on `127.0.0.1` that forwards to `upstream` (host and port).
-    pub(crate) async fn start(upstream: (String, u16)) -> Proxy {
+    pub async fn start(upstream: (String, u16)) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared::default());
@@ -143,13 +142,13 @@ impl Proxy {
     }
 
     /// The port the proxy listens on (on `127.0.0.1`).
-    pub(crate) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.port
     }
 
     /// Closes every open connection (both sides see the socket close), and returns how
     /// many there were.
-    pub(crate) fn cut(&self) -> usize {
+    pub fn cut(&self) -> usize {
         let conns = std::mem::take(&mut *self.shared.conns.lock().unwrap());
         let open = conns.iter().filter(|c| !c.is_finished()).count();
         for c in &conns {
@@ -163,7 +162,7 @@ impl Proxy {
     /// shorter than its cut goes through whole, and the cut is not counted in
     /// [`Proxy::truncated`]. The cuts are added to those still armed (with the same
     /// marker).
-    pub(crate) fn truncate_requests(&self, marker: &'static [u8], cuts: &[Truncation]) {
+    pub fn truncate_requests(&self, marker: &'static [u8], cuts: &[Truncation]) {
         let mut faults = self.shared.faults.lock().unwrap();
         let (_, queue) = faults
             .truncate
@@ -172,21 +171,21 @@ impl Proxy {
     }
 
     /// How many truncations are armed and not used yet.
-    pub(crate) fn truncations_pending(&self) -> usize {
+    pub fn truncations_pending(&self) -> usize {
         let faults = self.shared.faults.lock().unwrap();
         faults.truncate.as_ref().map_or(0, |(_, q)| q.len())
     }
 
     /// Lets the next `n` requests that contain `marker` reach the server whole, then
     /// closes each connection as the server answers, dropping the answer.
-    pub(crate) fn drop_answers(&self, marker: &'static [u8], n: u32) {
+    pub fn drop_answers(&self, marker: &'static [u8], n: u32) {
         let mut faults = self.shared.faults.lock().unwrap();
         let (_, left) = faults.drop_answers.get_or_insert((marker, 0));
         *left += n;
     }
 
     /// How many answer drops are armed and not used yet.
-    pub(crate) fn answers_pending(&self) -> u32 {
+    pub fn answers_pending(&self) -> u32 {
         let faults = self.shared.faults.lock().unwrap();
         faults.drop_answers.map_or(0, |(_, n)| n)
     }
@@ -194,7 +193,7 @@ impl Proxy {
     /// Freezes the connections of the next requests that contain `marker`, one for each
     /// of `stalls` (see [`Stall`]); the stalls are added to those still armed (with the
     /// same marker). A stalled connection stays open until the proxy is dropped.
-    pub(crate) fn stall(&self, marker: &'static [u8], stalls: &[Stall]) {
+    pub fn stall(&self, marker: &'static [u8], stalls: &[Stall]) {
         let mut faults = self.shared.faults.lock().unwrap();
         let (_, queue) = faults
             .stall
@@ -203,40 +202,40 @@ impl Proxy {
     }
 
     /// Connections stalled so far.
-    pub(crate) fn stalled(&self) -> u32 {
+    pub fn stalled(&self) -> u32 {
         self.shared.stalled.load(Ordering::SeqCst)
     }
 
     /// Starts an outage: closes every open connection (stalled ones included), and
     /// closes new ones as soon as they are accepted, until [`Proxy::up`].
-    pub(crate) fn down(&self) {
+    pub fn down(&self) {
         self.shared.down.store(true, Ordering::SeqCst);
         self.cut();
     }
 
     /// Ends an outage.
-    pub(crate) fn up(&self) {
+    pub fn up(&self) {
         self.shared.down.store(false, Ordering::SeqCst);
     }
 
     /// Whether an outage is under way.
-    pub(crate) fn is_down(&self) -> bool {
+    pub fn is_down(&self) -> bool {
         self.shared.down.load(Ordering::SeqCst)
     }
 
     /// Starts an outage ([`Proxy::down`]) at the moment the next answer is dropped
     /// ([`Proxy::drop_answers`]).
-    pub(crate) fn down_after_dropped_answer(&self) {
+    pub fn down_after_dropped_answer(&self) {
         self.shared.down_after_drop.store(true, Ordering::SeqCst);
     }
 
     /// Requests truncated so far.
-    pub(crate) fn truncated(&self) -> u32 {
+    pub fn truncated(&self) -> u32 {
         self.shared.truncated.load(Ordering::SeqCst)
     }
 
     /// Answers dropped so far (each one after the server had the whole request).
-    pub(crate) fn answers_dropped(&self) -> u32 {
+    pub fn answers_dropped(&self) -> u32 {
         self.shared.answers_dropped.load(Ordering::SeqCst)
     }
 }

@@ -112,7 +112,7 @@ const RECHECK_GRACE: Duration = Duration::from_secs(5);
 /// `COMMIT` answer was lost is looked up on the new primary (`txid_status`), which
 /// knows every transaction the old primary shipped to it: after a clean stop of the
 /// old primary, that is all of them. Checked on a real primary and standby:
-/// `tests/postgres_failover.rs`.
+/// `tests/postgres/failover.rs`.
 ///
 /// With asynchronous replication and a primary that *crashes*, transactions it
 /// committed but had not shipped are lost with it, and the transaction id of a lost

@@ -8,10 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/postgres.rs"]
-mod pg;
-#[path = "support/proxy.rs"]
-mod proxy;
+use batchrow_test_support::postgres as pg;
+use batchrow_test_support::proxy;
 
 use std::time::Duration;
 

@@ -7,8 +7,7 @@
 //! `bash scripts/servers.sh` starts one. Each test uses its own databases.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/clickhouse.rs"]
-mod support;
+use batchrow_test_support::clickhouse as support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -19,8 +19,7 @@
 //! `BATCHROW_POSTGRES_URL` is not used.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/counting.rs"]
-mod counting;
+use batchrow_test_support::counting;
 
 use std::time::Duration;
 

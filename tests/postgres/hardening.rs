@@ -20,12 +20,9 @@
 //! uses its own table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/counting.rs"]
-mod counting;
-#[path = "support/postgres.rs"]
-mod pg;
-#[path = "support/proxy.rs"]
-mod proxy;
+use batchrow_test_support::counting;
+use batchrow_test_support::postgres as pg;
+use batchrow_test_support::proxy;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -7,8 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/postgres.rs"]
-mod pg;
+use batchrow_test_support::postgres as pg;
 
 use std::sync::{Arc, Mutex};
 

@@ -21,13 +21,11 @@
 //! (SIGKILL).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../examples/offsets.rs"]
+#[path = "../../examples/offsets.rs"]
 #[allow(dead_code, unreachable_pub, missing_docs)]
 mod offsets;
-#[path = "support/postgres.rs"]
-mod pg;
-#[path = "support/proxy.rs"]
-mod proxy;
+use batchrow_test_support::postgres as pg;
+use batchrow_test_support::proxy;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -394,7 +392,12 @@ async fn a_consumer_killed_with_a_commit_in_doubt_stores_every_message_once_afte
         crash_after_commits: None,
     };
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "ledger::crash_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, child_spec(&config))
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -14,8 +14,7 @@
 //! `bash scripts/servers.sh` starts one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/clickhouse.rs"]
-mod support;
+use batchrow_test_support::clickhouse as support;
 
 use batchrow::clickhouse::{ClickHouseSink, InsertFormat};
 use batchrow::{BatchEnum, BatchRow, Batcher, Schema, Sink};

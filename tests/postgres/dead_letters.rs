@@ -7,8 +7,7 @@
 //! `BATCHROW_POSTGRES_URL` (see `support/postgres.rs`). The test uses its own table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/postgres.rs"]
-mod pg;
+use batchrow_test_support::postgres as pg;
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};

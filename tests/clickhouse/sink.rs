@@ -6,8 +6,7 @@
 //! database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/clickhouse.rs"]
-mod support;
+use batchrow_test_support::clickhouse as support;
 
 use batchrow::clickhouse::{ClickHouseSink, InsertFormat};
 use batchrow::{BatchRow, Schema, Sink, SinkErrorKind};

@@ -20,12 +20,9 @@
 //! server on 8123 and `BATCHROW_CLICKHOUSE_URL` are not used.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/clickhouse.rs"]
-mod ch;
-#[path = "support/counting.rs"]
-mod counting;
-#[path = "support/proxy.rs"]
-mod proxy;
+use batchrow_test_support::clickhouse as ch;
+use batchrow_test_support::counting;
+use batchrow_test_support::proxy;
 
 use std::collections::HashMap;
 use std::ops::Range;

@@ -31,10 +31,8 @@
 //! `support/clickhouse.rs`). Each test uses its own database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/proxy.rs"]
-mod proxy;
-#[path = "support/clickhouse.rs"]
-mod support;
+use batchrow_test_support::clickhouse as support;
+use batchrow_test_support::proxy;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

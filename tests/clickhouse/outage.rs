@@ -16,8 +16,7 @@
 //! about 35 s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/instance.rs"]
-mod instance;
+use batchrow_test_support::instance;
 
 use std::collections::HashMap;
 use std::future::Future;
