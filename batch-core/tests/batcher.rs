@@ -695,101 +695,60 @@ async fn without_isolation_a_permanent_failure_fails_the_whole_batch() {
 }
 
 mod recorder {
-    //! A `metrics` recorder that keeps every value, for the metrics test.
+    //! What a `metrics_util` debugging recorder saw, by `name{label=value,...}`.
     use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::{Arc, Mutex};
 
-    use metrics::{
-        Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString,
-        Unit,
-    };
+    use metrics_util::debugging::{DebugValue, Snapshotter};
 
-    #[derive(Default)]
-    pub(super) struct Values(Mutex<Vec<f64>>);
+    pub(super) struct Seen(BTreeMap<String, DebugValue>);
 
-    impl HistogramFn for Values {
-        fn record(&self, value: f64) {
-            self.0.lock().unwrap().push(value);
+    impl Seen {
+        pub(super) fn take(snapshotter: &Snapshotter) -> Self {
+            let mut seen = BTreeMap::new();
+            for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+                let key = key.key();
+                let labels: Vec<String> = key
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                seen.insert(format!("{}{{{}}}", key.name(), labels.join(",")), value);
+            }
+            Seen(seen)
         }
-    }
 
-    #[derive(Default)]
-    pub(super) struct Keep {
-        counters: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
-        gauges: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
-        histograms: Mutex<BTreeMap<String, Arc<Values>>>,
-    }
+        fn get(&self, key: &str) -> &DebugValue {
+            self.0
+                .get(key)
+                .unwrap_or_else(|| panic!("no metric {key}; recorded: {:?}", self.0.keys()))
+        }
 
-    fn name(key: &Key) -> String {
-        let labels: Vec<String> = key
-            .labels()
-            .map(|l| format!("{}={}", l.key(), l.value()))
-            .collect();
-        format!("{}{{{}}}", key.name(), labels.join(","))
-    }
-
-    impl Keep {
         pub(super) fn counter(&self, key: &str) -> u64 {
-            self.counters.lock().unwrap()[key].load(Ordering::Relaxed)
+            match self.get(key) {
+                DebugValue::Counter(n) => *n,
+                other => panic!("{key} is not a counter: {other:?}"),
+            }
         }
 
         pub(super) fn gauge(&self, key: &str) -> f64 {
-            f64::from_bits(self.gauges.lock().unwrap()[key].load(Ordering::Relaxed))
+            match self.get(key) {
+                DebugValue::Gauge(v) => v.0,
+                other => panic!("{key} is not a gauge: {other:?}"),
+            }
         }
 
         pub(super) fn histogram(&self, key: &str) -> Vec<f64> {
-            self.histograms.lock().unwrap()[key]
-                .0
-                .lock()
-                .unwrap()
-                .clone()
-        }
-    }
-
-    impl Recorder for Keep {
-        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-
-        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-            let c = self
-                .counters
-                .lock()
-                .unwrap()
-                .entry(name(key))
-                .or_default()
-                .clone();
-            Counter::from_arc(c)
-        }
-
-        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-            let g = self
-                .gauges
-                .lock()
-                .unwrap()
-                .entry(name(key))
-                .or_default()
-                .clone();
-            Gauge::from_arc(g)
-        }
-
-        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
-            let h = self
-                .histograms
-                .lock()
-                .unwrap()
-                .entry(name(key))
-                .or_default()
-                .clone();
-            Histogram::from_arc(h)
+            match self.get(key) {
+                DebugValue::Histogram(v) => v.iter().map(|x| x.0).collect(),
+                other => panic!("{key} is not a histogram: {other:?}"),
+            }
         }
     }
 }
 
 #[test]
 fn metrics_are_recorded_with_the_table_and_name_labels() {
-    let keep = recorder::Keep::default();
+    let keep = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = keep.snapshotter();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -824,6 +783,7 @@ fn metrics_are_recorded_with_the_table_and_name_labels() {
         named.insert_many((0..3).map(Ev::new)).await.unwrap();
         named.close().await.unwrap();
     });
+    let keep = recorder::Seen::take(&snapshotter);
     assert_eq!(
         keep.counter("batchrow.rows.committed{table=events,name=backfill}"),
         3

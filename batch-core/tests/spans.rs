@@ -13,21 +13,22 @@ use batch_core::{Batcher, SinkError};
 use support::{Act, Ev, MemorySink, EMPTY_ROW};
 
 mod spans {
-    //! A `tracing` subscriber that keeps the fields of every `batchrow.flush` span.
+    //! A `tracing_subscriber` layer that keeps the fields of every span when it closes.
     use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
 
     use tracing::field::{Field, Visit};
     use tracing::span::{Attributes, Id, Record};
-    use tracing::{Event, Metadata, Subscriber};
+    use tracing::Subscriber;
+    use tracing_subscriber::layer::{Context, Layer};
+    use tracing_subscriber::registry::LookupSpan;
 
     pub(super) type Fields = BTreeMap<String, String>;
 
+    /// Spans by name and fields, in the order they closed.
     #[derive(Default, Clone)]
     pub(super) struct Keep {
-        next: Arc<AtomicU64>,
-        pub(super) spans: Arc<Mutex<BTreeMap<u64, (String, Fields)>>>,
+        pub(super) spans: Arc<Mutex<Vec<(String, Fields)>>>,
     }
 
     struct Collect<'a>(&'a mut Fields);
@@ -41,29 +42,32 @@ mod spans {
         }
     }
 
-    impl Subscriber for Keep {
-        fn enabled(&self, _: &Metadata<'_>) -> bool {
-            true
-        }
-        fn new_span(&self, span: &Attributes<'_>) -> Id {
-            let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Keep {
+        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
             let mut fields = Fields::new();
-            span.record(&mut Collect(&mut fields));
-            self.spans
-                .lock()
-                .unwrap()
-                .insert(id, (span.metadata().name().to_owned(), fields));
-            Id::from_u64(id)
-        }
-        fn record(&self, span: &Id, values: &Record<'_>) {
-            if let Some((_, fields)) = self.spans.lock().unwrap().get_mut(&span.into_u64()) {
-                values.record(&mut Collect(fields));
+            attrs.record(&mut Collect(&mut fields));
+            if let Some(span) = ctx.span(id) {
+                span.extensions_mut().insert(fields);
             }
         }
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, _: &Event<'_>) {}
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
+
+        fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+            if let Some(span) = ctx.span(id) {
+                if let Some(fields) = span.extensions_mut().get_mut::<Fields>() {
+                    values.record(&mut Collect(fields));
+                }
+            }
+        }
+
+        fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+            if let Some(span) = ctx.span(&id) {
+                let fields = span.extensions_mut().remove::<Fields>().unwrap_or_default();
+                self.spans
+                    .lock()
+                    .unwrap()
+                    .push((span.name().to_owned(), fields));
+            }
+        }
     }
 }
 
@@ -80,7 +84,9 @@ fn each_send_attempt_has_a_flush_span() {
         Act::Fail(SinkError::retryable("once")),
         Act::Delay(Duration::from_millis(250)),
     ]);
-    tracing::subscriber::with_default(keep.clone(), || {
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber = tracing_subscriber::registry().with(keep.clone());
+    tracing::subscriber::with_default(subscriber, || {
         runtime.block_on(async {
             let h = Batcher::builder(sink.clone()).spawn::<Ev>().await.unwrap();
             h.insert_many((0..3).map(Ev::new)).await.unwrap();
@@ -89,7 +95,7 @@ fn each_send_attempt_has_a_flush_span() {
     });
     let spans = keep.spans.lock().unwrap();
     let flushes: Vec<&spans::Fields> = spans
-        .values()
+        .iter()
         .filter(|(name, _)| name == "batchrow.flush")
         .map(|(_, f)| f)
         .collect();

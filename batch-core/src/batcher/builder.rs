@@ -7,7 +7,6 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::batcher::handle::Handle;
-use crate::batcher::rng::Rng;
 use crate::batcher::shared::{Limits, Shared};
 use crate::batcher::worker::{CommitHook, Config, DeadLetter, Worker};
 use crate::dead_letter::FailedBatch;
@@ -431,7 +430,9 @@ impl<S: Sink> Builder<S> {
         let name: Arc<str> = self.name.as_deref().unwrap_or(schema.table).into();
         let shared = Arc::new(Shared::new(columns, schema, name, limits, shards));
         let (commands, receiver) = mpsc::unbounded_channel();
-        let rng = self.seed.map_or_else(Rng::from_entropy, Rng::new);
+        let rng = self
+            .seed
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         let config = Config {
             max_rows: self.max_rows,
             max_bytes: self.max_bytes,

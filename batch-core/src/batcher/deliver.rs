@@ -1,17 +1,15 @@
 //! Sending one sealed batch: attempts, retries with backoff, and catching sink panics.
 
 use std::any::Any;
-use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::batch::Batch;
-use crate::batcher::rng::Rng;
 use crate::batcher::shared::Shared;
 use crate::dead_letter::FailureCause;
 use crate::retry::RetryPolicy;
@@ -32,7 +30,7 @@ pub(crate) async fn deliver<S: Sink>(
     batch: Batch,
     policy: RetryPolicy,
     shared: Arc<Shared<S::Format>>,
-    mut rng: Rng,
+    mut rng: fastrand::Rng,
 ) -> Delivered {
     let start = Instant::now();
     let mut attempt: u32 = 0;
@@ -82,7 +80,7 @@ pub(crate) async fn deliver<S: Sink>(
                 result: Err(FailureCause::Rejected(Arc::new(error))),
             };
         }
-        let pause = policy.backoff_for(attempt, rng.unit());
+        let pause = policy.backoff_for(attempt, rng.f64());
         let elapsed = start.elapsed();
         let past_deadline = policy
             .total_deadline()
@@ -140,7 +138,8 @@ async fn attempt_once<S: Sink>(
     batch: &Batch,
     deadline: Instant,
 ) -> Result<(), SinkError> {
-    catch_panic(sink.send_by(batch, deadline))
+    AssertUnwindSafe(sink.send_by(batch, deadline))
+        .catch_unwind()
         .await
         .unwrap_or_else(|panic| {
             Err(SinkError::retryable(format!(
@@ -148,19 +147,6 @@ async fn attempt_once<S: Sink>(
                 panic_message(&*panic)
             )))
         })
-}
-
-/// Runs `fut`, turning a panic while polling it into an error.
-async fn catch_panic<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
-    let mut fut = std::pin::pin!(fut);
-    std::future::poll_fn(
-        move |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(panic)),
-        },
-    )
-    .await
 }
 
 /// The message of a panic payload.

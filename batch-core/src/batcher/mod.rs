@@ -121,7 +121,6 @@
 mod builder;
 mod deliver;
 mod handle;
-mod rng;
 mod shared;
 mod snapshot;
 mod worker;

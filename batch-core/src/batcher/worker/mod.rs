@@ -27,7 +27,6 @@ use tokio::time::Instant;
 
 use crate::batch::Batch;
 use crate::batcher::deliver::{deliver, panic_message, Delivered};
-use crate::batcher::rng::Rng;
 use crate::batcher::shared::{Piece, Shared};
 use crate::dead_letter::{FailedBatch, FailureCause};
 use crate::error::Result;
@@ -153,7 +152,7 @@ pub(crate) struct Worker<S: Sink> {
     commands: mpsc::UnboundedReceiver<Command>,
     handles_alive: bool,
     config: Config,
-    rng: Rng,
+    rng: fastrand::Rng,
     /// The jittered `max_wait` of the open batch.
     wait: Duration,
     filler: Filler,
@@ -196,7 +195,7 @@ impl<S: Sink> Worker<S> {
         config: Config,
         dead_letter: Option<DeadLetter>,
         on_commit: Option<CommitHook>,
-        rng: Rng,
+        rng: fastrand::Rng,
     ) -> Self {
         let mut worker = Worker {
             shared,
@@ -282,7 +281,7 @@ impl<S: Sink> Worker<S> {
         if self.config.jitter <= 0.0 {
             return max_wait;
         }
-        let factor = 1.0 + self.config.jitter * self.rng.unit();
+        let factor = 1.0 + self.config.jitter * self.rng.f64();
         Duration::try_from_secs_f64(max_wait.as_secs_f64() * factor).unwrap_or(max_wait)
     }
 
