@@ -488,3 +488,79 @@ async fn a_consumer_killed_with_a_commit_in_doubt_stores_every_message_once_afte
     let _ = std::fs::remove_file(&state);
     drop_tables(&c, &[&table, &ledger]).await;
 }
+
+/// Every (stream, offset) the ledger holds, in order.
+async fn coverage(c: &tokio_postgres::Client, ledger: &str) -> Vec<(i64, i64)> {
+    c.query(
+        &format!(
+            "SELECT stream, o FROM {ledger}, generate_series(first_offset, last_offset) AS o \
+             ORDER BY 1, 2"
+        ),
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_keeps_every_position_while_a_batcher_writes() {
+    use batchrow::postgres::compact_ledger;
+    let c = pg::client().await;
+    let (table, ledger) = tables(&c, "ledger_compact").await;
+    // 4 streams × offsets 0..3,000 in batches of 250, and 4,000..5,000 of stream 0 (a
+    // gap before it).
+    replay(ledger_sink(&table, &ledger), 0..4, 0..3_000, 250).await;
+    replay(ledger_sink(&table, &ledger), 0..1, 4_000..5_000, 250).await;
+    let before = coverage(&c, &ledger).await;
+    assert_eq!(before.len(), 13_000);
+    let done = compact_ledger(&c, &ledger).await.unwrap();
+    assert!(done.rows_before >= 52, "{done:?}");
+    // Stream 0: 0..=2,999 and 4,000..=4,999; streams 1 to 3: one run each.
+    assert_eq!(done.rows_after, 5, "{done:?}");
+    assert_eq!(coverage(&c, &ledger).await, before);
+    let rows: i64 = c
+        .query_one(&format!("SELECT count(*) FROM {ledger}"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 5);
+    // Compacting while a batcher writes offsets 3,000..6,000 of every stream (stream 0's
+    // 4,000..5,000 are in the ledger already).
+    let writer = tokio::spawn(replay(
+        ledger_sink(&table, &ledger),
+        0..4,
+        3_000..6_000,
+        100,
+    ));
+    let mut compactions = 0;
+    while !writer.is_finished() {
+        compact_ledger(&c, &ledger).await.unwrap();
+        compactions += 1;
+        sleep(Duration::from_millis(5)).await;
+    }
+    let (stats, written) = writer.await.unwrap();
+    assert_eq!(stats.committed.rows, 12_000, "{stats:?}");
+    assert_eq!(
+        (written.rows_written(), written.rows_skipped()),
+        (11_000, 1_000)
+    );
+    let done = compact_ledger(&c, &ledger).await.unwrap();
+    assert_eq!(done.rows_after, 4, "{done:?}");
+    assert_eq!(coverage(&c, &ledger).await.len(), 24_000);
+    assert_eq!(
+        read_back(&c, &table, 0..4, 0..6_000).await,
+        (24_000, 24_000, 0)
+    );
+    // A replay of everything after the compactions writes nothing.
+    let (_, again) = replay(ledger_sink(&table, &ledger), 0..4, 0..6_000, 1_000).await;
+    assert_eq!((again.rows_written(), again.rows_skipped()), (0, 24_000));
+    eprintln!(
+        "[compaction] {compactions} compactions while 12,000 rows were written; \
+         ledger rows {} -> {}",
+        done.rows_before, done.rows_after
+    );
+    drop_tables(&c, &[&table, &ledger]).await;
+}

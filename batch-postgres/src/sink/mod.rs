@@ -22,7 +22,7 @@ use crate::schema::{self, Checked, TableName};
 use attempt::{Checkout, Failure};
 pub use builder::{PostgresSinkBuilder, DEFAULT_CONNECT_TIMEOUT};
 use classify::{classify, pool_error, Endpoint, Outcome};
-pub use ledger::LedgerStats;
+pub use ledger::{compact_ledger, LedgerCompaction, LedgerStats};
 use ledger::{Ledger, LedgerConfig};
 pub use upsert::OnConflict;
 

@@ -18,6 +18,7 @@
 //!   `COMMIT` in doubt by the ledger.
 
 mod attempt;
+mod compact;
 mod plan;
 
 use std::fmt;
@@ -32,6 +33,7 @@ use super::classify::query_error;
 use super::PostgresSink;
 use crate::schema::{quote_ident, TableName};
 pub(super) use attempt::{copy_batch, resolve};
+pub use compact::{compact_ledger, LedgerCompaction};
 pub(super) use plan::Key;
 use plan::Planned;
 
@@ -203,9 +205,11 @@ impl PostgresSink {
     /// wrong. One ledger can serve many tables and batchers, as long as their streams
     /// do not overlap; give each destination table its own ledger otherwise.
     ///
-    /// The ledger grows by about one row per stream per batch. Rows older than any
-    /// replay you may do can be deleted at any time (`DELETE FROM batchrow_ledger WHERE
-    /// committed_at < now() - interval '7 days'`).
+    /// The ledger grows by about one row per stream per batch.
+    /// [`compact_ledger`](crate::compact_ledger) merges the rows of each stream whose
+    /// offsets continue one another, while batchers write, so that it holds about one row
+    /// per stream. Rows older than any replay you may do can also be deleted at any time
+    /// (`DELETE FROM batchrow_ledger WHERE committed_at < now() - interval '7 days'`).
     ///
     /// # Rows without a position
     ///
