@@ -316,18 +316,21 @@ mod tests {
     type Ranges = Vec<(u64, u64, u64)>;
     type Content = (Ranges, Vec<u8>);
 
+    fn ranges(fresh: &Fresh) -> Ranges {
+        fresh
+            .batch
+            .positions()
+            .iter()
+            .map(|r| (r.stream, r.first, r.last))
+            .collect()
+    }
+
     fn contents(sealed: &[Fresh]) -> Vec<Content> {
         sealed
             .iter()
             .map(|f| {
-                let ranges = f
-                    .batch
-                    .positions()
-                    .iter()
-                    .map(|r| (r.stream, r.first, r.last))
-                    .collect();
                 let bytes = f.batch.chunks().flat_map(|b| b.to_vec()).collect();
-                (ranges, bytes)
+                (ranges(f), bytes)
             })
             .collect()
     }
@@ -425,8 +428,10 @@ mod tests {
         rows.chunks(chunk).map(positioned).collect()
     }
 
-    fn run_aligned(chunks: Vec<Chunk>, span: u64, max_rows: usize) -> Vec<Fresh> {
-        let mut f = Filler::new(max_rows, 1 << 20, Some(span));
+    /// Fills `chunks` into a filler of `max_rows` (aligned on `span` when given), and
+    /// seals what is left.
+    fn fill(chunks: Vec<Chunk>, span: Option<u64>, max_rows: usize) -> Vec<Fresh> {
+        let mut f = Filler::new(max_rows, 1 << 20, span);
         let mut sealed = Vec::new();
         for c in chunks {
             f.add(c, Instant::now(), Vec::new(), &mut sealed);
@@ -444,8 +449,8 @@ mod tests {
     fn aligned_batches_are_the_same_whatever_the_chunks_and_interleaving() {
         // 2 streams × 1,000 offsets, windows of 100, max_rows 60: each window is
         // sealed as 60 + 40 rows, whichever way the rows arrived.
-        let a = contents(&run_aligned(interleaved(1000, 7, 13), 100, 60));
-        let b = contents(&run_aligned(interleaved(1000, 250, 1000), 100, 60));
+        let a = contents(&fill(interleaved(1000, 7, 13), Some(100), 60));
+        let b = contents(&fill(interleaved(1000, 250, 1000), Some(100), 60));
         assert_eq!(a.len(), 40);
         assert_eq!(sorted(a.clone()), sorted(b));
         for (ranges, bytes) in &a {
@@ -456,15 +461,7 @@ mod tests {
             assert_eq!(bytes.len() as u64, last - first + 1);
         }
         // Without alignment, the same rows cut differently make different batches.
-        let plain = |chunks: Vec<Chunk>| {
-            let mut f = Filler::new(60, 1 << 20, None);
-            let mut sealed = Vec::new();
-            for c in chunks {
-                f.add(c, Instant::now(), Vec::new(), &mut sealed);
-            }
-            f.seal_all(&mut sealed);
-            sorted(contents(&sealed))
-        };
+        let plain = |chunks| sorted(contents(&fill(chunks, None, 60)));
         assert_ne!(
             plain(interleaved(1000, 7, 13)),
             plain(interleaved(1000, 250, 1000))
@@ -475,17 +472,17 @@ mod tests {
     fn a_replay_from_a_window_boundary_makes_the_same_batches() {
         // The first run: offsets 0..1000 of one stream. The replay starts at 300 (where
         // a consumer's committed offsets would be) and goes on to 1200.
-        let first = contents(&run_aligned(
+        let first = contents(&fill(
             vec![positioned(
                 &(0..1000).map(|o| Some((4, o))).collect::<Vec<_>>(),
             )],
-            100,
+            Some(100),
             1000,
         ));
         let replay_rows: Vec<_> = (300..1200).map(|o| Some((4, o))).collect();
-        let replay = contents(&run_aligned(
+        let replay = contents(&fill(
             replay_rows.chunks(33).map(positioned).collect(),
-            100,
+            Some(100),
             1000,
         ));
         assert_eq!(first.len(), 10);
@@ -550,15 +547,7 @@ mod tests {
         f.seal_all(&mut sealed);
         let by_batch: Vec<(Ranges, Vec<usize>)> = sealed
             .iter()
-            .map(|s| {
-                let ranges = s
-                    .batch
-                    .positions()
-                    .iter()
-                    .map(|r| (r.stream, r.first, r.last))
-                    .collect();
-                (ranges, s.receipts.iter().map(|(r, _)| *r).collect())
-            })
+            .map(|s| (ranges(s), s.receipts.iter().map(|(r, _)| *r).collect()))
             .collect();
         // Window 0..4 is sealed at offset 3; the plain row and window 4..8 at the end.
         assert_eq!(
