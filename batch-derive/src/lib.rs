@@ -171,6 +171,7 @@ mod case;
 mod ctxt;
 mod decl;
 mod expand;
+mod generics;
 mod valid;
 
 #[cfg(test)]
@@ -222,9 +223,7 @@ use syn::{parse_macro_input, DeriveInput};
 #[proc_macro_derive(BatchRow, attributes(batch))]
 pub fn derive_batch_row(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::derive(&input).into_tokens().into()
 }
 
 /// Derives `ColumnValue`, `EnumValue`, `Encode<F>` for every format and
@@ -263,7 +262,5 @@ pub fn derive_batch_row(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(BatchEnum, attributes(batch))]
 pub fn derive_batch_enum(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::derive_enum(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::derive_enum(&input).into_tokens().into()
 }

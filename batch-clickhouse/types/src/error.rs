@@ -35,6 +35,16 @@ pub enum Error {
 }
 
 /// `Result` with this crate's [`Error`].
+///
+/// ```
+/// use batch_clickhouse_types::{ChType, Result};
+///
+/// fn nullable(inner: &str) -> Result<ChType> {
+///     Ok(ChType::Nullable(Box::new(ChType::parse(inner)?)))
+/// }
+/// assert_eq!(nullable("UInt8")?.to_string(), "Nullable(UInt8)");
+/// # Ok::<(), batch_clickhouse_types::Error>(())
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

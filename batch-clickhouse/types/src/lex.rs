@@ -28,6 +28,15 @@
 use crate::error::Error;
 
 /// What a token is.
+///
+/// ```
+/// use batch_clickhouse_types::lex::{lex, Tok};
+///
+/// let tokens = lex("int4[]")?;
+/// assert_eq!(tokens[0].tok, Tok::Word("int4".into()));
+/// assert_eq!(tokens[1].tok, Tok::Punct('['));
+/// # Ok::<(), batch_clickhouse_types::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Tok {
@@ -63,6 +72,14 @@ impl Tok {
 }
 
 /// A token and where it is in the input.
+///
+/// ```
+/// use batch_clickhouse_types::lex::{lex, Tok, Token};
+///
+/// let tokens = lex("  Int32")?;
+/// assert_eq!(tokens, [Token { tok: Tok::Word("Int32".into()), start: 2, end: 7 }]);
+/// # Ok::<(), batch_clickhouse_types::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     /// What the token is.
@@ -74,6 +91,16 @@ pub struct Token {
 }
 
 /// Splits `input` into tokens, skipping whitespace.
+///
+/// ```
+/// use batch_clickhouse_types::lex::{lex, Tok};
+///
+/// let tokens = lex(r"Enum8('it\'s' = -1)")?;
+/// assert_eq!(tokens[2].tok, Tok::Str("it's".into()));
+/// assert_eq!(tokens[4].tok, Tok::Int(-1));
+/// assert!(lex("'open").is_err());
+/// # Ok::<(), batch_clickhouse_types::Error>(())
+/// ```
 ///
 /// # Errors
 ///

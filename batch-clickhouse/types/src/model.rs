@@ -224,6 +224,15 @@ pub struct EnumDef {
 impl EnumDef {
     /// An enum definition from `(label, value)` pairs.
     ///
+    /// ```
+    /// use batch_clickhouse_types::{ChType, EnumDef};
+    ///
+    /// let def = EnumDef::new(vec![("a".into(), 1), ("b".into(), -2)])?;
+    /// assert_eq!(ChType::Enum8(def).to_string(), "Enum8('a' = 1, 'b' = -2)");
+    /// assert!(EnumDef::new(vec![("a".into(), 1), ("b".into(), 1)]).is_err());
+    /// # Ok::<(), batch_clickhouse_types::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidEnum`] when a label or a value appears twice.
@@ -248,12 +257,29 @@ impl EnumDef {
     }
 
     /// The `(label, value)` pairs, in the order the type lists them.
+    ///
+    /// ```
+    /// use batch_clickhouse_types::ChType;
+    ///
+    /// let ChType::Enum16(def) = ChType::parse("Enum16('x' = 5, 'y')")? else { unreachable!() };
+    /// assert_eq!(def.variants(), [("x".to_owned(), 5), ("y".to_owned(), 6)]);
+    /// # Ok::<(), batch_clickhouse_types::Error>(())
+    /// ```
     #[must_use]
     pub fn variants(&self) -> &[(String, i16)] {
         &self.variants
     }
 
     /// The value of `label`, if the enum has it.
+    ///
+    /// ```
+    /// use batch_clickhouse_types::EnumDef;
+    ///
+    /// let def = EnumDef::new(vec![("low".into(), 1), ("high".into(), 2)])?;
+    /// assert_eq!(def.value_of("low"), Some(1));
+    /// assert_eq!(def.value_of("mid"), None);
+    /// # Ok::<(), batch_clickhouse_types::Error>(())
+    /// ```
     #[must_use]
     pub fn value_of(&self, label: &str) -> Option<i16> {
         self.by_label

@@ -141,7 +141,9 @@ mod tests {
         assert_eq!(ok("Decimal(39, 2)"), Decimal);
         assert_eq!(ok("Decimal256(20)"), Decimal);
         assert_eq!(ok("JSON(max_dynamic_paths = 8)"), Json);
-        assert_eq!(ok(r"Enum8('a\nb' = 1, 'a\\nb' = 2)"), Enum);
+        // `\n` is a newline, as the server reads it: not the label `anb` (the derive
+        // read it so, and refused this type for a duplicate label).
+        assert_eq!(ok(r"Enum8('a\nb' = 1, 'anb' = 2)"), Enum);
     }
 
     #[test]
