@@ -150,6 +150,10 @@
 //! message of `ColumnValue`), and enums, unions and tuple structs where a struct with
 //! named fields is needed.
 //!
+//! After such an error the derive still implements the traits, from what parsed (as
+//! thiserror does), so that the uses of the type (`spawn::<Row>()`, `Row::COLUMNS`, a
+//! generic bound) do not each add an error: the one to fix is the only one reported.
+//!
 //! # Testing this crate
 //!
 //! - `tests/ui/*.rs` + `.stderr` (trybuild) hold one compile error each. The toolchain

@@ -23,31 +23,29 @@ fn row(input: DeriveInput) -> String {
     pretty(expansion.impls)
 }
 
-/// The errors of a derive, after checking that it still expanded to the impls.
-fn errors(input: DeriveInput) -> Vec<String> {
-    let expansion = expand::derive(&input);
+/// The errors of an expansion, after checking that it still has the impls (`impl_of`,
+/// such as "BatchRow for Event").
+fn errors_of(expansion: expand::Expansion, impl_of: &str) -> Vec<String> {
     let impls = pretty(expansion.impls);
-    assert!(
-        impls.contains(&format!("BatchRow for {}", input.ident)),
-        "no fallback impl: {impls}"
-    );
+    assert!(impls.contains(impl_of), "no fallback impl: {impls}");
     match expansion.errors {
         None => panic!("expected errors, got {impls}"),
         Some(e) => e.into_iter().map(|e| e.to_string()).collect(),
     }
 }
 
+fn errors(input: DeriveInput) -> Vec<String> {
+    errors_of(
+        expand::derive(&input),
+        &format!("BatchRow for {}", input.ident),
+    )
+}
+
 fn enum_errors_of(input: &DeriveInput) -> Vec<String> {
-    let expansion = expand::derive_enum(input);
-    let impls = pretty(expansion.impls);
-    assert!(
-        impls.contains(&format!("EnumValue for {}", input.ident)),
-        "no fallback impl: {impls}"
-    );
-    match expansion.errors {
-        None => panic!("expected errors, got {impls}"),
-        Some(e) => e.into_iter().map(|e| e.to_string()).collect(),
-    }
+    errors_of(
+        expand::derive_enum(input),
+        &format!("EnumValue for {}", input.ident),
+    )
 }
 
 #[test]
