@@ -5,19 +5,10 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A ClickHouse type string does not parse.
-    #[error("cannot parse the ClickHouse type `{input}` at byte {position}: {reason}")]
-    TypeParse {
-        /// The type string.
-        input: String,
-        /// The byte offset where parsing failed.
-        position: usize,
-        /// What was expected there.
-        reason: &'static str,
-    },
-    /// An `Enum8`/`Enum16` definition repeats a label or a value.
-    #[error("invalid enum type: {0}")]
-    InvalidEnum(String),
+    /// A ClickHouse type string does not parse, or an enum definition repeats a label
+    /// or a value (see [`TypeError`](crate::TypeError)).
+    #[error(transparent)]
+    Type(#[from] crate::TypeError),
     /// A column cannot be resolved without a server (see
     /// [`RowBinary::resolve_offline`](crate::RowBinary::resolve_offline)).
     #[error("column `{column}`: {reason}")]
@@ -60,7 +51,9 @@ impl From<Error> for batch_core::Error {
     /// use batch_clickhouse::ChType;
     ///
     /// fn column_type(spelled: &str) -> batchrow::Result<ChType> {
-    ///     Ok(ChType::parse(spelled)?)
+    ///     // `ChType::parse` fails with the type crate's `TypeError`: one step to this
+    ///     // crate's error, then `?` takes it to batchrow's.
+    ///     Ok(ChType::parse(spelled).map_err(batch_clickhouse::Error::from)?)
     /// }
     ///
     /// assert!(column_type("Array(String)").is_ok());
@@ -87,7 +80,7 @@ mod tests {
 
     #[test]
     fn converts_into_the_batcher_error_keeping_the_cause() {
-        let e = super::Error::InvalidEnum("the label 'a' appears twice".into());
+        let e = super::Error::from(crate::TypeError::InvalidEnum("duplicate label 'a'".into()));
         let message = e.to_string();
         let core: batch_core::Error = e.into();
         assert!(matches!(&core, batch_core::Error::Sink(s)

@@ -65,7 +65,7 @@ pub use native::InsertFormat;
 pub use rowbinary::RowBinary;
 pub use schema::{describe_table, TableColumn};
 pub use sink::ClickHouseSink;
-pub use types::{ChType, EnumDef};
+pub use types::{ChType, EnumDef, TypeError};
 
 /// The official `clickhouse` crate, re-exported so that users build the
 /// [`clickhouse::Client`] the sink takes with the same version (`batchrow::clickhouse::clickhouse`

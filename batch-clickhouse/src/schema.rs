@@ -10,7 +10,7 @@ use crate::classify::classify;
 use crate::codes;
 use crate::endpoints::Endpoints;
 use crate::kinds::{complete, declared_matches, fits};
-use crate::types::ChType;
+use crate::types::{is_clickhouse_spelling, ChType};
 
 /// One column of the live table, as `system.columns` describes it.
 #[derive(Debug, Clone)]
@@ -202,6 +202,18 @@ pub(crate) fn check(
                 continue;
             }
         };
+        if let Some(d) = c.declared.filter(|d| !is_clickhouse_spelling(d)) {
+            mismatch(
+                st,
+                format!(
+                    "the field declares `{d}`, which is not a ClickHouse type (a PostgreSQL \
+                     spelling?); declare the ClickHouse type, such as `{}`, or remove \
+                     #[batch(type = \"..\")]",
+                    s.type_name
+                ),
+            );
+            continue;
+        }
         if let Some(d) = c.declared {
             match ChType::parse(d) {
                 Ok(declared) => {
@@ -590,6 +602,44 @@ mod tests {
              - column `tags`: field type `Vec<String>`, not in the table: the table has no such column\n  \
              - column `required`: server type `UInt8`, not in the struct: the column has no DEFAULT, \
              MATERIALIZED or ALIAS expression, so every insert must set it: add a field for it"
+        );
+    }
+
+    /// `#[batch(type = "..")]` in PostgreSQL's spelling is refused by name, as the
+    /// PostgreSQL sink refuses a ClickHouse spelling (it used to read as an unknown
+    /// ClickHouse type that "differs from the server's").
+    #[test]
+    fn a_postgresql_spelling_is_refused() {
+        static PG: [Column; 2] = [
+            Column::new("doc", "doc", "String", Some("jsonb"), ValueKind::String),
+            Column::new(
+                "price",
+                "price",
+                "Decimal",
+                Some("numeric(12, 2)"),
+                ValueKind::Decimal,
+            ),
+        ];
+        let schema = Schema {
+            table: "events",
+            columns: &PG,
+        };
+        let m = check(
+            "db.events",
+            &schema,
+            &server(&[("doc", "String", ""), ("price", "Decimal(12, 2)", "")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            m.to_string(),
+            "the row type does not match table db.events (2 columns):\n  \
+             - column `doc`: field type `String`, server type `String`: the field declares \
+             `jsonb`, which is not a ClickHouse type (a PostgreSQL spelling?); declare the \
+             ClickHouse type, such as `String`, or remove #[batch(type = \"..\")]\n  \
+             - column `price`: field type `Decimal`, server type `Decimal(12, 2)`: the field \
+             declares `numeric(12, 2)`, which is not a ClickHouse type (a PostgreSQL \
+             spelling?); declare the ClickHouse type, such as `Decimal(12, 2)`, or remove \
+             #[batch(type = \"..\")]"
         );
     }
 

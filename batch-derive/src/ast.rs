@@ -2,10 +2,11 @@
 //! columns, the declared-type checks and the encode order are all generated.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Generics, Ident, LitStr, Path, Type};
 
-use crate::attr::{self, Target};
+use crate::attr::{self, Attrs, Place};
 use crate::case;
 use crate::ctxt::Ctxt;
 use crate::decl::{self, Decl};
@@ -19,11 +20,17 @@ pub(crate) struct Row<'a> {
     pub(crate) table: String,
     /// Every field, skipped ones included, in declaration order.
     pub(crate) fields: Vec<Field<'a>>,
+    /// Whether the input is a struct with named fields. When it is not (the error is
+    /// recorded), the model has no fields, and its expansion is only there so that the
+    /// uses of the type do not add an error each.
+    pub(crate) named: bool,
 }
 
 /// One field of a row.
 pub(crate) struct Field<'a> {
     pub(crate) ident: &'a Ident,
+    /// The field name without `r#`: `r#type` is `type`.
+    pub(crate) rust_name: String,
     pub(crate) ty: &'a Type,
     /// The column name, after `rename` / `rename_all`.
     pub(crate) name: String,
@@ -31,7 +38,7 @@ pub(crate) struct Field<'a> {
     pub(crate) name_span: Span,
     /// `#[batch(type = "..")]`: the literal, and its parse when it parsed.
     pub(crate) declared: Option<(LitStr, Option<Decl>)>,
-    pub(crate) attrs: attr::Field,
+    pub(crate) attrs: Attrs,
 }
 
 impl Field<'_> {
@@ -53,11 +60,17 @@ pub(crate) struct Enum<'a> {
     pub(crate) generics: &'a Generics,
     pub(crate) krate: Path,
     pub(crate) variants: Vec<Variant<'a>>,
+    /// Whether the input is an enum (else the error is recorded and there are no
+    /// variants).
+    pub(crate) is_enum: bool,
 }
 
 /// One variant of a `BatchEnum`.
 pub(crate) struct Variant<'a> {
     pub(crate) ident: &'a Ident,
+    /// Whether the variant is a unit variant (one that carries data is an error, but
+    /// the fallback expansion still matches it).
+    pub(crate) unit: bool,
     pub(crate) label: String,
     pub(crate) label_span: Span,
     /// `None` when the discriminant was rejected (the error is already recorded).
@@ -66,23 +79,18 @@ pub(crate) struct Variant<'a> {
     pub(crate) value_span: Span,
 }
 
-fn krate(container: &attr::Container) -> Path {
+fn krate(container: &Attrs) -> Path {
     container
         .krate
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::batchrow))
 }
 
-fn unraw(ident: &Ident) -> String {
-    let s = ident.to_string();
-    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
-}
-
 impl<'a> Row<'a> {
-    /// Builds the model, recording every problem in `cx`. `None` when the input is not a
-    /// struct with named fields.
-    pub(crate) fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<Self> {
-        let container = attr::container(cx, &input.attrs, Target::Row);
+    /// Builds the model from what parses, recording every problem in `cx`. An input
+    /// that is not a struct with named fields gives a model without fields.
+    pub(crate) fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
+        let container = attr::parse(cx, &input.attrs, Place::Row);
         let named = match &input.data {
             Data::Struct(data) => match &data.fields {
                 Fields::Named(named) => Some(named),
@@ -115,20 +123,20 @@ impl<'a> Row<'a> {
                 );
                 None
             }
-        }?;
+        };
         let rename_all = container.rename_all;
         let fields = named
-            .named
-            .iter()
+            .into_iter()
+            .flat_map(|named| &named.named)
             .filter_map(|field| {
                 let ident = field.ident.as_ref()?;
-                let attrs = attr::field(cx, &field.attrs);
+                let attrs = attr::parse(cx, &field.attrs, Place::Field);
+                let rust_name = ident.unraw().to_string();
                 let (name, name_span) = match &attrs.rename {
                     Some(lit) => (lit.value(), lit.span()),
                     None => {
-                        let raw = unraw(ident);
-                        let name =
-                            rename_all.map_or_else(|| raw.clone(), |r| r.apply_to_field(&raw));
+                        let name = rename_all
+                            .map_or_else(|| rust_name.clone(), |r| r.apply_to_field(&rust_name));
                         (name, ident.span())
                     }
                 };
@@ -141,6 +149,7 @@ impl<'a> Row<'a> {
                 });
                 Some(Field {
                     ident,
+                    rust_name,
                     ty: &field.ty,
                     name,
                     name_span,
@@ -149,52 +158,47 @@ impl<'a> Row<'a> {
                 })
             })
             .collect();
-        let table = container
-            .table
-            .as_ref()
-            .map_or_else(|| case::table_name(&unraw(&input.ident)), LitStr::value);
-        Some(Row {
+        let table = container.table.as_ref().map_or_else(
+            || case::table_name(&input.ident.unraw().to_string()),
+            LitStr::value,
+        );
+        Row {
             ident: &input.ident,
             generics: &input.generics,
             krate: krate(&container),
             table,
             fields,
-        })
+            named: named.is_some(),
+        }
     }
 }
 
 impl<'a> Enum<'a> {
-    /// Builds the model, recording every problem in `cx`. `None` when the input is not an
-    /// enum.
-    pub(crate) fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<Self> {
-        let container = attr::container(cx, &input.attrs, Target::Enum);
+    /// Builds the model from what parses, recording every problem in `cx`. An input
+    /// that is not an enum gives a model without variants.
+    pub(crate) fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
+        let container = attr::parse(cx, &input.attrs, Place::Enum);
         let data = match &input.data {
-            Data::Enum(data) => data,
+            Data::Enum(data) => Some(data),
             Data::Struct(data) => {
                 cx.error_at(
                     data.struct_token,
                     "`#[derive(BatchEnum)]` needs a fieldless enum; for a struct that is a table row, use `#[derive(BatchRow)]`",
                 );
-                return None;
+                None
             }
             Data::Union(data) => {
                 cx.error_at(
                     data.union_token,
                     "`#[derive(BatchEnum)]` needs a fieldless enum, not a union",
                 );
-                return None;
+                None
             }
         };
-        if data.variants.is_empty() {
-            cx.error_at(
-                &input.ident,
-                "`#[derive(BatchEnum)]` needs at least one variant: an enum column cannot be empty",
-            );
-        }
         let mut next: Option<i128> = Some(0);
         let mut variants = Vec::new();
-        for variant in &data.variants {
-            let attrs = attr::variant(cx, &variant.attrs);
+        for variant in data.into_iter().flat_map(|data| &data.variants) {
+            let attrs = attr::parse(cx, &variant.attrs, Place::Variant);
             if !matches!(variant.fields, Fields::Unit) {
                 cx.error_at(
                     &variant.fields,
@@ -235,7 +239,7 @@ impl<'a> Enum<'a> {
             let (label, label_span) = match &attrs.rename {
                 Some(lit) => (lit.value(), lit.span()),
                 None => {
-                    let raw = unraw(&variant.ident);
+                    let raw = variant.ident.unraw().to_string();
                     let label = container
                         .rename_all
                         .map_or_else(|| raw.clone(), |r| r.apply_to_variant(&raw));
@@ -244,18 +248,20 @@ impl<'a> Enum<'a> {
             };
             variants.push(Variant {
                 ident: &variant.ident,
+                unit: matches!(variant.fields, Fields::Unit),
                 label,
                 label_span,
                 value,
                 value_span,
             });
         }
-        Some(Enum {
+        Enum {
             ident: &input.ident,
             generics: &input.generics,
             krate: krate(&container),
             variants,
-        })
+            is_enum: data.is_some(),
+        }
     }
 }
 

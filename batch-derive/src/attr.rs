@@ -1,5 +1,7 @@
-//! Parsing of the `#[batch(..)]` attributes. Unknown and duplicated keys are errors,
-//! spanned at the key; parsing goes on after an error so that every mistake is reported.
+//! Parsing of the `#[batch(..)]` attributes. Every key is in one table, [`KEYS`], with
+//! the places it may be written; the accepted keys listed in messages and the "goes on
+//! the struct" hints come from it. Unknown and duplicated keys are errors, spanned at the
+//! key; parsing goes on after an error so that every mistake is reported.
 
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
@@ -8,128 +10,152 @@ use syn::{Attribute, LitStr, Path, Token};
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
 
-/// What the attributes are attached to, for the list of accepted keys.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
-    /// A `#[derive(BatchRow)]` struct.
+/// Where an attribute is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// On a `#[derive(BatchRow)]` struct.
     Row,
-    /// A `#[derive(BatchEnum)]` enum.
+    /// On a `#[derive(BatchEnum)]` enum.
     Enum,
+    /// On a field of a row.
+    Field,
+    /// On a variant of a `BatchEnum`.
+    Variant,
 }
 
-/// The container attributes: `#[batch(table = "..", rename_all = "..", crate = "..")]`.
+impl Place {
+    fn describe(self) -> &'static str {
+        match self {
+            Place::Row => "a `#[derive(BatchRow)]` struct",
+            Place::Enum => "a `#[derive(BatchEnum)]` enum",
+            Place::Field => "a field",
+            Place::Variant => "an enum variant",
+        }
+    }
+}
+
+/// A key of `#[batch(..)]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Table,
+    RenameAll,
+    Crate,
+    Rename,
+    Skip,
+    Type,
+}
+
+/// Every key: its name, and the places it may be written.
+const KEYS: &[(&str, Key, &[Place])] = &[
+    ("table", Key::Table, &[Place::Row]),
+    ("rename_all", Key::RenameAll, &[Place::Row, Place::Enum]),
+    ("crate", Key::Crate, &[Place::Row, Place::Enum]),
+    ("rename", Key::Rename, &[Place::Field, Place::Variant]),
+    ("skip", Key::Skip, &[Place::Field]),
+    ("type", Key::Type, &[Place::Field]),
+];
+
+/// The names of the keys accepted at `place`, in table order.
+fn keys_at(place: Place) -> Vec<&'static str> {
+    KEYS.iter()
+        .filter(|(_, _, places)| places.contains(&place))
+        .map(|(name, _, _)| *name)
+        .collect()
+}
+
+/// What the attributes at one place say. Only the keys of that place can be set.
 #[derive(Default)]
-pub(crate) struct Container {
+pub(crate) struct Attrs {
+    /// `table = ".."`.
     pub(crate) table: Option<LitStr>,
+    /// `rename_all = ".."`.
     pub(crate) rename_all: Option<RenameRule>,
+    /// `crate = ".."`.
     pub(crate) krate: Option<Path>,
-}
-
-/// The field attributes: `#[batch(rename = "..", skip, type = "..")]`.
-#[derive(Default)]
-pub(crate) struct Field {
+    /// `rename = ".."`.
     pub(crate) rename: Option<LitStr>,
+    /// `skip`.
     pub(crate) skip: Option<Path>,
+    /// `type = ".."`.
     pub(crate) ty: Option<LitStr>,
 }
 
-/// The variant attributes of a `BatchEnum`: `#[batch(rename = "..")]`.
-#[derive(Default)]
-pub(crate) struct Variant {
-    pub(crate) rename: Option<LitStr>,
+/// Parses every `#[batch(..)]` attribute in `attrs`, written at `place`.
+pub(crate) fn parse(cx: &mut Ctxt, attrs: &[Attribute], place: Place) -> Attrs {
+    let mut out = Attrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("batch")) {
+        // A syntax error ends that attribute (its tokens cannot be trusted any more) but
+        // not the others.
+        if let Err(e) = attr.parse_nested_meta(|meta| one(cx, &meta, place, &mut out)) {
+            cx.push(e);
+        }
+    }
+    out
 }
 
-pub(crate) fn container(cx: &mut Ctxt, attrs: &[Attribute], target: Target) -> Container {
-    let mut out = Container::default();
-    each(cx, attrs, |cx, meta| {
-        if meta.path.is_ident("table") && target == Target::Row {
-            let lit = string(&meta)?;
+/// One `key` or `key = value`.
+fn one(
+    cx: &mut Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    place: Place,
+    out: &mut Attrs,
+) -> syn::Result<()> {
+    let key = KEYS
+        .iter()
+        .find(|(name, _, places)| meta.path.is_ident(name) && places.contains(&place));
+    let Some(&(name, key, _)) = key else {
+        return unknown(cx, meta, place);
+    };
+    match key {
+        Key::Table => {
+            let lit = string(meta)?;
             if lit.value().is_empty() {
                 cx.error_at(&lit, "the table name must not be empty");
             }
-            set(cx, &meta.path, "table", &mut out.table, lit);
-        } else if meta.path.is_ident("rename_all") {
-            let lit = string(&meta)?;
+            set(cx, &meta.path, name, &mut out.table, lit);
+        }
+        Key::RenameAll => {
+            let lit = string(meta)?;
             match RenameRule::from_name(&lit.value()) {
-                Ok(rule) => set(cx, &meta.path, "rename_all", &mut out.rename_all, rule),
+                Ok(rule) => set(cx, &meta.path, name, &mut out.rename_all, rule),
                 Err(message) => cx.error_at(&lit, message),
             }
-        } else if meta.path.is_ident("crate") {
-            let lit = string(&meta)?;
+        }
+        Key::Crate => {
+            let lit = string(meta)?;
             match lit.parse::<Path>() {
-                Ok(path) => set(cx, &meta.path, "crate", &mut out.krate, path),
+                Ok(path) => set(cx, &meta.path, name, &mut out.krate, path),
                 Err(_) => cx.error_at(
                     &lit,
                     "expected a path to the batchrow crate, such as `crate = \"my_crate::batchrow\"`",
                 ),
             }
-        } else {
-            let (on, keys) = match target {
-                Target::Row => ("a `#[derive(BatchRow)]` struct", ROW_KEYS),
-                Target::Enum => ("a `#[derive(BatchEnum)]` enum", ENUM_KEYS),
-            };
-            unknown(cx, &meta, on, keys)?;
         }
-        Ok(())
-    });
-    out
-}
-
-pub(crate) fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
-    let mut out = Field::default();
-    each(cx, attrs, |cx, meta| {
-        if meta.path.is_ident("rename") {
-            let lit = string(&meta)?;
+        Key::Rename => {
+            let lit = string(meta)?;
             if lit.value().is_empty() {
-                cx.error_at(&lit, "the column name must not be empty");
+                let what = if place == Place::Variant {
+                    "the label"
+                } else {
+                    "the column name"
+                };
+                cx.error_at(&lit, format!("{what} must not be empty"));
             }
-            set(cx, &meta.path, "rename", &mut out.rename, lit);
-        } else if meta.path.is_ident("skip") {
+            set(cx, &meta.path, name, &mut out.rename, lit);
+        }
+        Key::Skip => {
             if !(meta.input.is_empty() || meta.input.peek(Token![,])) {
                 cx.error_at(&meta.path, "`skip` takes no value: write `#[batch(skip)]`");
-                skip_value(&meta)?;
+                skip_value(meta)?;
             }
-            set(cx, &meta.path, "skip", &mut out.skip, meta.path.clone());
-        } else if meta.path.is_ident("type") {
-            let lit = string(&meta)?;
-            set(cx, &meta.path, "type", &mut out.ty, lit);
-        } else {
-            unknown(cx, &meta, "a field", FIELD_KEYS)?;
+            set(cx, &meta.path, name, &mut out.skip, meta.path.clone());
         }
-        Ok(())
-    });
-    out
-}
-
-pub(crate) fn variant(cx: &mut Ctxt, attrs: &[Attribute]) -> Variant {
-    let mut out = Variant::default();
-    each(cx, attrs, |cx, meta| {
-        if meta.path.is_ident("rename") {
-            let lit = string(&meta)?;
-            if lit.value().is_empty() {
-                cx.error_at(&lit, "the label must not be empty");
-            }
-            set(cx, &meta.path, "rename", &mut out.rename, lit);
-        } else {
-            unknown(cx, &meta, "an enum variant", VARIANT_KEYS)?;
-        }
-        Ok(())
-    });
-    out
-}
-
-/// Runs `f` on every key of every `#[batch(..)]` attribute. A syntax error ends that
-/// attribute (its tokens cannot be trusted any more) but not the others.
-fn each(
-    cx: &mut Ctxt,
-    attrs: &[Attribute],
-    mut f: impl FnMut(&mut Ctxt, ParseNestedMeta<'_>) -> syn::Result<()>,
-) {
-    for attr in attrs.iter().filter(|a| a.path().is_ident("batch")) {
-        if let Err(e) = attr.parse_nested_meta(|meta| f(cx, meta)) {
-            cx.push(e);
+        Key::Type => {
+            let lit = string(meta)?;
+            set(cx, &meta.path, name, &mut out.ty, lit);
         }
     }
+    Ok(())
 }
 
 /// Fills `slot`, or reports a duplicate key at its second occurrence.
@@ -145,11 +171,7 @@ fn set<T>(cx: &mut Ctxt, path: &Path, key: &str, slot: &mut Option<T>, value: T)
 }
 
 fn string(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
-    let key = meta
-        .path
-        .get_ident()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let key = path_name(&meta.path);
     let value = meta
         .value()
         .map_err(|e| syn::Error::new(e.span(), format!("expected `{key} = \"...\"`")))?;
@@ -158,17 +180,11 @@ fn string(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
         .map_err(|e| syn::Error::new(e.span(), format!("expected a string: `{key} = \"...\"`")))
 }
 
-/// The keys of each target, for messages.
-const ROW_KEYS: &[&str] = &["table", "rename_all", "crate"];
-const ENUM_KEYS: &[&str] = &["rename_all", "crate"];
-const FIELD_KEYS: &[&str] = &["rename", "skip", "type"];
-const VARIANT_KEYS: &[&str] = &["rename"];
-
 /// Reports an unknown key with the keys accepted here and, when it is likely, the one
 /// that was meant.
-fn unknown(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, on: &str, keys: &[&str]) -> syn::Result<()> {
+fn unknown(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, place: Place) -> syn::Result<()> {
     let name = path_name(&meta.path);
-    let expected = match keys {
+    let expected = match keys_at(place).as_slice() {
         [only] => format!("`{only}`"),
         [init @ .., last] => {
             let init: Vec<String> = init.iter().map(|k| format!("`{k}`")).collect();
@@ -176,8 +192,11 @@ fn unknown(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, on: &str, keys: &[&str]) -
         }
         [] => String::new(),
     };
-    let mut message = format!("unknown batch attribute `{name}` on {on}; expected {expected}");
-    if let Some(hint) = hint(&name, keys) {
+    let mut message = format!(
+        "unknown batch attribute `{name}` on {}; expected {expected}",
+        place.describe()
+    );
+    if let Some(hint) = hint(&name, place) {
         message.push_str("; ");
         message.push_str(&hint);
     }
@@ -185,15 +204,20 @@ fn unknown(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, on: &str, keys: &[&str]) -
     skip_value(meta)
 }
 
-fn hint(name: &str, keys: &[&str]) -> Option<String> {
-    if keys == FIELD_KEYS && ROW_KEYS.contains(&name) {
-        return Some(format!(
-            "`{name}` goes on the struct: `#[batch({name} = \"..\")]`"
-        ));
+fn hint(name: &str, place: Place) -> Option<String> {
+    // A key of the row written on a field, or the reverse.
+    if let Some((_, _, places)) = KEYS.iter().find(|(n, _, _)| *n == name) {
+        return match place {
+            Place::Field if places.contains(&Place::Row) => Some(format!(
+                "`{name}` goes on the struct: `#[batch({name} = \"..\")]`"
+            )),
+            Place::Row if places.contains(&Place::Field) => {
+                Some(format!("`{name}` goes on a field"))
+            }
+            _ => None,
+        };
     }
-    if keys == ROW_KEYS && FIELD_KEYS.contains(&name) {
-        return Some(format!("`{name}` goes on a field"));
-    }
+    let keys = keys_at(place);
     let alias = match name {
         "name" | "column" | "rename_to" => Some("rename"),
         "ty" | "sql_type" | "column_type" | "db_type" => Some("type"),
@@ -252,33 +276,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keys_by_place() {
+        assert_eq!(keys_at(Place::Row), ["table", "rename_all", "crate"]);
+        assert_eq!(keys_at(Place::Enum), ["rename_all", "crate"]);
+        assert_eq!(keys_at(Place::Field), ["rename", "skip", "type"]);
+        assert_eq!(keys_at(Place::Variant), ["rename"]);
+    }
+
+    #[test]
     fn hints() {
         assert_eq!(
-            hint("tabel", ROW_KEYS).as_deref(),
+            hint("tabel", Place::Row).as_deref(),
             Some("did you mean `table`?")
         );
         assert_eq!(
-            hint("rename_al", ROW_KEYS).as_deref(),
+            hint("rename_al", Place::Row).as_deref(),
             Some("did you mean `rename_all`?")
         );
         assert_eq!(
-            hint("name", FIELD_KEYS).as_deref(),
+            hint("name", Place::Field).as_deref(),
             Some("did you mean `rename`?")
         );
         assert_eq!(
-            hint("ignore", FIELD_KEYS).as_deref(),
+            hint("ignore", Place::Field).as_deref(),
             Some("did you mean `skip`?")
         );
         assert_eq!(
-            hint("table", FIELD_KEYS).as_deref(),
+            hint("table", Place::Field).as_deref(),
             Some("`table` goes on the struct: `#[batch(table = \"..\")]`")
         );
         assert_eq!(
-            hint("skip", ROW_KEYS).as_deref(),
+            hint("skip", Place::Row).as_deref(),
             Some("`skip` goes on a field")
         );
-        assert_eq!(hint("table", ENUM_KEYS), None);
-        assert_eq!(hint("colour", FIELD_KEYS), None);
+        assert_eq!(hint("table", Place::Enum), None);
+        assert_eq!(hint("colour", Place::Field), None);
         assert_eq!(distance("kitten", "sitting"), 3);
         assert_eq!(distance("", "abc"), 3);
         assert_eq!(distance("same", "same"), 0);

@@ -1,43 +1,78 @@
 //! Code generation from the parsed model.
 
-use std::collections::HashSet;
-
 use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, GenericParam, Generics, Ident, Path, Type};
+use syn::{DeriveInput, Generics, Path, Type};
 
 use crate::ast::{Enum, Row};
 use crate::ctxt::Ctxt;
+use crate::generics::Params;
 use crate::valid;
 
-/// `#[derive(BatchRow)]`: parses, checks and expands, or returns every error found.
-pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
-    let mut cx = Ctxt::new();
-    let row = Row::from_ast(&mut cx, input);
-    if let Some(row) = &row {
-        valid::check_row(&mut cx, row);
-    }
-    cx.finish()?;
-    Ok(row.map(|row| expand_row(&row)).unwrap_or_default())
+/// What a derive produces: its errors, if any, and the impls. With errors, the impls
+/// are built from what parsed (as thiserror's fallback), so that each use of the type
+/// does not add an error of its own; every path expands to the impls, none to nothing.
+pub(crate) struct Expansion {
+    pub(crate) errors: Option<syn::Error>,
+    pub(crate) impls: TokenStream,
 }
 
-/// `#[derive(BatchEnum)]`: parses, checks and expands, or returns every error found.
-pub(crate) fn derive_enum(input: &DeriveInput) -> syn::Result<TokenStream> {
+impl Expansion {
+    /// The errors (as `compile_error!`s), then the impls.
+    pub(crate) fn into_tokens(self) -> TokenStream {
+        let errors = self.errors.map(syn::Error::into_compile_error);
+        let impls = self.impls;
+        quote!(#errors #impls)
+    }
+}
+
+/// `#[derive(BatchRow)]`: parses, checks and expands.
+pub(crate) fn derive(input: &DeriveInput) -> Expansion {
+    let mut cx = Ctxt::new();
+    let row = Row::from_ast(&mut cx, input);
+    if row.named {
+        valid::check_row(&mut cx, &row);
+    }
+    match cx.check() {
+        Ok(()) => Expansion {
+            errors: None,
+            impls: expand_row(&row, Checks::Emit),
+        },
+        Err(errors) => Expansion {
+            errors: Some(errors),
+            impls: expand_row(&row, Checks::Skip),
+        },
+    }
+}
+
+/// `#[derive(BatchEnum)]`: parses, checks and expands, with the same fallback as
+/// [`derive`].
+pub(crate) fn derive_enum(input: &DeriveInput) -> Expansion {
     let mut cx = Ctxt::new();
     let en = Enum::from_ast(&mut cx, input);
-    if let Some(en) = &en {
-        valid::check_enum(&mut cx, en);
+    if en.is_enum {
+        valid::check_enum(&mut cx, &en);
     }
-    cx.finish()?;
-    Ok(en.map(|en| expand_enum(&en)).unwrap_or_default())
+    Expansion {
+        errors: cx.check().err(),
+        impls: expand_enum(&en),
+    }
+}
+
+/// Whether to emit the compile-time checks of declared types (`Fits`): not in the
+/// fallback after an error, where a declared type may be the second of two.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checks {
+    Emit,
+    Skip,
 }
 
 fn private(krate: &Path) -> TokenStream {
     quote!(#krate::__private)
 }
 
-fn expand_row(row: &Row<'_>) -> TokenStream {
+fn expand_row(row: &Row<'_>, checks: Checks) -> TokenStream {
     let ident = row.ident;
     let p = private(&row.krate);
     let generics = row.generics;
@@ -65,6 +100,7 @@ fn expand_row(row: &Row<'_>) -> TokenStream {
             row_bounds.push(quote_spanned!(ty_span=> #static_ty: #p::ColumnValue));
         }
         let declared = match &field.declared {
+            Some((lit, Some(_))) if checks == Checks::Skip => quote!(#p::Option::Some(#lit)),
             Some((lit, Some(decl))) => {
                 let span = lit.span();
                 let marker = respan(decl.marker(&p), span);
@@ -81,8 +117,7 @@ fn expand_row(row: &Row<'_>) -> TokenStream {
             _ => quote!(#p::Option::None),
         };
         let name = &field.name;
-        let field_name = field.ident.to_string();
-        let field_name = field_name.strip_prefix("r#").unwrap_or(&field_name);
+        let field_name = &field.rust_name;
         let rust_type = type_string(ty);
         let kind = quote_spanned!(ty_span=> <#static_ty as #p::ColumnValue>::KIND);
         columns.push(quote! {
@@ -158,13 +193,33 @@ fn expand_enum(en: &Enum<'_>) -> TokenStream {
     let ident = en.ident;
     let p = private(&en.krate);
     let (impl_generics, ty_generics, where_clause) = en.generics.split_for_impl();
-    let variants: Vec<&Ident> = en.variants.iter().map(|v| v.ident).collect();
+    // `Self::V`, or `Self::V { .. }` for a variant that carries data (an error already
+    // reported: the fallback still has to match it).
+    let variants: Vec<TokenStream> = en
+        .variants
+        .iter()
+        .map(|v| {
+            let ident = v.ident;
+            if v.unit {
+                quote!(#ident)
+            } else {
+                quote!(#ident { .. })
+            }
+        })
+        .collect();
     let labels: Vec<&str> = en.variants.iter().map(|v| v.label.as_str()).collect();
     let values: Vec<Literal> = en
         .variants
         .iter()
         .map(|v| Literal::i16_unsuffixed(v.value.unwrap_or_default()))
         .collect();
+    // Without variants (an empty enum, or not an enum: the error is reported), the
+    // matches need an arm of their own.
+    let (fallback_label, fallback_value) = if variants.is_empty() {
+        (Some(quote!(_ => "",)), Some(quote!(_ => 0,)))
+    } else {
+        (None, None)
+    };
     quote! {
         #[automatically_derived]
         impl #impl_generics #p::ColumnValue for #ident #ty_generics #where_clause {
@@ -179,6 +234,7 @@ fn expand_enum(en: &Enum<'_>) -> TokenStream {
             fn label(&self) -> &'static str {
                 match self {
                     #(Self::#variants => #labels,)*
+                    #fallback_label
                 }
             }
 
@@ -186,6 +242,7 @@ fn expand_enum(en: &Enum<'_>) -> TokenStream {
             fn value(&self) -> i16 {
                 match self {
                     #(Self::#variants => #values,)*
+                    #fallback_value
                 }
             }
         }
@@ -212,96 +269,6 @@ fn expand_enum(en: &Enum<'_>) -> TokenStream {
                 )
             }
         }
-    }
-}
-
-/// The generic parameters of the struct, to make types `'static` and to tell which
-/// field types depend on a type or const parameter.
-struct Params {
-    lifetimes: HashSet<String>,
-    types: HashSet<String>,
-    generics: Generics,
-}
-
-impl Params {
-    fn of(generics: &Generics) -> Self {
-        let lifetimes = generics
-            .lifetimes()
-            .map(|l| l.lifetime.ident.to_string())
-            .collect();
-        let types = generics
-            .params
-            .iter()
-            .filter_map(|p| match p {
-                GenericParam::Type(t) => Some(t.ident.to_string()),
-                GenericParam::Const(c) => Some(c.ident.to_string()),
-                GenericParam::Lifetime(_) => None,
-            })
-            .collect();
-        Params {
-            lifetimes,
-            types,
-            generics: generics.clone(),
-        }
-    }
-
-    /// `ty` with every lifetime parameter of the struct replaced by `'static`.
-    fn make_static(&self, ty: &Type) -> TokenStream {
-        fn walk(tokens: TokenStream, lifetimes: &HashSet<String>) -> TokenStream {
-            let mut after_quote = false;
-            tokens
-                .into_iter()
-                .map(|tt| {
-                    let was_quote = std::mem::replace(
-                        &mut after_quote,
-                        matches!(&tt, TokenTree::Punct(p) if p.as_char() == '\''),
-                    );
-                    match tt {
-                        TokenTree::Ident(ident)
-                            if was_quote && lifetimes.contains(&ident.to_string()) =>
-                        {
-                            TokenTree::Ident(Ident::new("static", ident.span()))
-                        }
-                        TokenTree::Group(group) => {
-                            let mut g =
-                                Group::new(group.delimiter(), walk(group.stream(), lifetimes));
-                            g.set_span(group.span());
-                            TokenTree::Group(g)
-                        }
-                        other => other,
-                    }
-                })
-                .collect()
-        }
-        walk(ty.to_token_stream(), &self.lifetimes)
-    }
-
-    /// Whether `ty` names a type or const parameter of the struct.
-    fn mentioned_in(&self, ty: &Type) -> bool {
-        fn walk(tokens: TokenStream, names: &HashSet<String>) -> bool {
-            tokens.into_iter().any(|tt| match tt {
-                TokenTree::Ident(ident) => names.contains(&ident.to_string()),
-                TokenTree::Group(group) => walk(group.stream(), names),
-                _ => false,
-            })
-        }
-        !self.types.is_empty() && walk(ty.to_token_stream(), &self.types)
-    }
-
-    /// `Struct<'static, T, N>`.
-    fn static_self(&self, ident: &Ident) -> TokenStream {
-        if self.generics.params.is_empty() {
-            return quote!(#ident);
-        }
-        let args = self.generics.params.iter().map(|p| match p {
-            GenericParam::Lifetime(l) => {
-                let s = syn::Lifetime::new("'static", l.lifetime.span());
-                quote!(#s)
-            }
-            GenericParam::Type(t) => t.ident.to_token_stream(),
-            GenericParam::Const(c) => c.ident.to_token_stream(),
-        });
-        quote!(#ident<#(#args),*>)
     }
 }
 

@@ -62,22 +62,35 @@
 //! |---|---|
 //! | `#[batch(rename = "name")]` | the column name; default: the field name (after `rename_all`) |
 //! | `#[batch(skip)]` | the field is not a column; it may have any type |
-//! | `#[batch(type = "...")]` | the column type the table declares, for when the Rust type alone is ambiguous; parsed and checked at compile time |
+//! | `#[batch(type = "...")]` | the column type the table declares, for when the Rust type alone is ambiguous; parsed and checked at compile time, and against the live column by the sink |
 //!
-//! `type` accepts ClickHouse spellings (case-sensitive, as in ClickHouse): `Int8`..
-//! `Int128`, `UInt8`..`UInt128`, `Float32`, `Float64`, `Bool`, `String`,
-//! `FixedString(N)`, `Date`, `Date32`, `DateTime`, `DateTime('tz')`, `DateTime64(p)`,
-//! `DateTime64(p, 'tz')` (p in 0..=9), `UUID`, `IPv4`, `IPv6`, `Decimal(P, S)` (P in
-//! 1..=38), `Decimal32(S)`, `Decimal64(S)`, `Decimal128(S)`, `Enum8('a' = 1, ..)`,
-//! `Enum16(..)`, `JSON`, `Array(T)`, `Map(K, V)`, with `Nullable(T)` and
-//! `LowCardinality(T)` looked through (nullability comes from the field's `Option`).
-//! It also accepts PostgreSQL spellings (case-insensitive): `smallint`/`int2`,
+//! `type` is the column type in the spelling of the database the table is in. A string
+//! whose first name is a ClickHouse type name (case-sensitive, as in ClickHouse) is a
+//! ClickHouse spelling, read by the parser the ClickHouse sink reads the server's types
+//! with (the `batch-clickhouse-types` crate): `Int8`..`Int128`, `UInt8`..`UInt128`,
+//! `Float32`, `Float64`, `Bool`, `String`, `FixedString(N)`, `Date`, `Date32`,
+//! `DateTime`, `DateTime('tz')`, `DateTime64(p)`, `DateTime64(p, 'tz')` (p in 0..=9),
+//! `UUID`, `IPv4`, `IPv6`, `Decimal(P, S)` and `Decimal(P)` (P in 1..=76),
+//! `Decimal32(S)`, `Decimal64(S)`, `Decimal128(S)`, `Decimal256(S)`,
+//! `Enum8('a' = 1, ..)`, `Enum16(..)`, `JSON` (with or without hints), `Array(T)`,
+//! `Map(K, V)`, with `Nullable(T)` and `LowCardinality(T)` looked through (nullability
+//! comes from the field's `Option`). `Int256`, `UInt256` and `Tuple(..)` are refused:
+//! batchrow cannot write them. Any other string is a PostgreSQL spelling
+//! (case-insensitive): `smallint`/`int2`,
 //! `integer`/`int`/`int4`, `bigint`/`int8`, `real`/`float4`, `double precision`/
 //! `float8`, `boolean`/`bool`, `text`, `varchar(n)`, `character varying(n)`, `char(n)`,
 //! `character(n)`, `bpchar`, `citext`, `name`, `bytea`, `uuid`, `date`, `timestamp
 //! [without time zone]`, `timestamptz`, `timestamp with time zone`, `numeric[(p[, s])]`,
 //! `decimal`, `json`, `jsonb`, `inet`, and arrays `T[]`. A string that does not parse is
 //! a compile error at the string that lists these names.
+//!
+//! Each sink checks a declared type against the live column, before the first row and
+//! with the rest of its schema check: the ClickHouse sink compares the whole type
+//! (`DateTime64(3)` does not match a `DateTime64(6)` column), the PostgreSQL sink has the
+//! server read the spelling and compares the type without its modifiers (`varchar(20)`
+//! matches a `varchar(10)` column, `int4` an `integer` one). A declared type in the
+//! other database's spelling is a schema mismatch there: a row that declares types is
+//! for one database.
 //!
 //! The declared type must fit the field's Rust type (the trait `Fits`; the docs of
 //! `batchrow::decl` list which types fit which family):
@@ -137,6 +150,10 @@
 //! message of `ColumnValue`), and enums, unions and tuple structs where a struct with
 //! named fields is needed.
 //!
+//! After such an error the derive still implements the traits, from what parsed (as
+//! thiserror does), so that the uses of the type (`spawn::<Row>()`, `Row::COLUMNS`, a
+//! generic bound) do not each add an error: the one to fix is the only one reported.
+//!
 //! # Testing this crate
 //!
 //! - `tests/ui/*.rs` + `.stderr` (trybuild) hold one compile error each. The toolchain
@@ -158,6 +175,7 @@ mod case;
 mod ctxt;
 mod decl;
 mod expand;
+mod generics;
 mod valid;
 
 #[cfg(test)]
@@ -209,9 +227,7 @@ use syn::{parse_macro_input, DeriveInput};
 #[proc_macro_derive(BatchRow, attributes(batch))]
 pub fn derive_batch_row(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::derive(&input).into_tokens().into()
 }
 
 /// Derives `ColumnValue`, `EnumValue`, `Encode<F>` for every format and
@@ -250,7 +266,5 @@ pub fn derive_batch_row(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(BatchEnum, attributes(batch))]
 pub fn derive_batch_enum(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::derive_enum(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::derive_enum(&input).into_tokens().into()
 }

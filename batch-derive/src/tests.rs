@@ -16,14 +16,36 @@ fn pretty(tokens: TokenStream) -> String {
 }
 
 fn row(input: DeriveInput) -> String {
-    pretty(expand::derive(&input).unwrap())
+    let expansion = expand::derive(&input);
+    if let Some(e) = expansion.errors {
+        panic!("expected no errors, got {e}");
+    }
+    pretty(expansion.impls)
+}
+
+/// The errors of an expansion, after checking that it still has the impls (`impl_of`,
+/// such as "BatchRow for Event").
+fn errors_of(expansion: expand::Expansion, impl_of: &str) -> Vec<String> {
+    let impls = pretty(expansion.impls);
+    assert!(impls.contains(impl_of), "no fallback impl: {impls}");
+    match expansion.errors {
+        None => panic!("expected errors, got {impls}"),
+        Some(e) => e.into_iter().map(|e| e.to_string()).collect(),
+    }
 }
 
 fn errors(input: DeriveInput) -> Vec<String> {
-    match expand::derive(&input) {
-        Ok(tokens) => panic!("expected errors, got {tokens}"),
-        Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-    }
+    errors_of(
+        expand::derive(&input),
+        &format!("BatchRow for {}", input.ident),
+    )
+}
+
+fn enum_errors_of(input: &DeriveInput) -> Vec<String> {
+    errors_of(
+        expand::derive_enum(input),
+        &format!("EnumValue for {}", input.ident),
+    )
 }
 
 #[test]
@@ -79,7 +101,9 @@ fn batch_enum() {
             FatalError,
         }
     };
-    insta::assert_snapshot!(pretty(expand::derive_enum(&input).unwrap()));
+    let expansion = expand::derive_enum(&input);
+    assert!(expansion.errors.is_none());
+    insta::assert_snapshot!(pretty(expansion.impls));
 }
 
 #[test]
@@ -187,10 +211,7 @@ fn enum_errors() {
             E = N,
         }
     };
-    let got: Vec<String> = match expand::derive_enum(&input) {
-        Ok(_) => panic!("expected errors"),
-        Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-    };
+    let got = enum_errors_of(&input);
     let expected = [
         "unknown batch attribute `table` on a `#[derive(BatchEnum)]` enum; expected `rename_all` or `crate`",
         "`#[derive(BatchEnum)]` needs a fieldless enum, but `A` carries data",
@@ -209,7 +230,16 @@ fn enum_errors() {
     let empty: DeriveInput = syn::parse_quote!(
         enum Never {}
     );
-    assert!(expand::derive_enum(&empty).is_err());
+    assert_eq!(
+        enum_errors_of(&empty),
+        ["`#[derive(BatchEnum)]` needs at least one variant: an enum column cannot be empty"]
+    );
+    let not_an_enum: DeriveInput = syn::parse_quote!(
+        struct S {
+            a: u8,
+        }
+    );
+    assert_eq!(enum_errors_of(&not_an_enum).len(), 1);
 }
 
 #[test]
@@ -236,4 +266,69 @@ fn rust_type_strings() {
     for (ty, expected) in cases {
         assert_eq!(expand::type_string(&ty), expected);
     }
+}
+
+/// With an attribute error, the impls are still generated from what parsed, without the
+/// declared-type checks (which could only add errors), so that the uses of the row do
+/// not each report a missing impl.
+#[test]
+fn fallback_after_an_error() {
+    let input: DeriveInput = syn::parse_quote! {
+        #[batch(tabel = "events")]
+        struct Event {
+            id: u64,
+            #[batch(type = "Int32", type = "Int64")]
+            count: i64,
+        }
+    };
+    let expansion = expand::derive(&input);
+    assert_eq!(expansion.errors.into_iter().flatten().count(), 2);
+    let impls = pretty(expansion.impls);
+    assert!(
+        impls.contains("impl ::batchrow::__private::BatchRow for Event"),
+        "{impls}"
+    );
+    assert!(impls.contains("EncodeRow<__F> for Event"), "{impls}");
+    assert!(impls.contains("Column::new(\n"), "{impls}");
+    assert!(impls.contains("\"count\""), "{impls}");
+    assert!(!impls.contains("assert_fits"), "{impls}");
+    // Not a struct: the impls of a row without columns.
+    let expansion = expand::derive(&syn::parse_quote!(
+        enum E {
+            A,
+        }
+    ));
+    assert!(expansion.errors.is_some());
+    let impls = pretty(expansion.impls);
+    assert!(
+        impls.contains("const COLUMNS: &'static [::batchrow::__private::Column] = &[];"),
+        "{impls}"
+    );
+}
+
+/// Raw identifiers lose their `r#` through `IdentExt::unraw`, in column names, Rust
+/// field names and the default table name.
+#[test]
+fn raw_identifiers() {
+    let impls = row(syn::parse_quote! {
+        struct r#Match {
+            r#type: String,
+            #[batch(rename = "r#kept")]
+            r#loop: u8,
+        }
+    });
+    let flat: String = impls.split_whitespace().collect();
+    assert!(
+        flat.contains("constTABLE:&'staticstr=\"match\";"),
+        "{impls}"
+    );
+    assert!(
+        flat.contains("Column::new(\"type\",\"type\",\"String\","),
+        "{impls}"
+    );
+    assert!(
+        flat.contains("Column::new(\"r#kept\",\"loop\",\"u8\","),
+        "{impls}"
+    );
+    assert!(flat.contains("self.r#type"), "{impls}");
 }

@@ -56,8 +56,14 @@ pub(crate) fn check_row(cx: &mut Ctxt, row: &Row<'_>) {
     }
 }
 
-/// Checks an enum: labels and values are unique.
+/// Checks an enum: it has a variant, and labels and values are unique.
 pub(crate) fn check_enum(cx: &mut Ctxt, en: &Enum<'_>) {
+    if en.variants.is_empty() {
+        cx.error_at(
+            en.ident,
+            "`#[derive(BatchEnum)]` needs at least one variant: an enum column cannot be empty",
+        );
+    }
     for (i, variant) in en.variants.iter().enumerate() {
         let earlier = &en.variants[..i];
         if let Some(first) = earlier.iter().find(|v| v.label == variant.label) {

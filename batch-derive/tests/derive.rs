@@ -324,3 +324,52 @@ fn crate_path_override() {
     let row = via_core::CoreRow { id: 9 };
     assert_eq!(encode(&row).unwrap(), "1|id:9;");
 }
+
+/// Raw identifiers: the column and the Rust field are named without `r#`, the struct's
+/// default table name too, and the field is still read as `self.r#type`.
+#[derive(BatchRow)]
+#[allow(non_camel_case_types)]
+struct r#match {
+    r#type: String,
+    r#loop: u32,
+}
+
+#[test]
+fn raw_identifiers() {
+    assert_eq!(r#match::TABLE, "match");
+    let columns: Vec<(&str, &str)> = r#match::COLUMNS.iter().map(|c| (c.name, c.field)).collect();
+    assert_eq!(columns, [("type", "type"), ("loop", "loop")]);
+    let row = r#match {
+        r#type: "t".into(),
+        r#loop: 3,
+    };
+    assert_eq!(encode(&row).unwrap(), "2|type:t;loop:3;");
+}
+
+/// A field whose type only ends in the name of a type parameter (`other::T`) is not
+/// generic: its declared type is checked at the definition, and it adds no bound.
+mod other {
+    #[allow(clippy::upper_case_acronyms, dead_code)]
+    pub(super) type T = u32;
+}
+
+#[derive(BatchRow)]
+struct Shadow<T> {
+    generic: T,
+    #[batch(type = "UInt32")]
+    concrete: other::T,
+}
+
+#[test]
+fn paths_ending_in_a_parameter_name() {
+    let columns: Vec<&str> = <Shadow<u64> as BatchRow>::COLUMNS
+        .iter()
+        .map(|c| c.rust_type)
+        .collect();
+    assert_eq!(columns, ["T", "other::T"]);
+    let row = Shadow {
+        generic: 1u64,
+        concrete: 2,
+    };
+    assert_eq!(encode(&row).unwrap(), "2|generic:1;concrete:2;");
+}

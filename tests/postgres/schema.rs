@@ -405,3 +405,65 @@ async fn the_batcher_isolates_the_bad_row_the_sink_names() {
         .unwrap();
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (999, 0));
 }
+
+/// Declares types that are not the table's: `json` on a `jsonb` column, and a
+/// ClickHouse spelling.
+#[derive(BatchRow)]
+struct DeclaredWrong {
+    #[batch(type = "integer")]
+    id: i32,
+    #[batch(type = "varchar(20)")]
+    name: String,
+    #[batch(type = "json")]
+    doc: String,
+    #[batch(type = "LowCardinality(String)")]
+    kind: String,
+}
+
+/// Declares the table's types, in other spellings PostgreSQL knows.
+#[derive(BatchRow)]
+struct DeclaredRight {
+    #[batch(type = "int4")]
+    id: i32,
+    #[batch(type = "character varying")]
+    name: String,
+    #[batch(type = "JSONB")]
+    doc: String,
+    #[batch(type = "text")]
+    kind: String,
+}
+
+/// `#[batch(type = "..")]` is checked against the table before the first row, as the
+/// ClickHouse sink checks it: a PostgreSQL spelling must name the column's type (the
+/// server reads the spelling; modifiers such as the length are not compared), and a
+/// ClickHouse spelling is refused. The PostgreSQL sink used to ignore declared types.
+#[tokio::test(flavor = "multi_thread")]
+async fn declared_types_are_checked_against_the_table() {
+    let c = pg::client().await;
+    let table = pg::unique("declared");
+    c.batch_execute(&format!(
+        "CREATE TABLE {table} (id int4 NOT NULL, name varchar(10) NOT NULL, \
+         doc jsonb NOT NULL, kind text NOT NULL)"
+    ))
+    .await
+    .unwrap();
+    let err = pg::prepare::<DeclaredWrong>(&mut pg::sink(&table))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), SinkErrorKind::Schema);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the row type does not match table public.{table} (2 columns):\n  \
+             - column `doc`: field type `String`, server type `jsonb`: the field declares the \
+             type `json` (#[batch(type = \"json\")], which is `json`), but the column's is \
+             different\n  \
+             - column `kind`: field type `String`, server type `text`: the field declares \
+             `LowCardinality(String)`, which is a ClickHouse type, not a PostgreSQL one; \
+             declare the PostgreSQL type, such as `text`, or remove #[batch(type = \"..\")]"
+        )
+    );
+    pg::prepare::<DeclaredRight>(&mut pg::sink(&table))
+        .await
+        .unwrap();
+}

@@ -4,7 +4,7 @@ use batchrow::BatchRow;
 struct Event {
     #[batch(type = "DateTime64(3")]
     at: String,
-    #[batch(type = "Decimal(40, 2)")]
+    #[batch(type = "Decimal(77, 2)")]
     price: String,
     #[batch(type = "Int256")]
     big: i128,

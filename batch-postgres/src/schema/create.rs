@@ -1,6 +1,7 @@
 //! The reverse of the schema check: the `CREATE TABLE` statement for a row type, and the
 //! columns of a live table for tools ([`describe_table`]).
 
+use batch_clickhouse_types::is_clickhouse_spelling;
 use batch_core::{Schema, SinkError, ValueKind};
 use tokio_postgres::Client;
 
@@ -99,7 +100,8 @@ fn default_type(kind: &ValueKind) -> Option<String> {
 impl PgBinary {
     /// The `CREATE TABLE` statement for `schema`: each column with its declared type when
     /// the field declares a PostgreSQL one (`#[batch(type = "varchar(40)")]`; ClickHouse
-    /// spellings, which start with a capital letter, are ignored), else the default of
+    /// spellings, whose first name is a ClickHouse type name such as `DateTime64`, are
+    /// ignored here and refused by the sink's schema check), else the default of
     /// its Rust type (`i64` → `bigint`, `String` → `text`, `Vec<u8>` → `bytea`,
     /// `DateTime<Utc>` → `timestamptz`, `serde_json::Value` → `jsonb`, an enum → `text`,
     /// `Vec<T>` → `T[]`…), and `NOT NULL` unless the field is an `Option`.
@@ -144,9 +146,7 @@ impl PgBinary {
         };
         let mut columns = Vec::with_capacity(schema.columns.len());
         for c in schema.columns {
-            let declared = c
-                .declared
-                .filter(|d| d.starts_with(|ch: char| ch.is_ascii_lowercase()));
+            let declared = c.declared.filter(|d| !is_clickhouse_spelling(d));
             let ty = match declared {
                 Some(d) => d.to_owned(),
                 None => default_type(&c.kind).ok_or_else(|| Error::Column {

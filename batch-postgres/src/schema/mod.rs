@@ -10,6 +10,7 @@
 mod catalog;
 pub(crate) mod compare;
 mod create;
+mod declared;
 
 use batch_core::{Schema, SchemaMismatch, SinkError};
 use tokio_postgres::Client;
@@ -81,7 +82,10 @@ pub(crate) async fn check(
     let table = catalog::resolve(client, name).await?;
     let server = catalog::columns(client, &table).await?;
     let names: Vec<&str> = schema.columns.iter().map(|c| c.name).collect();
-    let columns = compare::compare(schema.columns, &server).map_err(|columns| {
+    let declared = declared::resolve(client, schema.columns).await?;
+    let declared = declared::mismatches(schema.columns, &server, &declared);
+    let compared = compare::compare(schema.columns, &server);
+    let columns = declared::merge(compared, declared).map_err(|columns| {
         SinkError::schema(SchemaMismatch {
             table: table.display(),
             columns,

@@ -1,0 +1,170 @@
+//! `#[batch(type = "...")]`: a declared column type, parsed into one of the marker
+//! families of `batch_core::decl`.
+//!
+//! A string whose first name is a ClickHouse type name (`DateTime64`, `Nullable`, …,
+//! case-sensitive as in ClickHouse: `is_clickhouse_spelling`, the rule both sinks use
+//! too) is read by the ClickHouse grammar of the
+//! `batch-clickhouse-types` crate, the same parser the ClickHouse sink checks the table
+//! with ([`clickhouse`]); any other string by the PostgreSQL grammar ([`postgres`],
+//! case-insensitive). Both read the tokens of that crate's lexer.
+//! `Nullable(..)` and `LowCardinality(..)` are looked through: nullability comes from
+//! the field's `Option`.
+
+mod clickhouse;
+mod postgres;
+
+use batch_clickhouse_types::lex::lex;
+use batch_clickhouse_types::{is_clickhouse_spelling, Error};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+/// Declares [`Decl`] with one variant per marker without parameters, named as the
+/// marker is, so that [`Decl::marker`] is derived from the variant and no table of
+/// names is kept by hand.
+macro_rules! families {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// The family of a declared column type: one marker of `batch_core::decl`.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub(crate) enum Decl {
+            $($(#[$doc])* $name,)*
+            /// `FixedString(N)`.
+            FixedString(usize),
+            /// `Array(T)`, `T[]`.
+            Array(Box<Decl>),
+            /// `Map(K, V)`.
+            Map(Box<Decl>, Box<Decl>),
+        }
+
+        impl Decl {
+            /// The marker type, as a path under `#private::decl`.
+            pub(crate) fn marker(&self, private: &TokenStream) -> TokenStream {
+                match self {
+                    $(Decl::$name => quote!(#private::decl::$name),)*
+                    Decl::FixedString(n) => {
+                        let n = Literal::usize_unsuffixed(*n);
+                        quote!(#private::decl::FixedString<#n>)
+                    }
+                    Decl::Array(inner) => {
+                        let inner = inner.marker(private);
+                        quote!(#private::decl::Array<#inner>)
+                    }
+                    Decl::Map(k, v) => {
+                        let (k, v) = (k.marker(private), v.marker(private));
+                        quote!(#private::decl::Map<#k, #v>)
+                    }
+                }
+            }
+        }
+    };
+}
+
+families! {
+    I8, I16, I32, I64, I128,
+    U8, U16, U32, U64, U128,
+    F32, F64,
+    Bool, Str, Bytes, Date, DateTime, Uuid, Ipv4, Ipv6, Inet, Decimal, Json, Enum,
+}
+
+/// The ClickHouse types the derive knows, for messages.
+pub(crate) const CLICKHOUSE_TYPES: &str = "Int8, Int16, Int32, Int64, Int128, UInt8, \
+UInt16, UInt32, UInt64, UInt128, Float32, Float64, Bool, String, FixedString(N), Date, Date32, \
+DateTime, DateTime('tz'), DateTime64(p), DateTime64(p, 'tz'), UUID, IPv4, IPv6, \
+Decimal(P, S), Decimal(P), Decimal32(S), Decimal64(S), Decimal128(S), Decimal256(S), \
+Enum8('a' = 1, ..), Enum16(..), JSON, Array(T), Map(K, V), Nullable(T), LowCardinality(T)";
+
+/// The PostgreSQL types the derive knows, for messages.
+pub(crate) const POSTGRES_TYPES: &str = "smallint, int2, integer, int, int4, bigint, int8, \
+real, float4, double precision, float8, boolean, bool, text, varchar(n), character \
+varying(n), char(n), character(n), bpchar, citext, name, bytea, uuid, date, timestamp, \
+timestamp without time zone, timestamptz, timestamp with time zone, numeric(p, s), \
+decimal(p, s), json, jsonb, inet, T[]";
+
+/// What a type string that is not understood should have been.
+pub(crate) fn expected() -> String {
+    format!(
+        "expected a ClickHouse type ({CLICKHOUSE_TYPES}) or a PostgreSQL type ({POSTGRES_TYPES})"
+    )
+}
+
+/// Parses a declared type string.
+///
+/// # Errors
+///
+/// A message saying what was expected, to be reported at the string literal.
+pub(crate) fn parse(input: &str) -> Result<Decl, String> {
+    if is_clickhouse_spelling(input) {
+        return clickhouse::parse(input);
+    }
+    let tokens = lex(input).map_err(reason)?;
+    if tokens.is_empty() {
+        return Err(format!("the type is empty; {}", expected()));
+    }
+    postgres::parse(input, &tokens)
+}
+
+/// The message of a parse error, without the type string the attribute already shows.
+fn reason(e: Error) -> String {
+    match e {
+        Error::Parse { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
+/// The marker of `decl`, as text.
+#[cfg(test)]
+fn marker_string(decl: &Decl) -> String {
+    decl.marker(&quote!(::batchrow::__private))
+        .to_string()
+        .replace(' ', "")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_the_variant_names() {
+        assert_eq!(
+            marker_string(&parse("Map(String, Array(FixedString(4)))").unwrap()),
+            "::batchrow::__private::decl::Map<::batchrow::__private::decl::Str,\
+             ::batchrow::__private::decl::Array<::batchrow::__private::decl::FixedString<4>>>"
+        );
+        assert_eq!(
+            marker_string(&Decl::Ipv6),
+            "::batchrow::__private::decl::Ipv6"
+        );
+    }
+
+    #[test]
+    fn dispatch_by_the_first_name() {
+        // ClickHouse names are case-sensitive, PostgreSQL names are not.
+        assert_eq!(parse("Int64").unwrap(), Decl::I64);
+        assert_eq!(parse("INT8").unwrap(), Decl::I64);
+        assert_eq!(parse("int8").unwrap(), Decl::I64);
+        assert_eq!(parse("Int8").unwrap(), Decl::I8);
+        assert_eq!(parse("Date").unwrap(), Decl::Date);
+        assert_eq!(parse("DATE").unwrap(), Decl::Date);
+    }
+
+    #[test]
+    fn errors_keep_only_the_reason() {
+        assert_eq!(
+            parse("DateTime64(3").unwrap_err(),
+            "expected `)` to close `DateTime64(p)`, found the end of the string"
+        );
+        assert!(parse("")
+            .unwrap_err()
+            .starts_with("the type is empty; expected"));
+        assert!(parse("   ").unwrap_err().starts_with("the type is empty"));
+        assert_eq!(parse("Enum8('a").unwrap_err(), "unterminated quoted string");
+    }
+
+    #[test]
+    fn unknown_names_list_the_accepted_ones() {
+        let e = parse("Datetime64(3)").unwrap_err();
+        assert!(e.starts_with("unknown column type `Datetime64`"), "{e}");
+        assert!(e.contains("DateTime64(p)"), "{e}");
+        assert!(e.contains("timestamptz"), "{e}");
+    }
+}
