@@ -4,8 +4,8 @@
 //! A batcher keeps the columns its sink resolved; every [`FailedBatch`] and every
 //! [`Dump`] carries them (behind one reference count, so a committed batch costs
 //! nothing), so that failed or buffered rows can be logged, stored or re-processed as
-//! values rather than bytes. Each backend's [`Format`] decodes its own rows
-//! ([`Format::decode_value`]); a format without a decoder reports
+//! values rather than bytes. Each backend's [`Format`](crate::Format) decodes its own rows
+//! ([`Format::decode_value`](crate::Format::decode_value)); a format without a decoder reports
 //! [`DecodeError::Unsupported`].
 //!
 //! [`FailedBatch`]: crate::FailedBatch
