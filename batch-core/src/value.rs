@@ -1,8 +1,10 @@
 //! What a Rust field type holds, independent of any database.
 //!
 //! Every field type of a `#[derive(BatchRow)]` struct implements [`ColumnValue`]. Its
-//! [`ValueKind`] is what a sink compares with the live table's column type during the
-//! schema check, so that a `u64` never lands in an `Int32` column.
+//! [`ValueKind`] describes the value where no server does: its nullability, the column
+//! type it gets in a generated `CREATE TABLE`, and the columns of sinks that keep no
+//! schema. Which server columns take the type is not decided here but by the type's
+//! own [`Encode::accepts`](crate::Encode::accepts) in each format.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -71,6 +73,10 @@ pub enum ValueKind {
     Array(&'static ValueKind),
     /// `HashMap<K, V>`, `BTreeMap<K, V>`.
     Map(&'static ValueKind, &'static ValueKind),
+    /// A type no other kind describes, such as a user's domain type or a 256-bit
+    /// integer: the sinks ask its [`Encode::accepts`](crate::Encode::accepts) which
+    /// columns take it, and it has no default column type (declare one).
+    Other,
 }
 
 impl ValueKind {
@@ -103,6 +109,11 @@ pub struct EnumVariant {
 ///
 /// batchrow implements it for the supported types; the derive reads [`ColumnValue::KIND`]
 /// for every field, so an unsupported field type is a compile error at that field.
+///
+/// Implement it for a type of your own (a newtype, a domain type) together with the
+/// backends' `Encode<F>` (whose [`accepts`](crate::Encode::accepts) says which columns
+/// take it): [`KIND`](ColumnValue::KIND) is the kind it is stored as, or
+/// [`ValueKind::Other`].
 ///
 /// # Examples
 ///

@@ -82,10 +82,10 @@ pub(crate) fn batch_of<R: EncodeRow<PgBinary>>(
 }
 
 /// Runs the schema check of `R` on `sink`.
-pub(crate) async fn prepare<R: BatchRow>(
+pub(crate) async fn prepare<R: EncodeRow<PgBinary>>(
     sink: &mut PostgresSink,
 ) -> Result<Vec<PgType>, SinkError> {
-    sink.prepare(Schema::of::<R>()).await
+    sink.prepare(Schema::checked::<R, PgBinary>()).await
 }
 
 /// Inserts `rows` into `table` through the batcher and a [`PostgresSink`] (batches of

@@ -16,9 +16,24 @@
 
 #![cfg_attr(not(any(feature = "chrono", feature = "time")), allow(dead_code))]
 
-use batch_core::EncodeError;
+use batch_core::{EncodeError, Reason};
 
-use super::{expect_base, put_fixed, PgType};
+use super::{accept_base, expect_base, oid, put_fixed, PgType};
+
+/// The rule of the date types: `date`.
+pub(crate) fn accepts_date(column: &PgType) -> Result<(), Reason> {
+    accept_base(column, &[oid::DATE], "date")
+}
+
+/// The rule of the local date-and-time types: `timestamp` (without time zone).
+pub(crate) fn accepts_timestamp(column: &PgType) -> Result<(), Reason> {
+    accept_base(column, &[oid::TIMESTAMP], "timestamp (without time zone)")
+}
+
+/// The rule of the instants: `timestamptz` (timestamp with time zone).
+pub(crate) fn accepts_timestamptz(column: &PgType) -> Result<(), Reason> {
+    accept_base(column, &[oid::TIMESTAMPTZ], "timestamptz (with time zone)")
+}
 
 /// Days from 4713-11-24 BC (Julian day 0) to 2000-01-01.
 const PG_EPOCH_JDATE: i64 = 2_451_545;
@@ -41,7 +56,7 @@ fn put_date(
     rust: &'static str,
     buf: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
-    expect_base(column, super::oid::DATE, rust)?;
+    expect_base(column, oid::DATE, rust)?;
     match i32::try_from(days) {
         Ok(d) if (DATE_MIN..DATE_END).contains(&days) => {
             put_fixed(buf, d.to_be_bytes());
@@ -79,10 +94,10 @@ fn put_timestamp(
 
 #[cfg(feature = "chrono")]
 mod chrono_impls {
-    use batch_core::{Encode, EncodeError};
+    use batch_core::{Encode, EncodeError, Reason};
     use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
-    use super::{put_date, put_timestamp};
+    use super::{accepts_date, accepts_timestamp, accepts_timestamptz, put_date, put_timestamp};
     use crate::copy::{oid, PgBinary, PgType};
 
     /// `NaiveDate::num_days_from_ce` of 2000-01-01.
@@ -94,6 +109,10 @@ mod chrono_impls {
             let days = i64::from(self.num_days_from_ce()) - CE_TO_PG_DAYS;
             put_date(days, column, "NaiveDate", buf)
         }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_date(column)
+        }
     }
 
     impl Encode<PgBinary> for NaiveDateTime {
@@ -101,6 +120,10 @@ mod chrono_impls {
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = i128::from(self.and_utc().timestamp_micros());
             put_timestamp(micros, column, oid::TIMESTAMP, "NaiveDateTime", buf)
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_timestamp(column)
         }
     }
 
@@ -110,15 +133,22 @@ mod chrono_impls {
             let micros = i128::from(self.timestamp_micros());
             put_timestamp(micros, column, oid::TIMESTAMPTZ, "DateTime<Utc>", buf)
         }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_timestamptz(column)
+        }
     }
 }
 
 #[cfg(feature = "time")]
 mod time_impls {
-    use batch_core::{Encode, EncodeError};
+    use batch_core::{Encode, EncodeError, Reason};
     use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
-    use super::{put_date, put_timestamp, PG_EPOCH_JDATE};
+    use super::{
+        accepts_date, accepts_timestamp, accepts_timestamptz, put_date, put_timestamp,
+        PG_EPOCH_JDATE,
+    };
     use crate::copy::{oid, PgBinary, PgType};
 
     impl Encode<PgBinary> for Date {
@@ -126,6 +156,10 @@ mod time_impls {
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let days = i64::from(self.to_julian_day()) - PG_EPOCH_JDATE;
             put_date(days, column, "time::Date", buf)
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_date(column)
         }
     }
 
@@ -135,6 +169,10 @@ mod time_impls {
             let micros = self.assume_utc().unix_timestamp_nanos().div_euclid(1000);
             put_timestamp(micros, column, oid::TIMESTAMP, "PrimitiveDateTime", buf)
         }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_timestamp(column)
+        }
     }
 
     impl Encode<PgBinary> for OffsetDateTime {
@@ -142,6 +180,10 @@ mod time_impls {
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = self.unix_timestamp_nanos().div_euclid(1000);
             put_timestamp(micros, column, oid::TIMESTAMPTZ, "OffsetDateTime", buf)
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_timestamptz(column)
         }
     }
 }

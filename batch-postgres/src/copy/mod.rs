@@ -4,11 +4,12 @@
 //! NULL) and the value in the type's binary `receive` format. The sink writes the file
 //! header and trailer ([`HEADER`], [`TRAILER`]) around the rows of a batch.
 //!
-//! Which Rust type goes into which column type is decided twice: at compile time (a type
-//! without an `Encode<PgBinary>` impl, such as `u64`, cannot be used with this sink) and
-//! once at start by the schema check, which compares each field with the live column.
-//! Encoders still check the resolved [`PgType`] they are handed, so that a mismatch can
-//! never put wrong bytes on the wire.
+//! Which Rust type goes into which column type is decided at compile time (a type
+//! without an `Encode<PgBinary>` impl, such as `u64`, cannot be used with this sink),
+//! and by each type's own [`Encode::accepts`](batch_core::Encode::accepts), next to its
+//! encoder: the schema check runs it for each field against the live column before the
+//! first row. Encoders still refuse a [`PgType`] they cannot write, so that a column
+//! nobody checked can never get wrong bytes.
 
 mod array;
 mod datetime;
@@ -24,7 +25,9 @@ mod uuid;
 #[cfg(test)]
 mod tests;
 
-use batch_core::{DecodeError, EncodeError, Format, Value};
+use std::borrow::Cow;
+
+use batch_core::{DecodeError, Encode, EncodeError, EnumVariant, Format, Reason, Value};
 
 pub use array::PgElement;
 pub use types::{oid, PgType, PgTypeKind};
@@ -106,6 +109,14 @@ impl Format for PgBinary {
         text::encode_label(label, column, buf)
     }
 
+    fn accepts_enum(variants: &'static [EnumVariant], column: &PgType) -> Result<(), Reason> {
+        text::accepts_label(variants, column)
+    }
+
+    fn type_name(column: &PgType) -> String {
+        column.name().to_owned()
+    }
+
     /// Reads the field count that starts a row.
     fn decode_row_start(columns: usize, input: &mut &[u8]) -> Result<(), DecodeError> {
         decode::row_start(columns, input)
@@ -174,6 +185,44 @@ pub(crate) fn unsupported(rust: &'static str, column: &PgType) -> EncodeError {
         rust,
         server: column.name().to_owned(),
     }
+}
+
+/// The reason of a column that does not take a field type: it needs `expected`.
+#[cold]
+pub(crate) fn needs(expected: impl Into<Cow<'static, str>>) -> Reason {
+    let expected = expected.into();
+    Reason::new(format!("this field type needs {expected}")).expecting(expected)
+}
+
+/// The rule of a type written in the binary format of one of the base types `oids`
+/// (domains over them included): the field type needs `expected` otherwise.
+#[inline]
+pub(crate) fn accept_base(
+    column: &PgType,
+    oids: &[u32],
+    expected: &'static str,
+) -> Result<(), Reason> {
+    if matches!(column.kind(), PgTypeKind::Base) && oids.contains(&column.base_oid()) {
+        Ok(())
+    } else {
+        Err(needs(expected))
+    }
+}
+
+/// The column types a field type needs, for the messages of the arrays that hold it:
+/// what its rule says of a column no type takes.
+pub(crate) fn expected_of<T: Encode<PgBinary> + ?Sized>() -> String {
+    let none = PgType {
+        oid: 0,
+        base: 0,
+        typmod: -1,
+        name: String::new(),
+        kind: PgTypeKind::Other,
+    };
+    T::accepts(&none)
+        .err()
+        .and_then(|r| r.expected().map(str::to_owned))
+        .unwrap_or_else(|| "a type batchrow supports".to_owned())
 }
 
 /// Checks that the column's binary format is `expected` (after looking through domains).

@@ -12,4 +12,8 @@ impl batch_core::Encode<super::PgBinary> for uuid::Uuid {
         super::put_fixed(buf, *self.as_bytes());
         Ok(())
     }
+
+    fn accepts(column: &super::PgType) -> Result<(), batch_core::Reason> {
+        super::accept_base(column, &[super::oid::UUID], "uuid")
+    }
 }

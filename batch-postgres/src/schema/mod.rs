@@ -81,7 +81,7 @@ pub(crate) async fn check(
     let table = catalog::resolve(client, name).await?;
     let server = catalog::columns(client, &table).await?;
     let names: Vec<&str> = schema.columns.iter().map(|c| c.name).collect();
-    let columns = compare::compare(schema.columns, &server).map_err(|columns| {
+    let columns = compare::compare(&schema, &server).map_err(|columns| {
         SinkError::schema(SchemaMismatch {
             table: table.display(),
             columns,
