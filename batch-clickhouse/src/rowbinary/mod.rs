@@ -10,6 +10,7 @@
 //! | Rust type | ClickHouse column types |
 //! |---|---|
 //! | `i8`…`i128`, `u8`…`u128`, `f32`, `f64` | the matching `Int*`, `UInt*`, `Float*` only |
+//! | [`Int256`], [`UInt256`] | `Int256`, `UInt256` |
 //! | `bool` | `Bool`, `UInt8` |
 //! | `String`, `&str`, `Cow<str>` | `String`, `FixedString(N)` (zero-padded), `Enum8`/`Enum16` (by label), `JSON` |
 //! | `Vec<u8>`, `&[u8]` | `String`, `FixedString(N)`, `Array(UInt8)` |
@@ -118,6 +119,9 @@ mod primitives;
 mod text;
 #[cfg(feature = "uuid")]
 mod uuid;
+mod wide;
+
+pub use wide::{Int256, UInt256};
 
 #[cfg(test)]
 mod tests;

@@ -585,3 +585,40 @@ fn enums_need_every_label() {
         "this field type needs Enum8/Enum16 with its labels, or String"
     );
 }
+
+#[test]
+fn wide_integers_are_32_little_endian_bytes() {
+    use super::{Int256, UInt256};
+    // Int256 -2 -> fe, ff x31
+    let mut want = [0xff; 32];
+    want[0] = 0xfe;
+    assert_eq!(enc(&Int256::from(-2i128), "Int256"), want);
+    // Int256 MAX -> ff x31, 7f
+    let mut want = [0xff; 32];
+    want[31] = 0x7f;
+    assert_eq!(enc(&Int256::MAX, "Int256"), want);
+    // UInt256 2^64 -> 00 x8, 01, 00 x23
+    let mut want = [0; 32];
+    want[8] = 1;
+    assert_eq!(enc(&UInt256::from(1u128 << 64), "UInt256"), want);
+    // Nullable(UInt256) 1 -> 00 (not NULL), 01, 00 x31
+    let mut want = vec![0, 1];
+    want.extend([0; 31]);
+    assert_eq!(enc(&Some(UInt256::from(1u128)), "Nullable(UInt256)"), want);
+    assert!(matches!(
+        fails(&Int256::MIN, "UInt256"),
+        EncodeError::Unsupported { .. }
+    ));
+    assert!(accepts::<Int256>("Int256").is_ok());
+    assert_eq!(
+        accepts::<UInt256>("Int256").unwrap_err(),
+        "this field type needs UInt256"
+    );
+    assert_eq!(
+        accepts::<Vec<Int256>>("String").unwrap_err(),
+        "this field type needs Array(Int256)"
+    );
+    assert_eq!(Int256::from(i128::MIN).to_string(), i128::MIN.to_string());
+    assert_eq!(Int256::from(0i128).to_string(), "0");
+    assert_eq!(format!("{:>5}", UInt256::from(42u128)), "   42");
+}
