@@ -639,3 +639,44 @@ fn enums_need_every_label() {
     );
     assert!(accepts::<String>(&mood).is_ok());
 }
+
+#[test]
+fn intervals_are_microseconds_days_months() {
+    use super::Interval;
+    let interval = t(oid::INTERVAL, "interval");
+    // length 16 | microseconds -1 -> ff x8 | days 2 -> 00 00 00 02 | months -3 -> ff ff ff fd
+    assert_eq!(
+        enc(&Interval::new(-3, 2, -1), &interval),
+        [
+            0, 0, 0, 16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 0xff, 0xff,
+            0xff, 0xfd
+        ]
+    );
+    // NULL -> length -1
+    assert_eq!(enc(&None::<Interval>, &interval), [0xff; 4]);
+    assert!(matches!(
+        enc_err(&Interval::default(), &t(oid::INT8, "bigint")),
+        EncodeError::Unsupported { .. }
+    ));
+    assert!(accepts::<Interval>(&interval).is_ok());
+    assert_eq!(
+        accepts::<Interval>(&t(oid::TIMESTAMP, "timestamp")).unwrap_err(),
+        "this field type needs interval"
+    );
+    assert_eq!(
+        accepts::<Vec<Interval>>(&interval).unwrap_err(),
+        "this field type needs an array of interval"
+    );
+    for (v, iso) in [
+        (Interval::default(), "PT0S"),
+        (Interval::new(12, 0, 0), "P1Y"),
+        (Interval::new(-13, 0, 0), "P-1Y-1M"),
+        (Interval::new(0, -5, 0), "P-5D"),
+        (Interval::new(1, 1, 1), "P1M1DT0.000001S"),
+        (Interval::new(0, 0, -3_723_500_000), "PT-1H-2M-3.5S"),
+        (Interval::new(0, 0, -500_000), "PT-0.5S"),
+        (Interval::new(0, 0, 60_000_000), "PT1M"),
+    ] {
+        assert_eq!(v.to_string(), iso, "{v:?}");
+    }
+}
