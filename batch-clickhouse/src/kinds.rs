@@ -174,4 +174,63 @@ mod tests {
             t("Enum8('a' = 1, 'b' = 2)")
         );
     }
+
+    /// The default type of every kind is one its Rust types' rules take: the defaults
+    /// (for `CREATE TABLE` and offline encoding) cannot drift from `Encode::accepts`.
+    #[test]
+    fn defaults_agree_with_the_rules() {
+        use crate::RowBinary;
+        use batch_core::{ColumnValue, Encode};
+        use std::collections::{BTreeMap, HashMap};
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+        fn agrees<T: Encode<RowBinary> + ColumnValue + ?Sized>() {
+            let ty = default_type(&T::KIND).unwrap();
+            assert!(
+                T::accepts(&ty).is_ok(),
+                "{} defaults to {ty}, which it does not accept",
+                std::any::type_name::<T>()
+            );
+        }
+        agrees::<bool>();
+        agrees::<i8>();
+        agrees::<i16>();
+        agrees::<i32>();
+        agrees::<i64>();
+        agrees::<i128>();
+        agrees::<u8>();
+        agrees::<u16>();
+        agrees::<u32>();
+        agrees::<u64>();
+        agrees::<u128>();
+        agrees::<f32>();
+        agrees::<f64>();
+        agrees::<String>();
+        agrees::<&str>();
+        agrees::<Vec<u8>>();
+        agrees::<[u8; 16]>();
+        agrees::<Option<i32>>();
+        agrees::<Vec<Option<String>>>();
+        agrees::<Vec<Vec<u8>>>();
+        agrees::<HashMap<String, u64>>();
+        agrees::<BTreeMap<u32, Vec<String>>>();
+        agrees::<Ipv4Addr>();
+        agrees::<Ipv6Addr>();
+        agrees::<IpAddr>();
+        #[cfg(feature = "chrono")]
+        {
+            agrees::<chrono::NaiveDate>();
+            agrees::<chrono::NaiveDateTime>();
+            agrees::<chrono::DateTime<chrono::Utc>>();
+        }
+        #[cfg(feature = "time")]
+        {
+            agrees::<time::Date>();
+            agrees::<time::OffsetDateTime>();
+        }
+        #[cfg(feature = "uuid")]
+        agrees::<uuid::Uuid>();
+        #[cfg(feature = "serde_json")]
+        agrees::<serde_json::Value>();
+    }
 }

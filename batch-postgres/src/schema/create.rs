@@ -172,7 +172,7 @@ impl PgBinary {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -195,5 +195,82 @@ mod tests {
             default_type(&ValueKind::Array(&ValueKind::Array(&ValueKind::I32))),
             None
         );
+    }
+
+    /// The default type of every kind is one its Rust types' rules take: the defaults
+    /// of `CREATE TABLE` cannot drift from `Encode::accepts`.
+    #[test]
+    fn defaults_agree_with_the_rules() {
+        use crate::copy::oid;
+        use crate::{PgBinary, PgType};
+        use batch_core::{ColumnValue, Encode};
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+        fn pg_type(name: &str) -> PgType {
+            if let Some(element) = name.strip_suffix("[]") {
+                return PgType::array_of(0, pg_type(element));
+            }
+            let o = match name {
+                "boolean" => oid::BOOL,
+                "smallint" => oid::INT2,
+                "integer" => oid::INT4,
+                "bigint" => oid::INT8,
+                "real" => oid::FLOAT4,
+                "double precision" => oid::FLOAT8,
+                "text" => oid::TEXT,
+                "bytea" => oid::BYTEA,
+                "date" => oid::DATE,
+                "timestamp" => oid::TIMESTAMP,
+                "timestamptz" => oid::TIMESTAMPTZ,
+                "uuid" => oid::UUID,
+                "inet" => oid::INET,
+                "numeric" => oid::NUMERIC,
+                "jsonb" => oid::JSONB,
+                other => panic!("no OID for {other} in this test"),
+            };
+            PgType::builtin(o, name)
+        }
+
+        fn agrees<T: Encode<PgBinary> + ColumnValue + ?Sized>() {
+            let name = default_type(&T::KIND).unwrap();
+            assert!(
+                T::accepts(&pg_type(&name)).is_ok(),
+                "{} defaults to {name}, which it does not accept",
+                std::any::type_name::<T>()
+            );
+        }
+        agrees::<bool>();
+        agrees::<i16>();
+        agrees::<i32>();
+        agrees::<i64>();
+        agrees::<f32>();
+        agrees::<f64>();
+        agrees::<String>();
+        agrees::<&str>();
+        agrees::<Vec<u8>>();
+        agrees::<[u8; 16]>();
+        agrees::<Option<i32>>();
+        agrees::<Vec<Option<String>>>();
+        agrees::<Vec<Vec<u8>>>();
+        agrees::<Ipv4Addr>();
+        agrees::<Ipv6Addr>();
+        agrees::<IpAddr>();
+        #[cfg(feature = "chrono")]
+        {
+            agrees::<chrono::NaiveDate>();
+            agrees::<chrono::NaiveDateTime>();
+            agrees::<chrono::DateTime<chrono::Utc>>();
+        }
+        #[cfg(feature = "time")]
+        {
+            agrees::<time::Date>();
+            agrees::<time::OffsetDateTime>();
+        }
+        #[cfg(feature = "uuid")]
+        agrees::<uuid::Uuid>();
+        #[cfg(feature = "rust_decimal")]
+        agrees::<rust_decimal::Decimal>();
+        #[cfg(feature = "serde_json")]
+        agrees::<serde_json::Value>();
     }
 }
