@@ -9,7 +9,7 @@ use std::fmt;
 
 use batch_core::{ColumnValue, Encode, EncodeError, Reason, ValueKind};
 
-use super::{accept_base, expect_base, oid, put_fixed, PgBinary, PgType};
+use super::{accept_base, expect, oid, put_fixed, PgBinary, PgType};
 
 /// A PostgreSQL `interval`: months, days and microseconds, each with its own sign.
 ///
@@ -131,7 +131,7 @@ impl ColumnValue for Interval {
 impl Encode<PgBinary> for Interval {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        expect_base(column, oid::INTERVAL, "Interval")?;
+        expect::<Self>(column, "Interval")?;
         put_fixed(buf, self.to_be_bytes());
         Ok(())
     }

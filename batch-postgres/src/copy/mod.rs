@@ -292,16 +292,12 @@ pub(crate) fn expected_of<T: Encode<PgBinary> + ?Sized>() -> String {
         .unwrap_or_else(|| "a type batchrow supports".to_owned())
 }
 
-/// Checks that the column's binary format is `expected` (after looking through domains).
+/// Refuses a column that `T`'s own rule ([`Encode::accepts`]) refuses: an encoder asks
+/// the rule rather than restating it. `rust` names the type in the error.
 #[inline]
-pub(crate) fn expect_base(
+pub(crate) fn expect<T: Encode<PgBinary> + ?Sized>(
     column: &PgType,
-    expected: u32,
     rust: &'static str,
 ) -> Result<(), EncodeError> {
-    if column.base_oid() == expected && matches!(column.kind(), PgTypeKind::Base) {
-        Ok(())
-    } else {
-        Err(unsupported(rust, column))
-    }
+    T::accepts(column).map_err(|_| unsupported(rust, column))
 }

@@ -17,7 +17,7 @@ mod decimal {
     use batch_core::{Encode, EncodeError, Reason};
     use rust_decimal::{Decimal, RoundingStrategy};
 
-    use crate::copy::{accept_base, expect_base, oid, put_with_len, PgBinary, PgType};
+    use crate::copy::{accept_base, expect, oid, put_with_len, PgBinary, PgType};
 
     const NUMERIC_POS: u16 = 0x0000;
     const NUMERIC_NEG: u16 = 0x4000;
@@ -56,7 +56,7 @@ mod decimal {
 
     impl Encode<PgBinary> for Decimal {
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-            expect_base(column, oid::NUMERIC, "Decimal")?;
+            expect::<Self>(column, "Decimal")?;
             let (value, dscale) = fit_typmod(*self, column)?;
             let out_of_range = || EncodeError::OutOfRange {
                 what: "numeric display scale",

@@ -8,14 +8,14 @@
 
 use batch_core::{Encode, EncodeError, Reason};
 
-use super::{accept_base, expect_base, oid, put_fixed, PgBinary, PgType};
+use super::{accept_base, expect, oid, put_fixed, PgBinary, PgType};
 
 macro_rules! fixed {
     ($($ty:ty => $oid:expr, $name:literal, $pg:literal;)*) => {$(
         impl Encode<PgBinary> for $ty {
             #[inline]
             fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-                expect_base(column, $oid, $name)?;
+                expect::<Self>(column, $name)?;
                 put_fixed(buf, self.to_be_bytes());
                 Ok(())
             }
@@ -38,7 +38,7 @@ fixed! {
 impl Encode<PgBinary> for bool {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        expect_base(column, oid::BOOL, "bool")?;
+        expect::<Self>(column, "bool")?;
         put_fixed(buf, [u8::from(*self)]);
         Ok(())
     }
