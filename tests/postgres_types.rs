@@ -18,6 +18,16 @@ use batchrow::postgres::{Interval, PgBinary, PgType, PgTypeKind};
 use batchrow::{BatchRow, ColumnValue, Encode, EncodeError, Reason, SinkErrorKind, ValueKind};
 use tokio_postgres::types::{FromSql, Type};
 
+/// The rows of `select` in `id` order, which must be `n`.
+async fn read_back(c: &tokio_postgres::Client, select: &str, n: usize) -> Vec<tokio_postgres::Row> {
+    let rows = c
+        .query(&format!("{select} ORDER BY id"), &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), n, "rows read back by {select}");
+    rows
+}
+
 /// The three parts of an `interval` as the server sends them in binary.
 #[derive(Debug, PartialEq)]
 struct RawInterval(Interval);
@@ -82,14 +92,12 @@ async fn intervals_round_trip() {
     pg::insert_all(&table, rows.clone()).await;
 
     // Binary: every part of every value, as sent.
-    let got = c
-        .query(
-            &format!("SELECT id, d, n, list FROM {table} ORDER BY id"),
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!(got.len(), rows.len());
+    let got = read_back(
+        &c,
+        &format!("SELECT id, d, n, list FROM {table}"),
+        rows.len(),
+    )
+    .await;
     for (row, want) in got.iter().zip(&rows) {
         assert_eq!(row.get::<_, i32>(0), want.id);
         assert_eq!(row.get::<_, RawInterval>(1).0, want.d, "d of {}", want.id);
@@ -205,18 +213,11 @@ async fn user_types_round_trip_and_their_rules_are_checked() {
         .collect();
     pg::insert_all(&table, rows.clone()).await;
 
-    let got = c
-        .query(
-            &format!(
-                "SELECT id, (at)[0], (at)[1], price::int8, \
-                 ARRAY(SELECT p[0] FROM unnest(path) p), ARRAY(SELECT p[1] FROM unnest(path) p) \
-                 FROM {table} ORDER BY id"
-            ),
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!(got.len(), rows.len());
+    let sql = format!(
+        "SELECT id, (at)[0], (at)[1], price::int8, ARRAY(SELECT p[0] FROM unnest(path) p), \
+         ARRAY(SELECT p[1] FROM unnest(path) p) FROM {table}"
+    );
+    let got = read_back(&c, &sql, rows.len()).await;
     for (row, want) in got.iter().zip(&rows) {
         assert_eq!(row.get::<_, i32>(0), want.id);
         let at = Point {

@@ -192,45 +192,19 @@ mod tests {
                 std::any::type_name::<T>()
             );
         }
-        agrees::<bool>();
-        agrees::<i8>();
-        agrees::<i16>();
-        agrees::<i32>();
-        agrees::<i64>();
-        agrees::<i128>();
-        agrees::<u8>();
-        agrees::<u16>();
-        agrees::<u32>();
-        agrees::<u64>();
-        agrees::<u128>();
-        agrees::<f32>();
-        agrees::<f64>();
-        agrees::<String>();
-        agrees::<&str>();
-        agrees::<Vec<u8>>();
-        agrees::<[u8; 16]>();
-        agrees::<Option<i32>>();
-        agrees::<Vec<Option<String>>>();
-        agrees::<Vec<Vec<u8>>>();
-        agrees::<HashMap<String, u64>>();
-        agrees::<BTreeMap<u32, Vec<String>>>();
-        agrees::<Ipv4Addr>();
-        agrees::<Ipv6Addr>();
-        agrees::<IpAddr>();
+        macro_rules! agree {
+            ($($t:ty),*) => {$(agrees::<$t>();)*};
+        }
+        agree! {
+            bool, i8, i16, i32, i64, i128, u8, u16, u32, u64, u128, f32, f64,
+            String, &str, Vec<u8>, [u8; 16], Option<i32>, Vec<Option<String>>, Vec<Vec<u8>>,
+            HashMap<String, u64>, BTreeMap<u32, Vec<String>>, Ipv4Addr, Ipv6Addr, IpAddr
+        }
         #[cfg(feature = "chrono")]
-        {
-            agrees::<chrono::NaiveDate>();
-            agrees::<chrono::NaiveDateTime>();
-            agrees::<chrono::DateTime<chrono::Utc>>();
-        }
+        agree! { chrono::NaiveDate, chrono::NaiveDateTime, chrono::DateTime<chrono::Utc> }
         #[cfg(feature = "time")]
-        {
-            agrees::<time::Date>();
-            agrees::<time::OffsetDateTime>();
-        }
-        #[cfg(feature = "uuid")]
-        agrees::<uuid::Uuid>();
-        #[cfg(feature = "serde_json")]
-        agrees::<serde_json::Value>();
+        agree! { time::Date, time::PrimitiveDateTime, time::OffsetDateTime }
+        #[cfg(all(feature = "uuid", feature = "serde_json"))]
+        agree! { uuid::Uuid, serde_json::Value }
     }
 }

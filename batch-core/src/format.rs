@@ -223,6 +223,20 @@ impl Reason {
         }
     }
 
+    /// "this field type needs `expected`", naming `expected` as the column types the
+    /// Rust type needs: the reason of most rules.
+    ///
+    /// ```
+    /// let r = batch_core::Reason::needs("Int32");
+    /// assert_eq!((r.to_string().as_str(), r.expected()), ("this field type needs Int32", Some("Int32")));
+    /// ```
+    #[must_use]
+    #[cold]
+    pub fn needs(expected: impl Into<Cow<'static, str>>) -> Self {
+        let expected = expected.into();
+        Reason::new(format!("this field type needs {expected}")).expecting(expected)
+    }
+
     /// The same reason, naming the column types the Rust type needs (such as
     /// `"UInt64"`): containers use it to say what they need (`Array(UInt64)`).
     #[must_use]

@@ -105,6 +105,25 @@ pub struct EnumVariant {
     pub value: i16,
 }
 
+impl EnumVariant {
+    /// The labels of `variants` that a server enum lacks (`has` says which it has), each
+    /// in single quotes for messages: what the backends' enum rules report.
+    ///
+    /// ```
+    /// use batch_core::EnumVariant;
+    /// let v = [EnumVariant { label: "a", value: 1 }, EnumVariant { label: "b", value: 2 }];
+    /// assert_eq!(EnumVariant::missing(&v, |l| l == "a"), ["'b'"]);
+    /// ```
+    #[must_use]
+    pub fn missing(variants: &[EnumVariant], has: impl Fn(&str) -> bool) -> Vec<String> {
+        variants
+            .iter()
+            .filter(|v| !has(v.label))
+            .map(|v| format!("'{}'", v.label))
+            .collect()
+    }
+}
+
 /// A Rust type that can be a field of a `#[derive(BatchRow)]` struct.
 ///
 /// batchrow implements it for the supported types; the derive reads [`ColumnValue::KIND`]

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use batch_core::{ColumnValue, Encode, EncodeError, Reason, ValueKind};
 
-use super::{accept, expected_of, leaf, needs, put_len, unsupported, RowBinary};
+use super::{accept, expected_of, leaf, put_len, unsupported, RowBinary};
 use crate::types::ChType;
 
 impl<T: Encode<RowBinary>> Encode<RowBinary> for Option<T> {
@@ -157,7 +157,7 @@ where
             V::accepts(vt).map_err(|r| r.context("in the map values"))
         }
         ChType::Nullable(_) => accept(column, |_| false, ""),
-        _ => Err(needs(format!(
+        _ => Err(Reason::needs(format!(
             "Map({}, {})",
             expected_of::<K>(),
             expected_of::<V>()

@@ -20,11 +20,7 @@ pub(crate) fn accepts(variants: &[EnumVariant], column: &ChType) -> Result<(), R
 }
 
 fn labels(variants: &[EnumVariant], def: &EnumDef) -> Result<(), Reason> {
-    let missing: Vec<String> = variants
-        .iter()
-        .filter(|v| def.value_of(v.label).is_none())
-        .map(|v| format!("'{}'", v.label))
-        .collect();
+    let missing = EnumVariant::missing(variants, |l| def.value_of(l).is_some());
     if missing.is_empty() {
         Ok(())
     } else {

@@ -175,13 +175,6 @@ pub(crate) fn leaf(column: &ChType) -> &ChType {
     }
 }
 
-/// The reason of a column that does not take a field type: it needs `expected`.
-#[cold]
-pub(crate) fn needs(expected: impl Into<Cow<'static, str>>) -> Reason {
-    let expected = expected.into();
-    Reason::new(format!("this field type needs {expected}")).expecting(expected)
-}
-
 /// The rule of a field type that is not an `Option`: a `Nullable` column needs an
 /// `Option` field; otherwise the column (without `LowCardinality`) must be one `ok`
 /// takes, or the field type `needs` `expected`.
@@ -198,7 +191,7 @@ pub(crate) fn accept(
         )
         .expecting(expected)),
         t if ok(t) => Ok(()),
-        _ => Err(needs(expected)),
+        _ => Err(Reason::needs(expected)),
     }
 }
 

@@ -161,44 +161,29 @@ impl fmt::Display for Int256 {
     }
 }
 
-impl ColumnValue for Int256 {
-    const KIND: ValueKind = ValueKind::Other;
-}
-
-impl ColumnValue for UInt256 {
-    const KIND: ValueKind = ValueKind::Other;
-}
-
-impl Encode<RowBinary> for Int256 {
-    #[inline]
-    fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        match leaf(column) {
-            ChType::Int256 => {
-                buf.extend_from_slice(&self.0);
-                Ok(())
-            }
-            other => Err(unsupported::<Self>(other)),
+macro_rules! wide {
+    ($($ty:ident => $variant:ident),*) => {$(
+        impl ColumnValue for $ty {
+            const KIND: ValueKind = ValueKind::Other;
         }
-    }
 
-    fn accepts(column: &ChType) -> Result<(), Reason> {
-        accept(column, |t| *t == ChType::Int256, "Int256")
-    }
-}
-
-impl Encode<RowBinary> for UInt256 {
-    #[inline]
-    fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        match leaf(column) {
-            ChType::UInt256 => {
-                buf.extend_from_slice(&self.0);
-                Ok(())
+        impl Encode<RowBinary> for $ty {
+            #[inline]
+            fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+                match leaf(column) {
+                    ChType::$variant => {
+                        buf.extend_from_slice(&self.0);
+                        Ok(())
+                    }
+                    other => Err(unsupported::<Self>(other)),
+                }
             }
-            other => Err(unsupported::<Self>(other)),
-        }
-    }
 
-    fn accepts(column: &ChType) -> Result<(), Reason> {
-        accept(column, |t| *t == ChType::UInt256, "UInt256")
-    }
+            fn accepts(column: &ChType) -> Result<(), Reason> {
+                accept(column, |t| *t == ChType::$variant, stringify!($variant))
+            }
+        }
+    )*};
 }
+
+wide! { Int256 => Int256, UInt256 => UInt256 }

@@ -7,9 +7,7 @@
 
 use batch_core::{Encode, EncodeError, Reason};
 
-use super::{
-    accept_base, expected_of, needs, oid, put_with_len, too_long, unsupported, PgBinary, PgType,
-};
+use super::{accept_base, expected_of, oid, put_with_len, too_long, unsupported, PgBinary, PgType};
 
 /// A type that can be the element `T` of a `Vec<T>` or `&[T]` field.
 ///
@@ -93,7 +91,7 @@ impl<T: Encode<PgBinary>> PgElement for T {
     fn accepts_slice(column: &PgType) -> Result<(), Reason> {
         match column.element() {
             Some(elem) => T::accepts(elem).map_err(|r| r.context("in the array elements")),
-            None => Err(needs(format!("an array of {}", expected_of::<T>()))),
+            None => Err(Reason::needs(format!("an array of {}", expected_of::<T>()))),
         }
     }
 }

@@ -6,7 +6,7 @@ mod value {
     use batch_core::{Encode, EncodeError, Reason};
 
     use crate::copy::text::JSONB_VERSION;
-    use crate::copy::{needs, oid, put_with_len, unsupported, PgBinary, PgType, PgTypeKind};
+    use crate::copy::{oid, put_with_len, unsupported, PgBinary, PgType, PgTypeKind};
 
     impl Encode<PgBinary> for serde_json::Value {
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
@@ -28,7 +28,7 @@ mod value {
             match (column.kind(), column.base_oid()) {
                 (PgTypeKind::Base, oid::JSON | oid::JSONB | oid::TEXT)
                 | (PgTypeKind::Citext, _) => Ok(()),
-                _ => Err(needs("json, jsonb, text or citext")),
+                _ => Err(Reason::needs("json, jsonb, text or citext")),
             }
         }
     }

@@ -26,8 +26,6 @@ mod uuid;
 #[cfg(test)]
 mod tests;
 
-use std::borrow::Cow;
-
 use batch_core::{DecodeError, Encode, EncodeError, EnumVariant, Format, Reason, Value};
 
 pub use array::PgElement;
@@ -254,13 +252,6 @@ pub(crate) fn unsupported(rust: &'static str, column: &PgType) -> EncodeError {
     }
 }
 
-/// The reason of a column that does not take a field type: it needs `expected`.
-#[cold]
-pub(crate) fn needs(expected: impl Into<Cow<'static, str>>) -> Reason {
-    let expected = expected.into();
-    Reason::new(format!("this field type needs {expected}")).expecting(expected)
-}
-
 /// The rule of a type written in the binary format of one of the base types `oids`
 /// (domains over them included): the field type needs `expected` otherwise.
 #[inline]
@@ -272,7 +263,7 @@ pub(crate) fn accept_base(
     if matches!(column.kind(), PgTypeKind::Base) && oids.contains(&column.base_oid()) {
         Ok(())
     } else {
-        Err(needs(expected))
+        Err(Reason::needs(expected))
     }
 }
 

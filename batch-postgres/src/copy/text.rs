@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use batch_core::{Encode, EncodeError, EnumVariant, Reason};
 
-use super::{needs, oid, put_with_len, too_long, unsupported, PgBinary, PgType, PgTypeKind};
+use super::{oid, put_with_len, too_long, unsupported, PgBinary, PgType, PgTypeKind};
 
 /// `name` holds at most `NAMEDATALEN - 1` = 63 bytes.
 const NAME_MAX: usize = 63;
@@ -139,7 +139,7 @@ fn accepts_str(column: &PgType) -> Result<(), Reason> {
     if column.is_text() || column.enum_labels().is_some() || json {
         Ok(())
     } else {
-        Err(needs(
+        Err(Reason::needs(
             "text, varchar(n), character(n), name, citext, an enum type, json or jsonb",
         ))
     }
@@ -152,14 +152,10 @@ pub(crate) fn accepts_label(variants: &[EnumVariant], column: &PgType) -> Result
         return if column.is_text() {
             Ok(())
         } else {
-            Err(needs("an enum type with its labels, or text"))
+            Err(Reason::needs("an enum type with its labels, or text"))
         };
     };
-    let missing: Vec<String> = variants
-        .iter()
-        .filter(|v| !labels.iter().any(|l| l == v.label))
-        .map(|v| format!("'{}'", v.label))
-        .collect();
+    let missing = EnumVariant::missing(variants, |l| labels.iter().any(|s| s == l));
     if missing.is_empty() {
         Ok(())
     } else {

@@ -239,38 +239,20 @@ mod tests {
                 std::any::type_name::<T>()
             );
         }
-        agrees::<bool>();
-        agrees::<i16>();
-        agrees::<i32>();
-        agrees::<i64>();
-        agrees::<f32>();
-        agrees::<f64>();
-        agrees::<String>();
-        agrees::<&str>();
-        agrees::<Vec<u8>>();
-        agrees::<[u8; 16]>();
-        agrees::<Option<i32>>();
-        agrees::<Vec<Option<String>>>();
-        agrees::<Vec<Vec<u8>>>();
-        agrees::<Ipv4Addr>();
-        agrees::<Ipv6Addr>();
-        agrees::<IpAddr>();
-        #[cfg(feature = "chrono")]
-        {
-            agrees::<chrono::NaiveDate>();
-            agrees::<chrono::NaiveDateTime>();
-            agrees::<chrono::DateTime<chrono::Utc>>();
+        macro_rules! agree {
+            ($($t:ty),*) => {$(agrees::<$t>();)*};
         }
-        #[cfg(feature = "time")]
-        {
-            agrees::<time::Date>();
-            agrees::<time::OffsetDateTime>();
+        agree! {
+            bool, i16, i32, i64, f32, f64, String, &str, Vec<u8>, [u8; 16], Option<i32>,
+            Vec<Option<String>>, Vec<Vec<u8>>, Ipv4Addr, Ipv6Addr, IpAddr
         }
-        #[cfg(feature = "uuid")]
-        agrees::<uuid::Uuid>();
-        #[cfg(feature = "rust_decimal")]
-        agrees::<rust_decimal::Decimal>();
-        #[cfg(feature = "serde_json")]
-        agrees::<serde_json::Value>();
+        // date, timestamp, timestamptz
+        #[cfg(all(feature = "chrono", feature = "time"))]
+        agree! {
+            chrono::NaiveDate, time::Date, chrono::NaiveDateTime, time::PrimitiveDateTime,
+            chrono::DateTime<chrono::Utc>, time::OffsetDateTime
+        }
+        #[cfg(all(feature = "uuid", feature = "rust_decimal", feature = "serde_json"))]
+        agree! { uuid::Uuid, rust_decimal::Decimal, serde_json::Value }
     }
 }
