@@ -151,50 +151,35 @@ where
     K: Encode<RowBinary> + ?Sized,
     V: Encode<RowBinary> + ?Sized,
 {
-    match leaf(column) {
-        ChType::Map(kt, vt) => {
-            K::accepts(kt).map_err(|r| r.context("in the map keys"))?;
-            V::accepts(vt).map_err(|r| r.context("in the map values"))
+    if let ChType::Map(kt, vt) = leaf(column) {
+        K::accepts(kt).map_err(|r| r.context("in the map keys"))?;
+        return V::accepts(vt).map_err(|r| r.context("in the map values"));
+    }
+    let expected = format!("Map({}, {})", expected_of::<K>(), expected_of::<V>());
+    accept(column, |_| false, expected)
+}
+
+macro_rules! maps {
+    ($($map:ident<K, V $(, $s:ident)?>),*) => {$(
+        impl<K: Encode<RowBinary>, V: Encode<RowBinary> $(, $s)?> Encode<RowBinary>
+            for $map<K, V $(, $s)?>
+        {
+            #[inline]
+            fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+                encode_map(
+                    self.len(),
+                    self.iter(),
+                    column,
+                    buf,
+                    std::any::type_name::<Self>(),
+                )
+            }
+
+            fn accepts(column: &ChType) -> Result<(), Reason> {
+                accepts_map::<K, V>(column)
+            }
         }
-        ChType::Nullable(_) => accept(column, |_| false, ""),
-        _ => Err(Reason::needs(format!(
-            "Map({}, {})",
-            expected_of::<K>(),
-            expected_of::<V>()
-        ))),
-    }
+    )*};
 }
 
-impl<K: Encode<RowBinary>, V: Encode<RowBinary>, S> Encode<RowBinary> for HashMap<K, V, S> {
-    #[inline]
-    fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_map(
-            self.len(),
-            self.iter(),
-            column,
-            buf,
-            std::any::type_name::<Self>(),
-        )
-    }
-
-    fn accepts(column: &ChType) -> Result<(), Reason> {
-        accepts_map::<K, V>(column)
-    }
-}
-
-impl<K: Encode<RowBinary>, V: Encode<RowBinary>> Encode<RowBinary> for BTreeMap<K, V> {
-    #[inline]
-    fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_map(
-            self.len(),
-            self.iter(),
-            column,
-            buf,
-            std::any::type_name::<Self>(),
-        )
-    }
-
-    fn accepts(column: &ChType) -> Result<(), Reason> {
-        accepts_map::<K, V>(column)
-    }
-}
+maps!(HashMap<K, V, S>, BTreeMap<K, V>);

@@ -28,7 +28,7 @@
 //!
 //! `LowCardinality(T)` is accepted wherever `T` is: its RowBinary encoding is `T`'s.
 //!
-//! The table is each type's [`Encode::accepts`](batch_core::Encode::accepts), written
+//! The table is each type's [`Encode::accepts`], written
 //! next to its encoder: the schema check asks it, so there is no other list to keep in
 //! step.
 //!
