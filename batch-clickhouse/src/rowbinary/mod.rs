@@ -96,6 +96,9 @@
 //! assert_eq!(refused.to_string(), "Cents needs Int64 or Decimal(18, 2)");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! `tests/clickhouse_types.rs` inserts such types through a real server and reads them
+//! back.
 
 use std::any::type_name;
 use std::borrow::Cow;
