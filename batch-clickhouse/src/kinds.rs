@@ -1,142 +1,14 @@
-//! How Rust value kinds meet ClickHouse types: which server types a [`ValueKind`] can be
-//! written to, the type a kind gets when nothing else says, and how a declared type
-//! (`#[batch(type = "...")]`) is completed with the `Nullable` an `Option` implies.
+//! How Rust value kinds meet ClickHouse types where no server says: the type a kind gets
+//! when nothing else says (for `CREATE TABLE` and encoding without a server), and how a
+//! declared type (`#[batch(type = "...")]`) is completed with the `Nullable` an `Option`
+//! implies.
 //!
-//! [`fits`] must agree with the `Encode<RowBinary>` impls: it accepts exactly the
-//! column types those encoders write correctly.
+//! Which server types a Rust type may be written to is not here: it is each type's
+//! `Encode<RowBinary>::accepts`, next to its encoder (`rowbinary/`).
 
-use batch_core::{EnumVariant, ValueKind};
+use batch_core::ValueKind;
 
 use crate::types::{ChType, EnumDef};
-
-/// Checks that a value of `kind` can be written to a column of type `ty`. The error is
-/// the reason, for the mismatch report.
-pub(crate) fn fits(kind: &ValueKind, ty: &ChType) -> Result<(), String> {
-    let t = ty.without_low_cardinality();
-    if !t.is_supported() {
-        return Err("batchrow cannot write columns of this type".to_owned());
-    }
-    let ok = match (kind, t) {
-        (ValueKind::Nullable(k), ChType::Nullable(inner)) => return fits(k, inner),
-        (ValueKind::Nullable(_), _) => {
-            return Err(
-                "the field is an `Option` but the column is not Nullable, so it \
-                        cannot store NULL: make the column Nullable(..) or the field not an \
-                        `Option`"
-                    .to_owned(),
-            )
-        }
-        (_, ChType::Nullable(_)) => {
-            return Err(
-                "the column is Nullable but the field is not an `Option`: make the field \
-                 an `Option<..>`"
-                    .to_owned(),
-            )
-        }
-        (ValueKind::Bool, ChType::Bool | ChType::UInt8) => true,
-        (ValueKind::I8, ChType::Int8)
-        | (ValueKind::I16, ChType::Int16)
-        | (ValueKind::I32, ChType::Int32)
-        | (ValueKind::I64, ChType::Int64)
-        | (ValueKind::I128, ChType::Int128)
-        | (ValueKind::U8, ChType::UInt8)
-        | (ValueKind::U16, ChType::UInt16)
-        | (ValueKind::U32, ChType::UInt32)
-        | (ValueKind::U64, ChType::UInt64)
-        | (ValueKind::U128, ChType::UInt128)
-        | (ValueKind::F32, ChType::Float32)
-        | (ValueKind::F64, ChType::Float64) => true,
-        (
-            ValueKind::String,
-            ChType::String
-            | ChType::FixedString(_)
-            | ChType::Enum8(_)
-            | ChType::Enum16(_)
-            | ChType::Json,
-        ) => true,
-        (ValueKind::FixedBytes(n), ChType::FixedString(m)) => n == m,
-        (ValueKind::FixedBytes(_), ChType::String) => true,
-        (ValueKind::Date, ChType::Date | ChType::Date32) => true,
-        (
-            ValueKind::DateTime | ValueKind::Timestamp,
-            ChType::DateTime(_) | ChType::DateTime64(..),
-        ) => true,
-        (ValueKind::Uuid, ChType::Uuid) => true,
-        (ValueKind::IpAddr | ValueKind::Ipv4, ChType::Ipv4 | ChType::Ipv6) => true,
-        (ValueKind::Ipv6, ChType::Ipv6) => true,
-        (ValueKind::Decimal, ChType::Decimal { .. }) => true,
-        (ValueKind::Json, ChType::String | ChType::Json) => true,
-        (ValueKind::Enum(variants), ChType::Enum8(def) | ChType::Enum16(def)) => {
-            return enum_labels(variants, def)
-        }
-        (ValueKind::Enum(_), ChType::String | ChType::FixedString(_)) => true,
-        (ValueKind::Array(k), ChType::Array(inner)) => {
-            return fits(k, inner).map_err(|r| format!("in the array elements: {r}"))
-        }
-        (ValueKind::Array(ValueKind::U8), ChType::String | ChType::FixedString(_)) => true,
-        (ValueKind::Map(k, v), ChType::Map(kt, vt)) => {
-            fits(k, kt).map_err(|r| format!("in the map keys: {r}"))?;
-            return fits(v, vt).map_err(|r| format!("in the map values: {r}"));
-        }
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("this field type needs {}", expected(kind)))
-    }
-}
-
-fn enum_labels(variants: &[EnumVariant], def: &EnumDef) -> Result<(), String> {
-    let missing: Vec<String> = variants
-        .iter()
-        .filter(|v| def.value_of(v.label).is_none())
-        .map(|v| format!("'{}'", v.label))
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the server enum lacks the label{} {}",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.join(", ")
-        ))
-    }
-}
-
-/// The server types a kind can be written to, for messages.
-pub(crate) fn expected(kind: &ValueKind) -> String {
-    match kind {
-        ValueKind::Bool => "Bool or UInt8".into(),
-        ValueKind::I8 => "Int8".into(),
-        ValueKind::I16 => "Int16".into(),
-        ValueKind::I32 => "Int32".into(),
-        ValueKind::I64 => "Int64".into(),
-        ValueKind::I128 => "Int128".into(),
-        ValueKind::U8 => "UInt8".into(),
-        ValueKind::U16 => "UInt16".into(),
-        ValueKind::U32 => "UInt32".into(),
-        ValueKind::U64 => "UInt64".into(),
-        ValueKind::U128 => "UInt128".into(),
-        ValueKind::F32 => "Float32".into(),
-        ValueKind::F64 => "Float64".into(),
-        ValueKind::String => "String, FixedString(N), Enum8/Enum16 (by label) or JSON".into(),
-        ValueKind::FixedBytes(n) => format!("FixedString({n}) or String"),
-        ValueKind::Date => "Date or Date32".into(),
-        ValueKind::DateTime | ValueKind::Timestamp => "DateTime or DateTime64(p)".into(),
-        ValueKind::Uuid => "UUID".into(),
-        ValueKind::IpAddr | ValueKind::Ipv4 => "IPv4 or IPv6".into(),
-        ValueKind::Ipv6 => "IPv6".into(),
-        ValueKind::Decimal => "Decimal(P, S)".into(),
-        ValueKind::Json => "String or JSON".into(),
-        ValueKind::Enum(_) => "Enum8/Enum16 with its labels, or String".into(),
-        ValueKind::Nullable(k) => format!("Nullable({})", expected(k)),
-        ValueKind::Array(ValueKind::U8) => "String, FixedString(N) or Array(UInt8)".into(),
-        ValueKind::Array(k) => format!("Array({})", expected(k)),
-        ValueKind::Map(k, v) => format!("Map({}, {})", expected(k), expected(v)),
-        _ => "a type batchrow supports".into(),
-    }
-}
 
 /// The ClickHouse type a column of `kind` gets when no type is declared (for encoding
 /// without a server).
@@ -243,80 +115,6 @@ mod tests {
     }
 
     #[test]
-    fn integers_fit_only_their_own_type() {
-        assert!(fits(&ValueKind::I32, &t("Int32")).is_ok());
-        for other in [
-            "Int64",
-            "UInt32",
-            "Int16",
-            "Float64",
-            "String",
-            "Nullable(Int32)",
-        ] {
-            assert!(fits(&ValueKind::I32, &t(other)).is_err(), "{other}");
-        }
-        assert_eq!(
-            fits(&ValueKind::U64, &t("Int64")).unwrap_err(),
-            "this field type needs UInt64"
-        );
-    }
-
-    #[test]
-    fn strings_fit_text_columns() {
-        for ok in [
-            "String",
-            "FixedString(3)",
-            "LowCardinality(String)",
-            "Enum8('a' = 1)",
-            "JSON",
-        ] {
-            assert!(fits(&ValueKind::String, &t(ok)).is_ok(), "{ok}");
-        }
-        assert!(fits(&ValueKind::String, &t("UUID")).is_err());
-        assert!(fits(
-            &ValueKind::Nullable(&ValueKind::String),
-            &t("LowCardinality(Nullable(String))")
-        )
-        .is_ok());
-    }
-
-    #[test]
-    fn nullability_must_agree() {
-        let e = fits(&ValueKind::Nullable(&ValueKind::I32), &t("Int32")).unwrap_err();
-        assert!(e.contains("not Nullable"), "{e}");
-        let e = fits(&ValueKind::I32, &t("Nullable(Int32)")).unwrap_err();
-        assert!(e.contains("make the field an `Option"), "{e}");
-        let e = fits(
-            &ValueKind::Array(&ValueKind::I32),
-            &t("Array(Nullable(Int32))"),
-        )
-        .unwrap_err();
-        assert!(e.starts_with("in the array elements:"), "{e}");
-    }
-
-    #[test]
-    fn enums_need_every_label() {
-        static V: [EnumVariant; 2] = [
-            EnumVariant {
-                label: "a",
-                value: 1,
-            },
-            EnumVariant {
-                label: "b",
-                value: 2,
-            },
-        ];
-        let kind = ValueKind::Enum(&V);
-        assert!(fits(&kind, &t("Enum8('b' = 5, 'a' = -1, 'c' = 3)")).is_ok());
-        assert_eq!(
-            fits(&kind, &t("Enum16('a' = 1)")).unwrap_err(),
-            "the server enum lacks the label 'b'"
-        );
-        assert!(fits(&kind, &t("LowCardinality(String)")).is_ok());
-        assert_eq!(default_type(&kind).unwrap(), t("Enum8('a' = 1, 'b' = 2)"));
-    }
-
-    #[test]
     fn declared_types_are_completed_with_nullable() {
         let opt = ValueKind::Nullable(&ValueKind::Timestamp);
         assert_eq!(
@@ -361,5 +159,52 @@ mod tests {
             t("Map(String, UInt64)")
         );
         assert!(default_type(&ValueKind::Decimal).is_err());
+        static V: [batch_core::EnumVariant; 2] = [
+            batch_core::EnumVariant {
+                label: "a",
+                value: 1,
+            },
+            batch_core::EnumVariant {
+                label: "b",
+                value: 2,
+            },
+        ];
+        assert_eq!(
+            default_type(&ValueKind::Enum(&V)).unwrap(),
+            t("Enum8('a' = 1, 'b' = 2)")
+        );
+    }
+
+    /// The default type of every kind is one its Rust types' rules take: the defaults
+    /// (for `CREATE TABLE` and offline encoding) cannot drift from `Encode::accepts`.
+    #[test]
+    fn defaults_agree_with_the_rules() {
+        use crate::RowBinary;
+        use batch_core::{ColumnValue, Encode};
+        use std::collections::{BTreeMap, HashMap};
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+        fn agrees<T: Encode<RowBinary> + ColumnValue + ?Sized>() {
+            let ty = default_type(&T::KIND).unwrap();
+            assert!(
+                T::accepts(&ty).is_ok(),
+                "{} defaults to {ty}, which it does not accept",
+                std::any::type_name::<T>()
+            );
+        }
+        macro_rules! agree {
+            ($($t:ty),*) => {$(agrees::<$t>();)*};
+        }
+        agree! {
+            bool, i8, i16, i32, i64, i128, u8, u16, u32, u64, u128, f32, f64,
+            String, &str, Vec<u8>, [u8; 16], Option<i32>, Vec<Option<String>>, Vec<Vec<u8>>,
+            HashMap<String, u64>, BTreeMap<u32, Vec<String>>, Ipv4Addr, Ipv6Addr, IpAddr
+        }
+        #[cfg(feature = "chrono")]
+        agree! { chrono::NaiveDate, chrono::NaiveDateTime, chrono::DateTime<chrono::Utc> }
+        #[cfg(feature = "time")]
+        agree! { time::Date, time::PrimitiveDateTime, time::OffsetDateTime }
+        #[cfg(all(feature = "uuid", feature = "serde_json"))]
+        agree! { uuid::Uuid, serde_json::Value }
     }
 }

@@ -62,7 +62,7 @@ mod types;
 
 pub use error::{Error, Result};
 pub use native::InsertFormat;
-pub use rowbinary::RowBinary;
+pub use rowbinary::{Int256, RowBinary, UInt256};
 pub use schema::{describe_table, TableColumn};
 pub use sink::ClickHouseSink;
 pub use types::{ChType, EnumDef, TypeError};

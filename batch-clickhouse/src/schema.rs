@@ -9,7 +9,7 @@ use clickhouse::Client;
 use crate::classify::classify;
 use crate::codes;
 use crate::endpoints::Endpoints;
-use crate::kinds::{complete, declared_matches, fits};
+use crate::kinds::{complete, declared_matches};
 use crate::types::{is_clickhouse_spelling, ChType};
 
 /// One column of the live table, as `system.columns` describes it.
@@ -160,9 +160,10 @@ fn check_error(e: clickhouse::error::Error, database: &str) -> SinkError {
 /// # Errors
 ///
 /// A [`SchemaMismatch`] that lists every column that does not fit: a field the table
-/// lacks, a type the field cannot be written to (nullability included), a declared type
-/// that is not the server's, a column that cannot be inserted into (`MATERIALIZED`,
-/// `ALIAS`), and a table column the struct leaves out that has no default.
+/// lacks, a type the field cannot be written to (nullability included: the field type's
+/// `Encode::accepts`, when `schema` carries the rules), a declared type that is not the
+/// server's, a column that cannot be inserted into (`MATERIALIZED`, `ALIAS`), and a table
+/// column the struct leaves out that has no default.
 pub(crate) fn check(
     table_label: &str,
     schema: &Schema,
@@ -170,7 +171,7 @@ pub(crate) fn check(
 ) -> Result<Vec<ChType>, SchemaMismatch> {
     let mut mismatches = Vec::new();
     let mut resolved = Vec::with_capacity(schema.columns.len());
-    for c in schema.columns {
+    for (i, c) in schema.columns.iter().enumerate() {
         let mut mismatch = |server_type: Option<&str>, reason: String| {
             mismatches.push(ColumnMismatch {
                 column: c.name.to_owned(),
@@ -235,9 +236,9 @@ pub(crate) fn check(
                 }
             }
         }
-        match fits(&c.kind, &ty) {
-            Ok(()) => resolved.push(ty),
-            Err(reason) => mismatch(st, reason),
+        match schema.accepts(i, &ty) {
+            Some(Err(reason)) => mismatch(st, reason.to_string()),
+            _ => resolved.push(ty),
         }
     }
     for s in server {
@@ -513,7 +514,8 @@ pub(crate) fn combine(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use batch_core::{Column, ValueKind};
+    use crate::RowBinary;
+    use batch_core::{BatchRow, Column, Encode, EncodeError, EncodeRow, Reason, ValueKind};
 
     fn server(cols: &[(&str, &str, &str)]) -> Vec<ServerColumn> {
         cols.iter()
@@ -543,10 +545,34 @@ mod tests {
             ValueKind::Array(&ValueKind::String),
         ),
     ];
-    const SCHEMA: Schema = Schema {
-        table: "events",
-        columns: &COLUMNS,
-    };
+    /// The row of `COLUMNS`, with the rules of its field types.
+    struct Events;
+
+    impl BatchRow for Events {
+        const TABLE: &'static str = "events";
+        const COLUMNS: &'static [Column] = &COLUMNS;
+        type Static = Events;
+    }
+
+    impl EncodeRow<RowBinary> for Events {
+        fn encode_row(&self, _: &[ChType], _: &mut Vec<u8>) -> Result<(), EncodeError> {
+            Ok(())
+        }
+
+        fn accepts_column(index: usize, c: &ChType) -> Option<Result<(), Reason>> {
+            Some(match index {
+                0 => <u64 as Encode<RowBinary>>::accepts(c),
+                1 => <&str as Encode<RowBinary>>::accepts(c),
+                // `Option<DateTime<Utc>>` needs the chrono feature: its declared type is
+                // what this test checks.
+                2 => Ok(()),
+                3 => <Vec<String> as Encode<RowBinary>>::accepts(c),
+                _ => return None,
+            })
+        }
+    }
+
+    const SCHEMA: Schema = Schema::checked::<Events, RowBinary>();
 
     #[test]
     fn resolves_the_server_types_in_struct_order() {
@@ -623,6 +649,7 @@ mod tests {
         let schema = Schema {
             table: "events",
             columns: &PG,
+            check: None,
         };
         let m = check(
             "db.events",

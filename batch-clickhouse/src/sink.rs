@@ -1024,6 +1024,7 @@ mod tests {
             schema: Schema {
                 table: "t",
                 columns: &[],
+                check: None,
             },
             columns: vec![ChType::UInt64],
             implied: Vec::new(),

@@ -2,7 +2,7 @@
 //! release.
 
 pub use crate::fit::{assert_fits, decl, Fits};
-pub use crate::format::{Encode, EncodeError, EnumValue, Format};
+pub use crate::format::{Encode, EncodeError, EnumValue, Format, Reason};
 pub use crate::row::{BatchRow, Column, EncodeRow};
 pub use crate::value::{ColumnValue, EnumVariant, ValueKind};
 pub use core::option::Option;

@@ -42,12 +42,12 @@ pub use dead_letter_file::{
 pub use decode::{decode_row, DecodeError, DecodedRow, DecodedRows, Value};
 pub use error::{BatchesFailed, Error, InsertError, InsertManyError, Result};
 pub use fit::{decl, Fits};
-pub use format::{Encode, EncodeError, EnumValue, Format};
+pub use format::{Encode, EncodeError, EnumValue, Format, Reason};
 pub use outcome::{CommittedBatch, Outcome, Receipt};
 pub use position::{Position, PositionRange};
 pub use retry::RetryPolicy;
-pub use row::{BatchRow, Column, EncodeRow, Schema};
-pub use schema::{ColumnMismatch, SchemaMismatch};
+pub use row::{BatchRow, Column, ColumnCheck, EncodeRow, Schema};
+pub use schema::{check_columns, ColumnMismatch, SchemaMismatch};
 pub use sink::{Sink, SinkError, SinkErrorKind};
 pub use stats::{Count, Stats};
 pub use value::{ColumnValue, EnumVariant, ValueKind};

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use crate::format::Format;
+use crate::row::EncodeRow;
+
 /// One column of the row type that does not fit the live table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnMismatch {
@@ -48,6 +51,52 @@ impl fmt::Display for SchemaMismatch {
 }
 
 impl std::error::Error for SchemaMismatch {}
+
+/// Runs every field's compatibility rule ([`Encode::accepts`](crate::Encode::accepts))
+/// of row type `R` against the columns a sink resolved, and lists every column that does
+/// not take its field. The batcher runs it after [`Sink::prepare`](crate::Sink::prepare),
+/// so a sink that does not run the rules itself is covered too.
+///
+/// # Errors
+///
+/// A [`SchemaMismatch`] for `table` with every refused column.
+///
+/// # Examples
+///
+/// ```
+/// use batch_core::doc_support::{DocColumn, DocFormat, Event};
+/// use batch_core::check_columns;
+///
+/// check_columns::<Event, DocFormat>("events", &[DocColumn::U64, DocColumn::Str])?;
+/// # Ok::<(), batch_core::SchemaMismatch>(())
+/// ```
+pub fn check_columns<R: EncodeRow<F> + ?Sized, F: Format>(
+    table: &str,
+    columns: &[F::Column],
+) -> Result<(), SchemaMismatch> {
+    let mismatches: Vec<ColumnMismatch> = R::COLUMNS
+        .iter()
+        .zip(columns)
+        .enumerate()
+        .filter_map(|(i, (c, server))| match R::accepts_column(i, server)? {
+            Ok(()) => None,
+            Err(reason) => Some(ColumnMismatch {
+                column: c.name.to_owned(),
+                rust_type: Some(c.rust_type.to_owned()),
+                server_type: Some(F::type_name(server)),
+                reason: reason.to_string(),
+            }),
+        })
+        .collect();
+    if mismatches.is_empty() {
+        Ok(())
+    } else {
+        Err(SchemaMismatch {
+            table: table.to_owned(),
+            columns: mismatches,
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {

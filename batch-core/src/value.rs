@@ -1,8 +1,10 @@
 //! What a Rust field type holds, independent of any database.
 //!
 //! Every field type of a `#[derive(BatchRow)]` struct implements [`ColumnValue`]. Its
-//! [`ValueKind`] is what a sink compares with the live table's column type during the
-//! schema check, so that a `u64` never lands in an `Int32` column.
+//! [`ValueKind`] describes the value where no server does: its nullability, the column
+//! type it gets in a generated `CREATE TABLE`, and the columns of sinks that keep no
+//! schema. Which server columns take the type is not decided here but by the type's
+//! own [`Encode::accepts`](crate::Encode::accepts) in each format.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -71,6 +73,10 @@ pub enum ValueKind {
     Array(&'static ValueKind),
     /// `HashMap<K, V>`, `BTreeMap<K, V>`.
     Map(&'static ValueKind, &'static ValueKind),
+    /// A type no other kind describes, such as a user's domain type or a 256-bit
+    /// integer: the sinks ask its [`Encode::accepts`](crate::Encode::accepts) which
+    /// columns take it, and it has no default column type (declare one).
+    Other,
 }
 
 impl ValueKind {
@@ -99,10 +105,34 @@ pub struct EnumVariant {
     pub value: i16,
 }
 
+impl EnumVariant {
+    /// The labels of `variants` that a server enum lacks (`has` says which it has), each
+    /// in single quotes for messages: what the backends' enum rules report.
+    ///
+    /// ```
+    /// use batch_core::EnumVariant;
+    /// let v = [EnumVariant { label: "a", value: 1 }, EnumVariant { label: "b", value: 2 }];
+    /// assert_eq!(EnumVariant::missing(&v, |l| l == "a"), ["'b'"]);
+    /// ```
+    #[must_use]
+    pub fn missing(variants: &[EnumVariant], has: impl Fn(&str) -> bool) -> Vec<String> {
+        variants
+            .iter()
+            .filter(|v| !has(v.label))
+            .map(|v| format!("'{}'", v.label))
+            .collect()
+    }
+}
+
 /// A Rust type that can be a field of a `#[derive(BatchRow)]` struct.
 ///
 /// batchrow implements it for the supported types; the derive reads [`ColumnValue::KIND`]
 /// for every field, so an unsupported field type is a compile error at that field.
+///
+/// Implement it for a type of your own (a newtype, a domain type) together with the
+/// backends' `Encode<F>` (whose [`accepts`](crate::Encode::accepts) says which columns
+/// take it): [`KIND`](ColumnValue::KIND) is the kind it is stored as, or
+/// [`ValueKind::Other`].
 ///
 /// # Examples
 ///

@@ -90,6 +90,7 @@ fn expand_row(row: &Row<'_>, checks: Checks) -> TokenStream {
     let mut columns = Vec::new();
     let mut encodes = Vec::new();
     let mut encode_bounds = Vec::new();
+    let mut accepts = Vec::new();
     let mut slots = Vec::new();
     for (i, field) in row.columns().enumerate() {
         let ty = field.ty;
@@ -130,6 +131,10 @@ fn expand_row(row: &Row<'_>, checks: Checks) -> TokenStream {
                 .map_err(|e| e.in_column(#name))?;
         });
         encode_bounds.push(quote_spanned!(ty_span=> #ty: #p::Encode<__F>));
+        let index = Literal::usize_unsuffixed(i);
+        accepts.push(quote_spanned! {ty_span=>
+            #index => #p::Option::Some(<#ty as #p::Encode<__F>>::accepts(column)),
+        });
         slots.push(slot);
     }
     let count = slots.len();
@@ -181,6 +186,17 @@ fn expand_row(row: &Row<'_>, checks: Checks) -> TokenStream {
                 <__F as #p::Format>::begin_row(#count_u16, buf);
                 #(#encodes)*
                 #p::Result::Ok(())
+            }
+
+            fn accepts_column(
+                index: usize,
+                column: &<__F as #p::Format>::Column,
+            ) -> #p::Option<#p::Result<(), #p::Reason>> {
+                let _ = column;
+                match index {
+                    #(#accepts)*
+                    _ => #p::Option::None,
+                }
             }
         }
 
@@ -266,6 +282,15 @@ fn expand_enum(en: &Enum<'_>) -> TokenStream {
                     <Self as #p::EnumValue>::value(self),
                     column,
                     buf,
+                )
+            }
+
+            fn accepts(
+                column: &<__F as #p::Format>::Column,
+            ) -> #p::Result<(), #p::Reason> {
+                <__F as #p::Format>::accepts_enum(
+                    &[#(#p::EnumVariant { label: #labels, value: #values }),*],
+                    column,
                 )
             }
         }

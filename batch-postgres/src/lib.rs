@@ -139,7 +139,7 @@ mod error;
 mod schema;
 mod sink;
 
-pub use copy::{oid, PgBinary, PgElement, PgType, PgTypeKind, HEADER, TRAILER};
+pub use copy::{oid, Interval, PgBinary, PgElement, PgType, PgTypeKind, HEADER, TRAILER};
 pub use error::{Error, Result};
 pub use schema::{describe_table, TableColumn};
 pub use sink::{

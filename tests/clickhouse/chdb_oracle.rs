@@ -14,6 +14,9 @@
 //! (the sink sends tables with JSON columns in RowBinary; their RowBinary values are
 //! strings).
 //!
+//! `Int256` and `UInt256` are checked the same way, with the column types a server that
+//! has them resolves.
+//!
 //! Needs chdb: `bash scripts/chdb.sh` installs it into `target/batchrow-cache/chdb-venv`
 //! (or `$BATCHROW_CACHE/chdb-venv`). Without it the test fails, saying so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -24,8 +27,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use batchrow::clickhouse::native::NativeBlock;
-use batchrow::clickhouse::{ChType, RowBinary};
-use batchrow::{BatchEnum, BatchRow, Schema};
+use batchrow::clickhouse::{ChType, Int256, RowBinary, UInt256};
+use batchrow::{check_columns, BatchEnum, BatchRow, Schema};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -463,6 +466,54 @@ fn chdb_reads_back_every_value_from_a_native_block() {
     check(true);
 }
 
+/// Writes `buf` (rows of `columns` in RowBinary, or a Native block) to `file` under
+/// `target/tmp` and has chdb print every value of it as text: its output, and each row's
+/// values.
+fn read_back(
+    native: bool,
+    file: &str,
+    names: &[&str],
+    columns: &[ChType],
+    buf: &[u8],
+) -> (String, Vec<Vec<Option<String>>>) {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(file);
+    std::fs::write(&path, buf).unwrap();
+
+    // The structure string is ClickHouse SQL inside a Python f-string's single quotes.
+    let structure = names
+        .iter()
+        .zip(columns)
+        .map(|(n, t)| format!("`{n}` {t}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+        .replace('\\', "\\\\")
+        .replace('\'', "\\'");
+    let select = names
+        .iter()
+        .zip(columns)
+        .map(|(n, t)| select_expr(n, t))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut command = Command::new(chdb_python());
+    if native {
+        command.args(["-c", NATIVE_SCRIPT, path.to_str().unwrap(), &select]);
+    } else {
+        command.args(["-c", SCRIPT, path.to_str().unwrap(), &structure, &select]);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "chdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let got = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (text, got)
+}
+
 fn check(native: bool) {
     let mut columns = RowBinary::resolve_offline(Schema::of::<Modern>()).unwrap();
     let rows = rows();
@@ -488,41 +539,7 @@ fn check(native: bool) {
     } else {
         "batchrow_chdb_oracle.rowbinary"
     };
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(file);
-    std::fs::write(&path, &buf).unwrap();
-
-    // The structure string is ClickHouse SQL inside a Python f-string's single quotes.
-    let structure = names
-        .iter()
-        .zip(&columns)
-        .map(|(n, t)| format!("`{n}` {t}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-        .replace('\\', "\\\\")
-        .replace('\'', "\\'");
-    let select = names
-        .iter()
-        .zip(&columns)
-        .map(|(n, t)| select_expr(n, t))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut command = Command::new(chdb_python());
-    if native {
-        command.args(["-c", NATIVE_SCRIPT, path.to_str().unwrap(), &select]);
-    } else {
-        command.args(["-c", SCRIPT, path.to_str().unwrap(), &structure, &select]);
-    }
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "chdb failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let got: Vec<Vec<Option<String>>> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    let (text, got) = read_back(native, file, &names, &columns, &buf);
     let want = expected();
     assert_eq!(got.len(), want.len(), "rows read back:\n{text}");
     let mut diffs = Vec::new();
@@ -544,4 +561,127 @@ fn check(native: bool) {
         diffs.len(),
         diffs.join("\n")
     );
+}
+
+/// `Int256` and `UInt256` (the 18.16 server has neither): the columns a server with
+/// them resolves, checked by the field types' rules, then read back by chdb.
+#[derive(BatchRow)]
+#[batch(table = "wide")]
+struct Wide {
+    i: Int256,
+    u: UInt256,
+    ni: Option<Int256>,
+    arr: Vec<UInt256>,
+}
+
+fn wide_rows() -> Vec<Wide> {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::try_from(i * 7 + 1).unwrap();
+    }
+    vec![
+        Wide {
+            i: Int256::MIN,
+            u: UInt256::MAX,
+            ni: None,
+            arr: vec![],
+        },
+        Wide {
+            i: Int256::MAX,
+            u: UInt256::MIN,
+            ni: Some(Int256::from(-1i128)),
+            arr: vec![UInt256::from(u128::MAX), UInt256::from_le_bytes(bytes)],
+        },
+        Wide {
+            i: Int256::from(i128::MIN),
+            u: UInt256::from(1u128 << 64),
+            ni: Some(Int256::from_le_bytes(bytes)),
+            arr: vec![UInt256::from(0u128)],
+        },
+    ]
+}
+
+/// What chdb prints for `wide_rows`, worked out by hand (Python's
+/// `int.from_bytes(bytes, 'little', signed=...)` for the patterned bytes).
+fn wide_expected() -> Vec<[&'static str; 4]> {
+    vec![
+        [
+            "-57896044618658097711785492504343953926634992332820282019728792003956564819968",
+            "115792089237316195423570985008687907853269984665640564039457584007913129639935",
+            "NULL",
+            "[]",
+        ],
+        [
+            "57896044618658097711785492504343953926634992332820282019728792003956564819967",
+            "0",
+            "-1",
+            "[340282366920938463463374607431768211455,\
+             98978419009269451599051842518076124293860908230223751957019160198567250823169]",
+        ],
+        [
+            "-170141183460469231731687303715884105728",
+            "18446744073709551616",
+            "-16813670228046743824519142490611783559409076435416812082438423809345878816767",
+            "[0]",
+        ],
+    ]
+}
+
+#[test]
+fn chdb_reads_back_int256_and_uint256() {
+    let columns: Vec<ChType> = ["Int256", "UInt256", "Nullable(Int256)", "Array(UInt256)"]
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    // The rule of each field type takes its column, and refuses the other width.
+    check_columns::<Wide, RowBinary>("wide", &columns).unwrap();
+    let err = check_columns::<Wide, RowBinary>(
+        "wide",
+        &[
+            ChType::UInt256,
+            ChType::Int256,
+            ChType::Int256,
+            ChType::String,
+        ],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the row type does not match table wide (4 columns):\n  \
+         - column `i`: field type `Int256`, server type `UInt256`: this field type needs Int256\n  \
+         - column `u`: field type `UInt256`, server type `Int256`: this field type needs UInt256\n  \
+         - column `ni`: field type `Option<Int256>`, server type `Int256`: the field is an \
+         `Option` but the column is not Nullable, so it cannot store NULL: make the column \
+         Nullable(..) or the field not an `Option`\n  \
+         - column `arr`: field type `Vec<UInt256>`, server type `String`: this field type needs \
+         Array(UInt256)"
+    );
+    let rows = wide_rows();
+    let names: Vec<&str> = Wide::COLUMNS.iter().map(|c| c.name).collect();
+    for native in [false, true] {
+        let mut buf = Vec::new();
+        assert_eq!(
+            RowBinary::encode_rows(&rows, &columns, &mut buf).unwrap(),
+            3
+        );
+        let file = if native {
+            buf = NativeBlock::new(names.iter().zip(&columns))
+                .unwrap()
+                .transcode(&[&buf[..]])
+                .unwrap();
+            "batchrow_chdb_wide.native"
+        } else {
+            "batchrow_chdb_wide.rowbinary"
+        };
+        let (text, got) = read_back(native, file, &names, &columns, &buf);
+        let want: Vec<Vec<Option<String>>> = wide_expected()
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| (*v != "NULL").then(|| (*v).to_owned()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(got, want, "native: {native}, chdb printed:\n{text}");
+    }
 }

@@ -15,3 +15,4 @@ mod faults;
 mod outage;
 mod roundtrip;
 mod sink;
+mod types;

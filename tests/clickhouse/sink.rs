@@ -8,7 +8,7 @@
 
 use batchrow_test_support::clickhouse as support;
 
-use batchrow::clickhouse::{ClickHouseSink, InsertFormat};
+use batchrow::clickhouse::{ClickHouseSink, InsertFormat, RowBinary};
 use batchrow::{BatchRow, Schema, Sink, SinkErrorKind};
 use support::{batch, exec, fresh_database, raw_batch, tsv};
 
@@ -34,7 +34,10 @@ async fn the_schema_check_names_every_mismatched_column() {
     )
     .await;
     let mut sink = ClickHouseSink::new(client);
-    let err = sink.prepare(Schema::of::<Wrong>()).await.unwrap_err();
+    let err = sink
+        .prepare(Schema::checked::<Wrong, RowBinary>())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), SinkErrorKind::Schema);
     assert_eq!(err.mismatch().unwrap().columns.len(), 5);
     assert_eq!(

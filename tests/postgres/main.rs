@@ -11,4 +11,5 @@ mod hardening;
 mod ledger;
 mod roundtrip;
 mod schema;
+mod types;
 mod upsert;

@@ -47,9 +47,11 @@ async fn five_mismatches_in_one_error() {
         err.to_string(),
         format!(
             "the row type does not match table public.{table} (5 columns):\n  \
-             - column `id`: field type `i64`, server type `integer`: integer takes i32\n  \
+             - column `id`: field type `i64`, server type `integer`: this field type needs \
+             bigint\n  \
              - column `name`: field type `String`, server type `timestamp without time zone`: \
-             timestamp without time zone takes chrono::NaiveDateTime or time::PrimitiveDateTime\n  \
+             this field type needs text, varchar(n), character(n), name, citext, an enum \
+             type, json or jsonb\n  \
              - column `note`: field type `Option<String>`, server type `text`: the column is \
              NOT NULL, so a None would fail its whole batch; make the field non-optional or \
              drop the NOT NULL constraint\n  \
@@ -224,7 +226,8 @@ async fn a_table_that_changes_is_checked_again() {
         err.to_string(),
         format!(
             "the row type does not match table public.{table} (1 column):\n  \
-             - column `id`: field type `i32`, server type `bigint`: bigint takes i64"
+             - column `id`: field type `i32`, server type `bigint`: this field type needs \
+             integer"
         )
     );
 

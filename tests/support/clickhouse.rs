@@ -67,7 +67,7 @@ pub async fn prepare_and_send<R: EncodeRow<RowBinary>>(
     mut sink: ClickHouseSink,
     rows: &[R],
 ) -> Result<ClickHouseSink, SinkError> {
-    sink.prepare(Schema::of::<R>()).await?;
+    sink.prepare(Schema::checked::<R, RowBinary>()).await?;
     let b = batch(&sink, rows).expect("rows encode");
     sink.send(&b).await?;
     Ok(sink)

@@ -59,8 +59,10 @@ pub fn batch_of<R: EncodeRow<PgBinary>>(
 }
 
 /// Runs the schema check of `R` on `sink`.
-pub async fn prepare<R: BatchRow>(sink: &mut PostgresSink) -> Result<Vec<PgType>, SinkError> {
-    sink.prepare(Schema::of::<R>()).await
+pub async fn prepare<R: EncodeRow<PgBinary>>(
+    sink: &mut PostgresSink,
+) -> Result<Vec<PgType>, SinkError> {
+    sink.prepare(Schema::checked::<R, PgBinary>()).await
 }
 
 /// Inserts `rows` into `table` through the batcher and a [`PostgresSink`] (batches of

@@ -42,6 +42,7 @@ impl Leaf {
                 19..=38 => 16,
                 _ => 32,
             },
+            ChType::Int256 | ChType::UInt256 => 32,
             ChType::FixedString(n) => *n,
             ChType::String => return Some(Leaf::Bytes),
             _ => return None,

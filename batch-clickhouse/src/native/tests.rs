@@ -124,6 +124,8 @@ fn every_fixed_size_type_is_its_rowbinary_bytes() {
         ("IPv6", 16),
         ("Decimal(38, 10)", 16),
         ("Decimal(76, 20)", 32),
+        ("Int256", 32),
+        ("UInt256", 32),
         ("FixedString(3)", 3),
     ] {
         let n = native(&[("c", column)]);
@@ -422,7 +424,6 @@ fn json_is_not_written_in_native() {
         "Map(String, JSON)",
         "Tuple(UInt8)",
         "Nothing",
-        "UInt256",
     ] {
         let t = ty(t);
         assert!(NativeBlock::new([("c", &t)]).is_err(), "{t}");

@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use batch_core::{ColumnValue, Encode, EncodeError, ValueKind};
+use batch_core::{ColumnValue, Encode, EncodeError, Reason, ValueKind};
 
-use super::{leaf, put_len, unsupported, RowBinary};
+use super::{accept, expected_of, leaf, put_len, unsupported, RowBinary};
 use crate::types::ChType;
 
 impl<T: Encode<RowBinary>> Encode<RowBinary> for Option<T> {
@@ -24,6 +24,17 @@ impl<T: Encode<RowBinary>> Encode<RowBinary> for Option<T> {
                     buf.pop();
                 })
             }
+        }
+    }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        match leaf(column) {
+            ChType::Nullable(inner) => T::accepts(inner),
+            _ => Err(Reason::new(
+                "the field is an `Option` but the column is not Nullable, so it cannot store \
+                 NULL: make the column Nullable(..) or the field not an `Option`",
+            )
+            .expecting(format!("Nullable({})", expected_of::<T>()))),
         }
     }
 }
@@ -75,12 +86,32 @@ impl<T: Encode<RowBinary> + ColumnValue> Encode<RowBinary> for [T] {
             other => Err(unsupported::<Self>(other)),
         }
     }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        let bytes = matches!(T::KIND, ValueKind::U8);
+        if let ChType::Array(inner) = leaf(column) {
+            return T::accepts(inner).map_err(|r| r.context("in the array elements"));
+        }
+        if bytes {
+            accept(
+                column,
+                |t| matches!(t, ChType::String | ChType::FixedString(_)),
+                "String, FixedString(N) or Array(UInt8)",
+            )
+        } else {
+            accept(column, |_| false, format!("Array({})", expected_of::<T>()))
+        }
+    }
 }
 
 impl<T: Encode<RowBinary> + ColumnValue> Encode<RowBinary> for Vec<T> {
     #[inline]
     fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.as_slice().encode(column, buf)
+    }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        <[T] as Encode<RowBinary>>::accepts(column)
     }
 }
 
@@ -114,28 +145,41 @@ where
     Ok(())
 }
 
-impl<K: Encode<RowBinary>, V: Encode<RowBinary>, S> Encode<RowBinary> for HashMap<K, V, S> {
-    #[inline]
-    fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_map(
-            self.len(),
-            self.iter(),
-            column,
-            buf,
-            std::any::type_name::<Self>(),
-        )
+/// The rule of the maps: `Map(K, V)` whose key and value types take `K` and `V`.
+fn accepts_map<K, V>(column: &ChType) -> Result<(), Reason>
+where
+    K: Encode<RowBinary> + ?Sized,
+    V: Encode<RowBinary> + ?Sized,
+{
+    if let ChType::Map(kt, vt) = leaf(column) {
+        K::accepts(kt).map_err(|r| r.context("in the map keys"))?;
+        return V::accepts(vt).map_err(|r| r.context("in the map values"));
     }
+    let expected = format!("Map({}, {})", expected_of::<K>(), expected_of::<V>());
+    accept(column, |_| false, expected)
 }
 
-impl<K: Encode<RowBinary>, V: Encode<RowBinary>> Encode<RowBinary> for BTreeMap<K, V> {
-    #[inline]
-    fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_map(
-            self.len(),
-            self.iter(),
-            column,
-            buf,
-            std::any::type_name::<Self>(),
-        )
-    }
+macro_rules! maps {
+    ($($map:ident<K, V $(, $s:ident)?>),*) => {$(
+        impl<K: Encode<RowBinary>, V: Encode<RowBinary> $(, $s)?> Encode<RowBinary>
+            for $map<K, V $(, $s)?>
+        {
+            #[inline]
+            fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+                encode_map(
+                    self.len(),
+                    self.iter(),
+                    column,
+                    buf,
+                    std::any::type_name::<Self>(),
+                )
+            }
+
+            fn accepts(column: &ChType) -> Result<(), Reason> {
+                accepts_map::<K, V>(column)
+            }
+        }
+    )*};
 }
+
+maps!(HashMap<K, V, S>, BTreeMap<K, V>);

@@ -6,9 +6,9 @@
 //! past (as ClickHouse does when it parses such a value); a time outside the column's
 //! range is an error.
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 
-use super::{leaf, RowBinary};
+use super::{accept, leaf, RowBinary};
 use crate::types::ChType;
 
 /// The days from 1970-01-01 to 1900-01-01, the first `Date32`.
@@ -45,6 +45,24 @@ impl TimeError {
             TimeError::Unsupported => super::unsupported::<T>(column),
         }
     }
+}
+
+/// The rule of the date types: `Date` and `Date32`.
+pub(crate) fn accepts_date(column: &ChType) -> Result<(), Reason> {
+    accept(
+        column,
+        |t| matches!(t, ChType::Date | ChType::Date32),
+        "Date or Date32",
+    )
+}
+
+/// The rule of the date-and-time types: `DateTime` and `DateTime64(p)`, any zone.
+pub(crate) fn accepts_instant(column: &ChType) -> Result<(), Reason> {
+    accept(
+        column,
+        |t| matches!(t, ChType::DateTime(_) | ChType::DateTime64(..)),
+        "DateTime or DateTime64(p)",
+    )
 }
 
 /// Writes a date given as days since 1970-01-01.
@@ -128,6 +146,10 @@ mod chrono_impls {
             let days = i64::from(self.num_days_from_ce()) - EPOCH_DAYS_FROM_CE;
             put_days(days, column, buf).map_err(|e| e.into_encode::<Self>(self, column))
         }
+
+        fn accepts(column: &ChType) -> Result<(), Reason> {
+            accepts_date(column)
+        }
     }
 
     impl Encode<RowBinary> for chrono::DateTime<Utc> {
@@ -135,6 +157,10 @@ mod chrono_impls {
         fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             put_instant(self.timestamp(), self.timestamp_subsec_nanos(), column, buf)
                 .map_err(|e| e.into_encode::<Self>(self, column))
+        }
+
+        fn accepts(column: &ChType) -> Result<(), Reason> {
+            accepts_instant(column)
         }
     }
 
@@ -144,6 +170,10 @@ mod chrono_impls {
             let t = self.and_utc();
             put_instant(t.timestamp(), t.timestamp_subsec_nanos(), column, buf)
                 .map_err(|e| e.into_encode::<Self>(self, column))
+        }
+
+        fn accepts(column: &ChType) -> Result<(), Reason> {
+            accepts_instant(column)
         }
     }
 }
@@ -162,6 +192,10 @@ mod time_impls {
             let days = i64::from(self.to_julian_day()) - EPOCH_JULIAN_DAY;
             put_days(days, column, buf).map_err(|e| e.into_encode::<Self>(self, column))
         }
+
+        fn accepts(column: &ChType) -> Result<(), Reason> {
+            accepts_date(column)
+        }
     }
 
     impl Encode<RowBinary> for OffsetDateTime {
@@ -169,6 +203,10 @@ mod time_impls {
         fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             put_instant(self.unix_timestamp(), self.nanosecond(), column, buf)
                 .map_err(|e| e.into_encode::<Self>(self, column))
+        }
+
+        fn accepts(column: &ChType) -> Result<(), Reason> {
+            accepts_instant(column)
         }
     }
 
@@ -178,6 +216,10 @@ mod time_impls {
             let t = self.assume_utc();
             put_instant(t.unix_timestamp(), t.nanosecond(), column, buf)
                 .map_err(|e| e.into_encode::<Self>(self, column))
+        }
+
+        fn accepts(column: &ChType) -> Result<(), Reason> {
+            accepts_instant(column)
         }
     }
 }

@@ -5,10 +5,10 @@
 //! silent rounding: round it first (`Decimal::round_dp`). So is a value with more
 //! digits than the column's precision. `Decimal256` (P > 38) is computed in 256 bits.
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 use rust_decimal::Decimal;
 
-use super::{leaf, unsupported, RowBinary};
+use super::{accept, leaf, unsupported, RowBinary};
 use crate::types::ChType;
 
 #[cold]
@@ -62,6 +62,14 @@ impl Encode<RowBinary> for Decimal {
             buf.extend_from_slice(&m.to_le_bytes());
         }
         Ok(())
+    }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        accept(
+            column,
+            |t| matches!(t, ChType::Decimal { .. }),
+            "Decimal(P, S)",
+        )
     }
 }
 

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `Bool` | `Bool` |
 //! | `Int8`…`Int128`, `UInt8`…`UInt128` | `Int`, `UInt` |
+//! | `Int256`, `UInt256` | `Decimal` (the integer's digits) |
 //! | `Float32`, `Float64` | `Float` |
 //! | `String`, `FixedString(N)` | `String` when UTF-8 (a `FixedString` keeps its zero padding), else `Bytes` |
 //! | `JSON` | `Json` |
@@ -21,6 +22,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use batch_core::{DecodeError, Value};
 
+use super::{Int256, UInt256};
 use crate::types::ChType;
 
 /// Takes `n` bytes from the front of `input`.
@@ -108,6 +110,13 @@ pub(super) fn value(column: &ChType, input: &mut &[u8]) -> Result<Value, DecodeE
         ChType::UInt32 => Value::UInt(u32::from_le_bytes(array(input, "a UInt32")?).into()),
         ChType::UInt64 => Value::UInt(u64::from_le_bytes(array(input, "a UInt64")?).into()),
         ChType::UInt128 => Value::UInt(u128::from_le_bytes(array(input, "a UInt128")?)),
+        // Beyond `Value::Int`: the decimal text.
+        ChType::Int256 => {
+            Value::Decimal(Int256::from_le_bytes(array(input, "an Int256")?).to_string())
+        }
+        ChType::UInt256 => {
+            Value::Decimal(UInt256::from_le_bytes(array(input, "a UInt256")?).to_string())
+        }
         ChType::Float32 => Value::Float(f32::from_le_bytes(array(input, "a Float32")?).into()),
         ChType::Float64 => Value::Float(f64::from_le_bytes(array(input, "a Float64")?)),
         ChType::String => {
@@ -152,7 +161,8 @@ pub(super) fn value(column: &ChType, input: &mut &[u8]) -> Result<Value, DecodeE
                     Value::decimal(i128::from_le_bytes(array(input, "a Decimal128")?), scale)
                 }
                 _ => {
-                    let (negative, digits) = int256_digits(array(input, "a Decimal256")?);
+                    let (negative, digits) =
+                        super::wide::digits(array(input, "a Decimal256")?, true);
                     Value::decimal_digits(negative, &digits, scale)
                 }
             }
@@ -216,42 +226,6 @@ fn label(variants: &[(String, i16)], v: i16, column: &ChType) -> Result<Value, D
         .ok_or_else(|| {
             DecodeError::invalid("enum value", format!("{v} is not a value of {column}"))
         })
-}
-
-/// The sign and decimal digits of a little-endian two's-complement 256-bit integer.
-fn int256_digits(bytes: [u8; 32]) -> (bool, String) {
-    let mut limbs = [0u64; 4];
-    for (l, chunk) in limbs.iter_mut().zip(bytes.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        *l = u64::from_le_bytes(b);
-    }
-    let negative = limbs[3] >> 63 == 1;
-    if negative {
-        // Two's complement: invert and add one.
-        let mut carry = true;
-        for l in &mut limbs {
-            let (v, c) = (!*l).overflowing_add(u64::from(carry));
-            *l = v;
-            carry = c;
-        }
-    }
-    let mut digits = Vec::new();
-    while limbs.iter().any(|l| *l != 0) {
-        // Divide by 10, most significant limb first.
-        let mut rem: u128 = 0;
-        for l in limbs.iter_mut().rev() {
-            let cur = (rem << 64) | u128::from(*l);
-            *l = u64::try_from(cur / 10).unwrap_or(u64::MAX);
-            rem = cur % 10;
-        }
-        digits.push(b'0' + u8::try_from(rem).unwrap_or(0));
-    }
-    if digits.is_empty() {
-        digits.push(b'0');
-    }
-    digits.reverse();
-    (negative, String::from_utf8(digits).unwrap_or_default())
 }
 
 #[cfg(test)]

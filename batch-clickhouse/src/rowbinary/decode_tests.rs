@@ -163,23 +163,29 @@ fn truncated_and_invalid_bytes_are_errors() {
         Err(DecodeError::Invalid { .. })
     ));
     assert!(matches!(
-        decode("Int256", &[0; 32]),
-        Err(DecodeError::UnsupportedType { .. })
+        decode("Int256", &[0; 31]),
+        Err(DecodeError::Truncated { .. })
     ));
 }
 
 #[test]
 fn decimal256_digits() {
     // -1 -> ff x32
-    assert_eq!(super::int256_digits([0xff; 32]), (true, "1".into()));
+    assert_eq!(
+        crate::rowbinary::wide::digits([0xff; 32], true),
+        (true, "1".into())
+    );
     // 2^64 -> 00 x8, 01, 00 x23
     let mut b = [0u8; 32];
     b[8] = 1;
     assert_eq!(
-        super::int256_digits(b),
+        crate::rowbinary::wide::digits(b, true),
         (false, "18446744073709551616".into())
     );
-    assert_eq!(super::int256_digits([0; 32]), (false, "0".into()));
+    assert_eq!(
+        crate::rowbinary::wide::digits([0; 32], true),
+        (false, "0".into())
+    );
 }
 
 #[cfg(feature = "rust_decimal")]
@@ -347,4 +353,26 @@ fn a_derived_row_reads_back_column_by_column() {
     );
     let err = decode_row::<RowBinary>(&columns, Row::COLUMNS, &buf[..ends[0] + 1]).unwrap_err();
     assert_eq!(err, DecodeError::TrailingBytes { len: 1 });
+}
+
+#[test]
+fn wide_integers_decode_as_their_digits() {
+    use crate::rowbinary::{Int256, UInt256};
+    let mut buf = Vec::new();
+    Int256::MIN.encode(&ChType::Int256, &mut buf).unwrap();
+    UInt256::MAX.encode(&ChType::UInt256, &mut buf).unwrap();
+    let mut input = &buf[..];
+    assert_eq!(
+        RowBinary::decode_value(&ChType::Int256, &mut input).unwrap(),
+        Value::Decimal(
+            "-57896044618658097711785492504343953926634992332820282019728792003956564819968".into()
+        )
+    );
+    assert_eq!(
+        RowBinary::decode_value(&ChType::UInt256, &mut input).unwrap(),
+        Value::Decimal(
+            "115792089237316195423570985008687907853269984665640564039457584007913129639935".into()
+        )
+    );
+    assert!(input.is_empty());
 }

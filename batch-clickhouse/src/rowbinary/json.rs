@@ -5,10 +5,10 @@
 
 use std::io;
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 use serde_json::Value;
 
-use super::{leaf, put_len, unsupported, RowBinary};
+use super::{accept, leaf, put_len, unsupported, RowBinary};
 use crate::types::ChType;
 
 /// An `io::Write` that only counts bytes.
@@ -42,5 +42,13 @@ impl Encode<RowBinary> for Value {
             }
             other => Err(unsupported::<Value>(other)),
         }
+    }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        accept(
+            column,
+            |t| matches!(t, ChType::String | ChType::Json),
+            "String or JSON",
+        )
     }
 }

@@ -10,6 +10,7 @@
 //! | Rust type | ClickHouse column types |
 //! |---|---|
 //! | `i8`…`i128`, `u8`…`u128`, `f32`, `f64` | the matching `Int*`, `UInt*`, `Float*` only |
+//! | [`Int256`], [`UInt256`] | `Int256`, `UInt256` |
 //! | `bool` | `Bool`, `UInt8` |
 //! | `String`, `&str`, `Cow<str>` | `String`, `FixedString(N)` (zero-padded), `Enum8`/`Enum16` (by label), `JSON` |
 //! | `Vec<u8>`, `&[u8]` | `String`, `FixedString(N)`, `Array(UInt8)` |
@@ -26,10 +27,83 @@
 //! | enums with `#[derive(BatchEnum)]` | `Enum8`/`Enum16` (by label), `String` |
 //!
 //! `LowCardinality(T)` is accepted wherever `T` is: its RowBinary encoding is `T`'s.
+//!
+//! The table is each type's [`Encode::accepts`], written
+//! next to its encoder: the schema check asks it, so there is no other list to keep in
+//! step.
+//!
+//! # Your own types
+//!
+//! A newtype or a domain type of your own goes into a row once it implements
+//! [`ColumnValue`](batch_core::ColumnValue) (its [`ValueKind`](batch_core::ValueKind):
+//! the kind it is stored as, which gives its column type where no server says, or
+//! [`ValueKind::Other`](batch_core::ValueKind::Other)) and `Encode<RowBinary>`, with
+//! the `accepts` rule of which columns take it. To declare its column type with
+//! `#[batch(type = "...")]`, it also says which declared families it fits
+//! ([`Fits`](batch_core::Fits), checked at compile time):
+//!
+//! ```
+//! # use batch_core as batchrow;
+//! # use batch_derive::BatchRow;
+//! use batchrow::{decl, ColumnValue, Encode, EncodeError, Fits, Reason, Schema, ValueKind};
+//! use batch_clickhouse::{ChType, RowBinary};
+//!
+//! /// Money in cents, stored as `Int64` (or `Decimal(18, 2)`).
+//! struct Cents(i64);
+//!
+//! impl ColumnValue for Cents {
+//!     const KIND: ValueKind = ValueKind::I64;
+//! }
+//!
+//! impl Fits<decl::Decimal> for Cents {}
+//!
+//! impl Encode<RowBinary> for Cents {
+//!     fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+//!         match column {
+//!             ChType::Decimal { precision: 10..=18, scale: 2 } | ChType::Int64 => {
+//!                 buf.extend_from_slice(&self.0.to_le_bytes());
+//!                 Ok(())
+//!             }
+//!             other => Err(EncodeError::Unsupported { rust: "Cents", server: other.to_string() }),
+//!         }
+//!     }
+//!
+//!     fn accepts(column: &ChType) -> Result<(), Reason> {
+//!         match column {
+//!             ChType::Decimal { precision: 10..=18, scale: 2 } | ChType::Int64 => Ok(()),
+//!             _ => Err(Reason::new("Cents needs Int64 or Decimal(18, 2)")),
+//!         }
+//!     }
+//! }
+//!
+//! #[derive(BatchRow)]
+//! # #[batch(crate = "batch_core")]
+//! struct Payment {
+//!     id: u64,
+//!     #[batch(type = "Decimal(18, 2)")]
+//!     amount: Cents,
+//! }
+//!
+//! let columns = RowBinary::resolve_offline(Schema::checked::<Payment, RowBinary>())?;
+//! let mut buf = Vec::new();
+//! RowBinary::encode_rows(&[Payment { id: 1, amount: Cents(-250) }], &columns, &mut buf)?;
+//! // UInt64 1 | Decimal64 -250 (-2.50)
+//! assert_eq!(buf, [1, 0, 0, 0, 0, 0, 0, 0, 0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+//!
+//! // A column it does not take is refused by the schema check, with the rule's reason.
+//! let schema = Schema::checked::<Payment, RowBinary>();
+//! let refused = schema.accepts(1, &ChType::String).unwrap().unwrap_err();
+//! assert_eq!(refused.to_string(), "Cents needs Int64 or Decimal(18, 2)");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `tests/clickhouse_types.rs` inserts such types through a real server and reads them
+//! back.
 
 use std::any::type_name;
+use std::borrow::Cow;
 
-use batch_core::{DecodeError, EncodeError, Format, Value};
+use batch_core::{DecodeError, Encode, EncodeError, EnumVariant, Format, Reason, Value};
 
 use crate::types::ChType;
 
@@ -48,6 +122,9 @@ mod primitives;
 mod text;
 #[cfg(feature = "uuid")]
 mod uuid;
+mod wide;
+
+pub use wide::{Int256, UInt256};
 
 #[cfg(test)]
 mod tests;
@@ -78,6 +155,14 @@ impl Format for RowBinary {
         enums::encode_label(label, column, buf, "enum")
     }
 
+    fn accepts_enum(variants: &'static [EnumVariant], column: &ChType) -> Result<(), Reason> {
+        enums::accepts(variants, column)
+    }
+
+    fn type_name(column: &ChType) -> String {
+        column.to_string()
+    }
+
     /// Reads one value back into a [`Value`]: the inverse of the encoders.
     fn decode_value(column: &ChType, input: &mut &[u8]) -> Result<Value, DecodeError> {
         decode::value(column, input)
@@ -91,6 +176,35 @@ pub(crate) fn leaf(column: &ChType) -> &ChType {
         ChType::LowCardinality(_) => column.without_low_cardinality(),
         other => other,
     }
+}
+
+/// The rule of a field type that is not an `Option`: a `Nullable` column needs an
+/// `Option` field; otherwise the column (without `LowCardinality`) must be one `ok`
+/// takes, or the field type `needs` `expected`.
+#[inline]
+pub(crate) fn accept(
+    column: &ChType,
+    ok: impl FnOnce(&ChType) -> bool,
+    expected: impl Into<Cow<'static, str>>,
+) -> Result<(), Reason> {
+    match leaf(column) {
+        ChType::Nullable(_) => Err(Reason::new(
+            "the column is Nullable but the field is not an `Option`: make the field an \
+             `Option<..>`",
+        )
+        .expecting(expected)),
+        t if ok(t) => Ok(()),
+        _ => Err(Reason::needs(expected)),
+    }
+}
+
+/// The column types a field type needs, for the messages of the containers that hold
+/// it (`Array(UInt64)`): what its rule says of a column no type takes.
+pub(crate) fn expected_of<T: Encode<RowBinary> + ?Sized>() -> String {
+    T::accepts(&ChType::Nothing)
+        .err()
+        .and_then(|r| r.expected().map(str::to_owned))
+        .unwrap_or_else(|| "a type batchrow supports".to_owned())
 }
 
 /// A `T` cannot be written to `column`.

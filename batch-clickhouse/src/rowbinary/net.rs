@@ -2,9 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 
-use super::{leaf, unsupported, RowBinary};
+use super::{accept, leaf, unsupported, RowBinary};
 use crate::types::ChType;
 
 impl Encode<RowBinary> for Ipv4Addr {
@@ -24,6 +24,14 @@ impl Encode<RowBinary> for Ipv4Addr {
             other => Err(unsupported::<Ipv4Addr>(other)),
         }
     }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        accept(
+            column,
+            |t| matches!(t, ChType::Ipv4 | ChType::Ipv6),
+            "IPv4 or IPv6",
+        )
+    }
 }
 
 impl Encode<RowBinary> for Ipv6Addr {
@@ -36,6 +44,10 @@ impl Encode<RowBinary> for Ipv6Addr {
             }
             other => Err(unsupported::<Ipv6Addr>(other)),
         }
+    }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        accept(column, |t| *t == ChType::Ipv6, "IPv6")
     }
 }
 
@@ -52,5 +64,10 @@ impl Encode<RowBinary> for IpAddr {
                 _ => a.encode(column, buf),
             },
         }
+    }
+
+    /// An `IPv6` address is refused by an `IPv4` column value by value (out of range).
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        <Ipv4Addr as Encode<RowBinary>>::accepts(column)
     }
 }

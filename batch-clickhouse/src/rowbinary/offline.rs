@@ -20,9 +20,10 @@ impl RowBinary {
     ///
     /// # Errors
     ///
-    /// [`Error::Column`] when a declared type does not parse, is one batchrow cannot
-    /// write, or does not fit the field; or when a field type has no default (a
-    /// `Decimal` needs its precision and scale declared).
+    /// [`Error::Column`] when a declared type does not parse, or does not fit the field
+    /// (by the field type's `Encode::accepts`, when `schema` carries the rules:
+    /// [`Schema::checked`](batch_core::Schema::checked)); or when a field type has no
+    /// default (a `Decimal` needs its precision and scale declared).
     ///
     /// # Examples
     ///
@@ -35,7 +36,7 @@ impl RowBinary {
     ///     Column::new("at", "at", "Option<DateTime<Utc>>", Some("DateTime64(3)"),
     ///         ValueKind::Nullable(&ValueKind::Timestamp)),
     /// ];
-    /// let types = RowBinary::resolve_offline(Schema { table: "events", columns: &COLUMNS })?;
+    /// let types = RowBinary::resolve_offline(Schema { table: "events", columns: &COLUMNS, check: None })?;
     /// assert_eq!(types[0], ChType::UInt64);
     /// assert_eq!(types[1].to_string(), "Nullable(DateTime64(3))");
     /// # Ok::<(), batch_clickhouse::Error>(())
@@ -44,7 +45,8 @@ impl RowBinary {
         schema
             .columns
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 let err = |reason: String| Error::Column {
                     column: c.name,
                     reason,
@@ -56,8 +58,9 @@ impl RowBinary {
                     }
                     None => default_type(&c.kind).map_err(err)?,
                 };
-                crate::kinds::fits(&c.kind, &ty)
-                    .map_err(|r| err(format!("declared type `{ty}`: {r}")))?;
+                if let Some(Err(r)) = schema.accepts(i, &ty) {
+                    return Err(err(format!("declared type `{ty}`: {r}")));
+                }
                 Ok(ty)
             })
             .collect()

@@ -1,8 +1,8 @@
 //! Integers, floats and `bool`: little-endian, into exactly their own column type.
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 
-use super::{leaf, unsupported, RowBinary};
+use super::{accept, leaf, unsupported, RowBinary};
 use crate::types::ChType;
 
 macro_rules! numbers {
@@ -17,6 +17,10 @@ macro_rules! numbers {
                     }
                     other => Err(unsupported::<$ty>(other)),
                 }
+            }
+
+            fn accepts(column: &ChType) -> Result<(), Reason> {
+                accept(column, |t| matches!(t, ChType::$variant), stringify!($variant))
             }
         }
     )*};
@@ -47,5 +51,13 @@ impl Encode<RowBinary> for bool {
             }
             other => Err(unsupported::<bool>(other)),
         }
+    }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        accept(
+            column,
+            |t| matches!(t, ChType::Bool | ChType::UInt8),
+            "Bool or UInt8",
+        )
     }
 }

@@ -459,3 +459,166 @@ fn json_values() {
     assert_eq!(enc(&serde_json::Value::Null, "String"), b"\x04null");
     fails(&v, "Int32");
 }
+
+/// The rule of `T` (its `Encode::accepts`) for a column of type `column`.
+fn accepts<T: Encode<RowBinary> + ?Sized>(column: &str) -> Result<(), String> {
+    T::accepts(&ty(column)).map_err(|r| r.to_string())
+}
+
+#[test]
+fn integers_are_accepted_only_by_their_own_type() {
+    assert!(accepts::<i32>("Int32").is_ok());
+    assert!(accepts::<i32>("LowCardinality(Int32)").is_ok());
+    for other in [
+        "Int64",
+        "UInt32",
+        "Int16",
+        "Float64",
+        "String",
+        "Nullable(Int32)",
+        "Tuple(Int32, Int32)",
+    ] {
+        assert!(accepts::<i32>(other).is_err(), "{other}");
+    }
+    assert_eq!(
+        accepts::<u64>("Int64").unwrap_err(),
+        "this field type needs UInt64"
+    );
+    assert_eq!(
+        accepts::<bool>("Int8").unwrap_err(),
+        "this field type needs Bool or UInt8"
+    );
+}
+
+#[test]
+fn strings_are_accepted_by_text_columns() {
+    for ok in [
+        "String",
+        "FixedString(3)",
+        "LowCardinality(String)",
+        "Enum8('a' = 1)",
+        "JSON",
+    ] {
+        assert!(accepts::<String>(ok).is_ok(), "{ok}");
+        assert!(accepts::<&str>(ok).is_ok(), "{ok}");
+        assert!(accepts::<Cow<'_, str>>(ok).is_ok(), "{ok}");
+    }
+    assert_eq!(
+        accepts::<String>("UUID").unwrap_err(),
+        "this field type needs String, FixedString(N), Enum8/Enum16 (by label) or JSON"
+    );
+    assert!(accepts::<Option<String>>("LowCardinality(Nullable(String))").is_ok());
+    assert!(accepts::<[u8; 4]>("FixedString(4)").is_ok());
+    assert_eq!(
+        accepts::<[u8; 4]>("FixedString(5)").unwrap_err(),
+        "this field type needs FixedString(4) or String"
+    );
+    assert_eq!(
+        accepts::<Ipv6Addr>("IPv4").unwrap_err(),
+        "this field type needs IPv6"
+    );
+    assert!(accepts::<IpAddr>("IPv4").is_ok());
+}
+
+#[test]
+fn nullability_must_agree() {
+    let e = accepts::<Option<i32>>("Int32").unwrap_err();
+    assert!(e.contains("not Nullable"), "{e}");
+    let e = accepts::<i32>("Nullable(Int32)").unwrap_err();
+    assert!(e.contains("make the field an `Option"), "{e}");
+    let e = accepts::<Vec<i32>>("Array(Nullable(Int32))").unwrap_err();
+    assert!(e.starts_with("in the array elements:"), "{e}");
+    assert!(accepts::<Vec<Option<i32>>>("Array(Nullable(Int32))").is_ok());
+}
+
+#[test]
+fn containers_say_what_they_need() {
+    assert_eq!(
+        accepts::<Vec<i32>>("String").unwrap_err(),
+        "this field type needs Array(Int32)"
+    );
+    assert_eq!(
+        accepts::<Vec<Option<u8>>>("UInt8").unwrap_err(),
+        "this field type needs Array(Nullable(UInt8))"
+    );
+    for bytes in ["String", "FixedString(3)", "Array(UInt8)"] {
+        assert!(accepts::<Vec<u8>>(bytes).is_ok(), "{bytes}");
+        assert!(accepts::<&[u8]>(bytes).is_ok(), "{bytes}");
+    }
+    assert_eq!(
+        accepts::<Vec<u8>>("UInt8").unwrap_err(),
+        "this field type needs String, FixedString(N) or Array(UInt8)"
+    );
+    assert!(accepts::<HashMap<String, u64>>("Map(String, UInt64)").is_ok());
+    assert_eq!(
+        accepts::<BTreeMap<String, u64>>("Map(String, Int64)").unwrap_err(),
+        "in the map values: this field type needs UInt64"
+    );
+    assert_eq!(
+        accepts::<BTreeMap<String, u64>>("String").unwrap_err(),
+        "this field type needs Map(String, FixedString(N), Enum8/Enum16 (by label) or JSON, UInt64)"
+    );
+}
+
+#[test]
+fn enums_need_every_label() {
+    use batch_core::EnumVariant;
+    static V: [EnumVariant; 2] = [
+        EnumVariant {
+            label: "a",
+            value: 1,
+        },
+        EnumVariant {
+            label: "b",
+            value: 2,
+        },
+    ];
+    let rule = |column: &str| RowBinary::accepts_enum(&V, &ty(column)).map_err(|r| r.to_string());
+    assert!(rule("Enum8('b' = 5, 'a' = -1, 'c' = 3)").is_ok());
+    assert_eq!(
+        rule("Enum16('a' = 1)").unwrap_err(),
+        "the server enum lacks the label 'b'"
+    );
+    assert!(rule("LowCardinality(String)").is_ok());
+    assert_eq!(
+        rule("UInt8").unwrap_err(),
+        "this field type needs Enum8/Enum16 with its labels, or String"
+    );
+}
+
+#[test]
+fn wide_integers_are_32_little_endian_bytes() {
+    use super::{Int256, UInt256};
+    // Int256 -2 -> fe, ff x31
+    let mut want = [0xff; 32];
+    want[0] = 0xfe;
+    assert_eq!(enc(&Int256::from(-2i128), "Int256"), want);
+    // Int256 MAX -> ff x31, 7f
+    let mut want = [0xff; 32];
+    want[31] = 0x7f;
+    assert_eq!(enc(&Int256::MAX, "Int256"), want);
+    // UInt256 2^64 -> 00 x8, 01, 00 x23
+    let mut want = [0; 32];
+    want[8] = 1;
+    assert_eq!(enc(&UInt256::from(1u128 << 64), "UInt256"), want);
+    // Nullable(UInt256) 1 -> 00 (not NULL), 01, 00 x31
+    let mut want = vec![0, 1];
+    want.extend([0; 31]);
+    assert_eq!(enc(&Some(UInt256::from(1u128)), "Nullable(UInt256)"), want);
+    assert!(matches!(
+        fails(&Int256::MIN, "UInt256"),
+        EncodeError::Unsupported { .. }
+    ));
+    assert!(accepts::<Int256>("Int256").is_ok());
+    assert_eq!(
+        accepts::<UInt256>("Int256").unwrap_err(),
+        "this field type needs UInt256"
+    );
+    assert_eq!(
+        accepts::<Vec<Int256>>("String").unwrap_err(),
+        "this field type needs Array(Int256)"
+    );
+    assert_eq!(Int256::from(i128::MIN).to_string(), i128::MIN.to_string());
+    assert_eq!(Int256::from(0i128).to_string(), "0");
+    assert_eq!(format!("{:>5}", UInt256::from(42u128)), "   42");
+}

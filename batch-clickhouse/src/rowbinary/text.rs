@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 
-use super::{enums, leaf, put_bytes, put_fixed, unsupported, RowBinary};
+use super::{accept, enums, leaf, put_bytes, put_fixed, unsupported, RowBinary};
 use crate::types::ChType;
 
 impl Encode<RowBinary> for str {
@@ -20,6 +20,23 @@ impl Encode<RowBinary> for str {
             other => Err(unsupported::<str>(other)),
         }
     }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        accept(
+            column,
+            |t| {
+                matches!(
+                    t,
+                    ChType::String
+                        | ChType::FixedString(_)
+                        | ChType::Enum8(_)
+                        | ChType::Enum16(_)
+                        | ChType::Json
+                )
+            },
+            "String, FixedString(N), Enum8/Enum16 (by label) or JSON",
+        )
+    }
 }
 
 impl Encode<RowBinary> for String {
@@ -27,12 +44,20 @@ impl Encode<RowBinary> for String {
     fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.as_str().encode(column, buf)
     }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        <str as Encode<RowBinary>>::accepts(column)
+    }
 }
 
 impl Encode<RowBinary> for Cow<'_, str> {
     #[inline]
     fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         (**self).encode(column, buf)
+    }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        <str as Encode<RowBinary>>::accepts(column)
     }
 }
 
@@ -50,5 +75,13 @@ impl<const N: usize> Encode<RowBinary> for [u8; N] {
             }
             other => Err(unsupported::<[u8; N]>(other)),
         }
+    }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        accept(
+            column,
+            |t| matches!(t, ChType::FixedString(n) if *n == N) || *t == ChType::String,
+            format!("FixedString({N}) or String"),
+        )
     }
 }

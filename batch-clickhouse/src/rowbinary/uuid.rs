@@ -1,8 +1,8 @@
 //! `UUID`: ClickHouse stores it as two little-endian `UInt64` halves, high half first.
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 
-use super::{leaf, unsupported, RowBinary};
+use super::{accept, leaf, unsupported, RowBinary};
 use crate::types::ChType;
 
 impl Encode<RowBinary> for uuid::Uuid {
@@ -17,5 +17,9 @@ impl Encode<RowBinary> for uuid::Uuid {
             }
             other => Err(unsupported::<uuid::Uuid>(other)),
         }
+    }
+
+    fn accepts(column: &ChType) -> Result<(), Reason> {
+        accept(column, |t| *t == ChType::Uuid, "UUID")
     }
 }

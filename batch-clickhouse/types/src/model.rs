@@ -196,7 +196,7 @@ impl ChType {
     #[must_use]
     pub fn is_supported(&self) -> bool {
         match self {
-            ChType::Int256 | ChType::UInt256 | ChType::Tuple(_) | ChType::Nothing => false,
+            ChType::Tuple(_) | ChType::Nothing => false,
             ChType::Other(_) => false,
             ChType::Nullable(t) | ChType::LowCardinality(t) | ChType::Array(t) => t.is_supported(),
             ChType::Map(k, v) => k.is_supported() && v.is_supported(),

@@ -13,7 +13,8 @@ use crate::dead_letter::FailedBatch;
 use crate::error::{Error, Result};
 use crate::outcome::CommittedBatch;
 use crate::retry::RetryPolicy;
-use crate::row::{BatchRow, Schema};
+use crate::row::{EncodeRow, Schema};
+use crate::schema::check_columns;
 use crate::sink::{Sink, SinkError};
 
 /// The largest `max_bytes`: 2 GiB (a batch's chunks address rows with 32-bit offsets).
@@ -395,10 +396,13 @@ impl<S: Sink> Builder<S> {
     /// assert_eq!(stats.committed.rows, 1);
     /// # Ok(()) }
     /// ```
-    pub async fn spawn<R: BatchRow + ?Sized>(mut self) -> Result<Handle<R::Static, S>> {
+    pub async fn spawn<R: EncodeRow<S::Format> + ?Sized>(mut self) -> Result<Handle<R::Static, S>> {
         self.check()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let schema = Schema::of::<R>();
+        // The fields' compatibility rules travel with the schema, so that the sink lists
+        // type mismatches with every other mismatch; `check_columns` below covers sinks
+        // that do not run them.
+        let schema = Schema::checked::<R, S::Format>();
         let columns = tokio::time::timeout(self.prepare_timeout, self.sink.prepare(schema))
             .await
             .map_err(|_| {
@@ -415,6 +419,7 @@ impl<S: Sink> Builder<S> {
                 got: columns.len(),
             });
         }
+        check_columns::<R, S::Format>(schema.table, &columns).map_err(SinkError::schema)?;
         let shards = self.shards.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
             (cores * 2).clamp(4, 32)

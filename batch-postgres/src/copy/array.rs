@@ -5,9 +5,9 @@
 //! the `i32` length and the `i32` lower bound (1), then each element as a field
 //! (length-prefixed, -1 for NULL).
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 
-use super::{oid, put_with_len, too_long, unsupported, PgBinary, PgType};
+use super::{accept_base, expected_of, oid, put_with_len, too_long, unsupported, PgBinary, PgType};
 
 /// A type that can be the element `T` of a `Vec<T>` or `&[T]` field.
 ///
@@ -26,6 +26,14 @@ pub trait PgElement: Sized {
     ///
     /// When an element does not fit, or the column is not an array (or `bytea` for `u8`).
     fn encode_slice(items: &[Self], column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError>;
+
+    /// Whether a `Vec<Self>` or `&[Self]` may be written to `column`: the
+    /// [`Encode::accepts`] of the slices.
+    ///
+    /// # Errors
+    ///
+    /// The [`Reason`] the column does not take the slice.
+    fn accepts_slice(column: &PgType) -> Result<(), Reason>;
 }
 
 /// `u8` slices are `bytea`.
@@ -34,6 +42,15 @@ impl PgElement for u8 {
     fn encode_slice(items: &[u8], column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         encode_bytes(items, column, buf)
     }
+
+    fn accepts_slice(column: &PgType) -> Result<(), Reason> {
+        accepts_bytes(column)
+    }
+}
+
+/// The rule of bytes: `bytea`.
+fn accepts_bytes(column: &PgType) -> Result<(), Reason> {
+    accept_base(column, &[oid::BYTEA], "bytea")
 }
 
 impl<T: Encode<PgBinary>> PgElement for T {
@@ -70,6 +87,13 @@ impl<T: Encode<PgBinary>> PgElement for T {
             Ok(())
         })
     }
+
+    fn accepts_slice(column: &PgType) -> Result<(), Reason> {
+        match column.element() {
+            Some(elem) => T::accepts(elem).map_err(|r| r.context("in the array elements")),
+            None => Err(Reason::needs(format!("an array of {}", expected_of::<T>()))),
+        }
+    }
 }
 
 /// Writes bytes to a `bytea` column.
@@ -92,12 +116,20 @@ impl<T: PgElement> Encode<PgBinary> for [T] {
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         T::encode_slice(self, column, buf)
     }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        T::accepts_slice(column)
+    }
 }
 
 impl<T: PgElement> Encode<PgBinary> for Vec<T> {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         T::encode_slice(self, column, buf)
+    }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        T::accepts_slice(column)
     }
 }
 
@@ -106,5 +138,9 @@ impl<const N: usize> Encode<PgBinary> for [u8; N] {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         encode_bytes(self, column, buf)
+    }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        accepts_bytes(column)
     }
 }

@@ -16,9 +16,24 @@
 
 #![cfg_attr(not(any(feature = "chrono", feature = "time")), allow(dead_code))]
 
-use batch_core::EncodeError;
+use batch_core::{EncodeError, Reason};
 
-use super::{expect_base, put_fixed, PgType};
+use super::{accept_base, oid, put_fixed, PgType};
+
+/// The rule of the date types: `date`.
+pub(crate) fn accepts_date(column: &PgType) -> Result<(), Reason> {
+    accept_base(column, &[oid::DATE], "date")
+}
+
+/// The rule of the local date-and-time types: `timestamp` (without time zone).
+pub(crate) fn accepts_timestamp(column: &PgType) -> Result<(), Reason> {
+    accept_base(column, &[oid::TIMESTAMP], "timestamp (without time zone)")
+}
+
+/// The rule of the instants: `timestamptz` (timestamp with time zone).
+pub(crate) fn accepts_timestamptz(column: &PgType) -> Result<(), Reason> {
+    accept_base(column, &[oid::TIMESTAMPTZ], "timestamptz (with time zone)")
+}
 
 /// Days from 4713-11-24 BC (Julian day 0) to 2000-01-01.
 const PG_EPOCH_JDATE: i64 = 2_451_545;
@@ -33,15 +48,9 @@ const TIMESTAMP_END: i64 = 9_223_371_331_200_000_000;
 /// Microseconds from 1970-01-01 to 2000-01-01.
 const UNIX_TO_PG_MICROS: i64 = 946_684_800_000_000;
 
-/// Writes a date given in days since 2000-01-01.
+/// Writes a date given in days since 2000-01-01 (to a column the caller checked).
 #[inline]
-fn put_date(
-    days: i64,
-    column: &PgType,
-    rust: &'static str,
-    buf: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
-    expect_base(column, super::oid::DATE, rust)?;
+fn put_date(days: i64, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
     match i32::try_from(days) {
         Ok(d) if (DATE_MIN..DATE_END).contains(&days) => {
             put_fixed(buf, d.to_be_bytes());
@@ -54,16 +63,10 @@ fn put_date(
     }
 }
 
-/// Writes a timestamp given in µs since 1970-01-01 (as `i128`, so no value overflows).
+/// Writes a timestamp given in µs since 1970-01-01 (as `i128`, so no value overflows),
+/// to a column the caller checked.
 #[inline]
-fn put_timestamp(
-    unix_micros: i128,
-    column: &PgType,
-    expected: u32,
-    rust: &'static str,
-    buf: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
-    expect_base(column, expected, rust)?;
+fn put_timestamp(unix_micros: i128, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
     let pg = unix_micros - i128::from(UNIX_TO_PG_MICROS);
     match i64::try_from(pg) {
         Ok(t) if (TIMESTAMP_MIN..TIMESTAMP_END).contains(&t) => {
@@ -79,11 +82,11 @@ fn put_timestamp(
 
 #[cfg(feature = "chrono")]
 mod chrono_impls {
-    use batch_core::{Encode, EncodeError};
+    use batch_core::{Encode, EncodeError, Reason};
     use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
-    use super::{put_date, put_timestamp};
-    use crate::copy::{oid, PgBinary, PgType};
+    use super::{accepts_date, accepts_timestamp, accepts_timestamptz, put_date, put_timestamp};
+    use crate::copy::{expect, PgBinary, PgType};
 
     /// `NaiveDate::num_days_from_ce` of 2000-01-01.
     const CE_TO_PG_DAYS: i64 = 730_120;
@@ -92,7 +95,12 @@ mod chrono_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let days = i64::from(self.num_days_from_ce()) - CE_TO_PG_DAYS;
-            put_date(days, column, "NaiveDate", buf)
+            expect::<Self>(column, "NaiveDate")?;
+            put_date(days, buf)
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_date(column)
         }
     }
 
@@ -100,7 +108,12 @@ mod chrono_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = i128::from(self.and_utc().timestamp_micros());
-            put_timestamp(micros, column, oid::TIMESTAMP, "NaiveDateTime", buf)
+            expect::<Self>(column, "NaiveDateTime")?;
+            put_timestamp(micros, buf)
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_timestamp(column)
         }
     }
 
@@ -108,24 +121,37 @@ mod chrono_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = i128::from(self.timestamp_micros());
-            put_timestamp(micros, column, oid::TIMESTAMPTZ, "DateTime<Utc>", buf)
+            expect::<Self>(column, "DateTime<Utc>")?;
+            put_timestamp(micros, buf)
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_timestamptz(column)
         }
     }
 }
 
 #[cfg(feature = "time")]
 mod time_impls {
-    use batch_core::{Encode, EncodeError};
+    use batch_core::{Encode, EncodeError, Reason};
     use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
-    use super::{put_date, put_timestamp, PG_EPOCH_JDATE};
-    use crate::copy::{oid, PgBinary, PgType};
+    use super::{
+        accepts_date, accepts_timestamp, accepts_timestamptz, put_date, put_timestamp,
+        PG_EPOCH_JDATE,
+    };
+    use crate::copy::{expect, PgBinary, PgType};
 
     impl Encode<PgBinary> for Date {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let days = i64::from(self.to_julian_day()) - PG_EPOCH_JDATE;
-            put_date(days, column, "time::Date", buf)
+            expect::<Self>(column, "time::Date")?;
+            put_date(days, buf)
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_date(column)
         }
     }
 
@@ -133,7 +159,12 @@ mod time_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = self.assume_utc().unix_timestamp_nanos().div_euclid(1000);
-            put_timestamp(micros, column, oid::TIMESTAMP, "PrimitiveDateTime", buf)
+            expect::<Self>(column, "PrimitiveDateTime")?;
+            put_timestamp(micros, buf)
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_timestamp(column)
         }
     }
 
@@ -141,7 +172,12 @@ mod time_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = self.unix_timestamp_nanos().div_euclid(1000);
-            put_timestamp(micros, column, oid::TIMESTAMPTZ, "OffsetDateTime", buf)
+            expect::<Self>(column, "OffsetDateTime")?;
+            put_timestamp(micros, buf)
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accepts_timestamptz(column)
         }
     }
 }

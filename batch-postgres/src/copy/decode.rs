@@ -16,6 +16,7 @@
 //! | `numeric` | `Decimal` with the display scale (`NaN`, `Infinity`, `-Infinity` as such) |
 //! | `uuid` | `Uuid` |
 //! | `inet`, `cidr` | `Ip`, or `String` `addr/bits` for a network prefix |
+//! | `interval` | `String`, in ISO 8601 ([`Interval`](super::Interval)'s display) |
 //! | arrays | `Array` (one dimension) |
 //! | NULL | `Null` |
 
@@ -149,6 +150,9 @@ fn value(column: &PgType, body: &mut &[u8]) -> Result<Value, DecodeError> {
         oid::NUMERIC => numeric(body)?,
         oid::UUID => Value::uuid(array(body, "a uuid")?),
         oid::INET | oid::CIDR => inet(body)?,
+        oid::INTERVAL => {
+            Value::String(super::Interval::from_be_bytes(array(body, "an interval")?).to_string())
+        }
         _ => {
             return Err(DecodeError::UnsupportedType {
                 ty: column.name().to_owned(),

@@ -286,3 +286,12 @@ fn special_dates_and_numerics_read_as_text() {
         Value::Decimal("NaN".into())
     );
 }
+
+#[test]
+fn intervals_decode_as_iso_8601() {
+    let column = t(oid::INTERVAL, "interval");
+    assert_eq!(
+        round(&crate::copy::Interval::new(14, -1, 1_500_000), &column),
+        Value::String("P1Y2M-1DT1.5S".into())
+    );
+}

@@ -3,7 +3,7 @@
 
 #[cfg(feature = "serde_json")]
 mod value {
-    use batch_core::{Encode, EncodeError};
+    use batch_core::{Encode, EncodeError, Reason};
 
     use crate::copy::text::JSONB_VERSION;
     use crate::copy::{oid, put_with_len, unsupported, PgBinary, PgType, PgTypeKind};
@@ -22,6 +22,14 @@ mod value {
                 serde_json::to_writer(&mut *buf, self)
                     .map_err(|e| EncodeError::Other(format!("serializing JSON failed: {e}")))
             })
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            match (column.kind(), column.base_oid()) {
+                (PgTypeKind::Base, oid::JSON | oid::JSONB | oid::TEXT)
+                | (PgTypeKind::Citext, _) => Ok(()),
+                _ => Err(Reason::needs("json, jsonb, text or citext")),
+            }
         }
     }
 }

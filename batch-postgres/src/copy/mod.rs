@@ -4,15 +4,17 @@
 //! NULL) and the value in the type's binary `receive` format. The sink writes the file
 //! header and trailer ([`HEADER`], [`TRAILER`]) around the rows of a batch.
 //!
-//! Which Rust type goes into which column type is decided twice: at compile time (a type
-//! without an `Encode<PgBinary>` impl, such as `u64`, cannot be used with this sink) and
-//! once at start by the schema check, which compares each field with the live column.
-//! Encoders still check the resolved [`PgType`] they are handed, so that a mismatch can
-//! never put wrong bytes on the wire.
+//! Which Rust type goes into which column type is decided at compile time (a type
+//! without an `Encode<PgBinary>` impl, such as `u64`, cannot be used with this sink),
+//! and by each type's own [`Encode::accepts`](batch_core::Encode::accepts), next to its
+//! encoder: the schema check runs it for each field against the live column before the
+//! first row. Encoders still refuse a [`PgType`] they cannot write, so that a column
+//! nobody checked can never get wrong bytes.
 
 mod array;
 mod datetime;
 mod decode;
+mod interval;
 mod json;
 mod net;
 mod numeric;
@@ -24,9 +26,10 @@ mod uuid;
 #[cfg(test)]
 mod tests;
 
-use batch_core::{DecodeError, EncodeError, Format, Value};
+use batch_core::{DecodeError, Encode, EncodeError, EnumVariant, Format, Reason, Value};
 
 pub use array::PgElement;
+pub use interval::Interval;
 pub use types::{oid, PgType, PgTypeKind};
 
 /// The PostgreSQL binary COPY format (`COPY ... FROM STDIN (FORMAT binary)`).
@@ -75,6 +78,71 @@ pub use types::{oid, PgType, PgTypeKind};
 ///     .unwrap();
 /// assert_eq!(buf, [0, 0, 0, 2, 1, 2]); // length 2 | the bytes
 /// ```
+///
+/// # Your own types
+///
+/// A type of your own (a newtype, or a PostgreSQL type batchrow has no encoder for)
+/// goes into a row once it implements [`ColumnValue`](batch_core::ColumnValue) and
+/// `Encode<PgBinary>`: `encode` writes the field (its `i32` length, then the type's
+/// binary `receive` format) and `accepts` is the rule of which columns take it, which
+/// the schema check runs before the first row. Domains are looked through
+/// ([`PgType::base_oid`]), so a newtype over `i64` into a `DOMAIN … AS bigint` can reuse
+/// `i64`'s rule.
+///
+/// ```
+/// # use batch_core as batchrow;
+/// # use batch_derive::BatchRow;
+/// use batchrow::{ColumnValue, Encode, EncodeError, Reason, Schema, ValueKind};
+/// use batch_postgres::{PgBinary, PgType, PgTypeKind};
+///
+/// /// A PostgreSQL `point` (binary format: two `float8`).
+/// struct Point {
+///     x: f64,
+///     y: f64,
+/// }
+///
+/// const POINT_OID: u32 = 600;
+///
+/// impl ColumnValue for Point {
+///     const KIND: ValueKind = ValueKind::Other;
+/// }
+///
+/// impl Encode<PgBinary> for Point {
+///     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+///         if Self::accepts(column).is_err() {
+///             return Err(EncodeError::Unsupported { rust: "Point", server: column.name().into() });
+///         }
+///         buf.extend_from_slice(&16i32.to_be_bytes()); // the field's length
+///         buf.extend_from_slice(&self.x.to_be_bytes());
+///         buf.extend_from_slice(&self.y.to_be_bytes());
+///         Ok(())
+///     }
+///
+///     fn accepts(column: &PgType) -> Result<(), Reason> {
+///         match column.kind() {
+///             PgTypeKind::Base if column.base_oid() == POINT_OID => Ok(()),
+///             _ => Err(Reason::new("this field type needs point").expecting("point")),
+///         }
+///     }
+/// }
+///
+/// #[derive(BatchRow)]
+/// # #[batch(crate = "batch_core")]
+/// struct Place {
+///     id: i64,
+///     at: Point,
+/// }
+///
+/// let schema = Schema::checked::<Place, PgBinary>();
+/// let point = PgType::builtin(POINT_OID, "point");
+/// assert!(schema.accepts(1, &point).is_some_and(|r| r.is_ok()));
+/// let text = PgType::builtin(batch_postgres::oid::TEXT, "text");
+/// let refused = schema.accepts(1, &text).unwrap().unwrap_err();
+/// assert_eq!(refused.to_string(), "this field type needs point");
+/// ```
+///
+/// `tests/postgres_types.rs` inserts both kinds through a real server and reads them
+/// back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PgBinary;
 
@@ -104,6 +172,14 @@ impl Format for PgBinary {
         buf: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         text::encode_label(label, column, buf)
+    }
+
+    fn accepts_enum(variants: &'static [EnumVariant], column: &PgType) -> Result<(), Reason> {
+        text::accepts_label(variants, column)
+    }
+
+    fn type_name(column: &PgType) -> String {
+        column.name().to_owned()
     }
 
     /// Reads the field count that starts a row.
@@ -176,16 +252,43 @@ pub(crate) fn unsupported(rust: &'static str, column: &PgType) -> EncodeError {
     }
 }
 
-/// Checks that the column's binary format is `expected` (after looking through domains).
+/// The rule of a type written in the binary format of one of the base types `oids`
+/// (domains over them included): the field type needs `expected` otherwise.
 #[inline]
-pub(crate) fn expect_base(
+pub(crate) fn accept_base(
     column: &PgType,
-    expected: u32,
-    rust: &'static str,
-) -> Result<(), EncodeError> {
-    if column.base_oid() == expected && matches!(column.kind(), PgTypeKind::Base) {
+    oids: &[u32],
+    expected: &'static str,
+) -> Result<(), Reason> {
+    if matches!(column.kind(), PgTypeKind::Base) && oids.contains(&column.base_oid()) {
         Ok(())
     } else {
-        Err(unsupported(rust, column))
+        Err(Reason::needs(expected))
     }
+}
+
+/// The column types a field type needs, for the messages of the arrays that hold it:
+/// what its rule says of a column no type takes.
+pub(crate) fn expected_of<T: Encode<PgBinary> + ?Sized>() -> String {
+    let none = PgType {
+        oid: 0,
+        base: 0,
+        typmod: -1,
+        name: String::new(),
+        kind: PgTypeKind::Other,
+    };
+    T::accepts(&none)
+        .err()
+        .and_then(|r| r.expected().map(str::to_owned))
+        .unwrap_or_else(|| "a type batchrow supports".to_owned())
+}
+
+/// Refuses a column that `T`'s own rule ([`Encode::accepts`]) refuses: an encoder asks
+/// the rule rather than restating it. `rust` names the type in the error.
+#[inline]
+pub(crate) fn expect<T: Encode<PgBinary> + ?Sized>(
+    column: &PgType,
+    rust: &'static str,
+) -> Result<(), EncodeError> {
+    T::accepts(column).map_err(|_| unsupported(rust, column))
 }

@@ -6,9 +6,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 
-use super::{oid, put_fixed, unsupported, PgBinary, PgType, PgTypeKind};
+use super::{accept_base, oid, put_fixed, unsupported, PgBinary, PgType, PgTypeKind};
+
+/// The rule of the address types: `inet` and `cidr`.
+fn accepts(column: &PgType) -> Result<(), Reason> {
+    accept_base(column, &[oid::INET, oid::CIDR], "inet or cidr")
+}
 
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 3;
@@ -42,6 +47,10 @@ impl Encode<PgBinary> for Ipv4Addr {
         put_v4(*self, is_cidr(column, "Ipv4Addr")?, buf);
         Ok(())
     }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        accepts(column)
+    }
 }
 
 impl Encode<PgBinary> for Ipv6Addr {
@@ -49,6 +58,10 @@ impl Encode<PgBinary> for Ipv6Addr {
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         put_v6(*self, is_cidr(column, "Ipv6Addr")?, buf);
         Ok(())
+    }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        accepts(column)
     }
 }
 
@@ -61,5 +74,9 @@ impl Encode<PgBinary> for IpAddr {
             IpAddr::V6(ip) => put_v6(*ip, cidr, buf),
         }
         Ok(())
+    }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        accepts(column)
     }
 }

@@ -14,10 +14,10 @@
 
 #[cfg(feature = "rust_decimal")]
 mod decimal {
-    use batch_core::{Encode, EncodeError};
+    use batch_core::{Encode, EncodeError, Reason};
     use rust_decimal::{Decimal, RoundingStrategy};
 
-    use crate::copy::{expect_base, oid, put_with_len, PgBinary, PgType};
+    use crate::copy::{accept_base, expect, oid, put_with_len, PgBinary, PgType};
 
     const NUMERIC_POS: u16 = 0x0000;
     const NUMERIC_NEG: u16 = 0x4000;
@@ -56,7 +56,7 @@ mod decimal {
 
     impl Encode<PgBinary> for Decimal {
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-            expect_base(column, oid::NUMERIC, "Decimal")?;
+            expect::<Self>(column, "Decimal")?;
             let (value, dscale) = fit_typmod(*self, column)?;
             let out_of_range = || EncodeError::OutOfRange {
                 what: "numeric display scale",
@@ -104,6 +104,10 @@ mod decimal {
                 }
                 Ok(())
             })
+        }
+
+        fn accepts(column: &PgType) -> Result<(), Reason> {
+            accept_base(column, &[oid::NUMERIC], "numeric")
         }
     }
 }

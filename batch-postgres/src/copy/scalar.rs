@@ -6,37 +6,45 @@
 //! (except inside `Vec<u8>` for `bytea`), `u16`, `u32`, `u64`, `u128`, `i8` and `i128`
 //! have no `Encode<PgBinary>` impl: using them with this sink is a compile error.
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, Reason};
 
-use super::{expect_base, oid, put_fixed, PgBinary, PgType};
+use super::{accept_base, expect, oid, put_fixed, PgBinary, PgType};
 
 macro_rules! fixed {
-    ($($ty:ty => $oid:expr, $name:literal;)*) => {$(
+    ($($ty:ty => $oid:expr, $name:literal, $pg:literal;)*) => {$(
         impl Encode<PgBinary> for $ty {
             #[inline]
             fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-                expect_base(column, $oid, $name)?;
+                expect::<Self>(column, $name)?;
                 put_fixed(buf, self.to_be_bytes());
                 Ok(())
+            }
+
+            fn accepts(column: &PgType) -> Result<(), Reason> {
+                accept_base(column, &[$oid], $pg)
             }
         }
     )*};
 }
 
 fixed! {
-    i16 => oid::INT2, "i16";
-    i32 => oid::INT4, "i32";
-    i64 => oid::INT8, "i64";
-    f32 => oid::FLOAT4, "f32";
-    f64 => oid::FLOAT8, "f64";
+    i16 => oid::INT2, "i16", "smallint";
+    i32 => oid::INT4, "i32", "integer";
+    i64 => oid::INT8, "i64", "bigint";
+    f32 => oid::FLOAT4, "f32", "real";
+    f64 => oid::FLOAT8, "f64", "double precision";
 }
 
 impl Encode<PgBinary> for bool {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        expect_base(column, oid::BOOL, "bool")?;
+        expect::<Self>(column, "bool")?;
         put_fixed(buf, [u8::from(*self)]);
         Ok(())
+    }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        accept_base(column, &[oid::BOOL], "boolean")
     }
 }
 
@@ -51,5 +59,10 @@ impl<T: Encode<PgBinary>> Encode<PgBinary> for Option<T> {
                 Ok(())
             }
         }
+    }
+
+    /// Any column that takes `T`: the schema check refuses a NOT NULL column itself.
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        T::accepts(column)
     }
 }

@@ -537,3 +537,146 @@ fn json_values() {
     cross(&v, &t(oid::JSONB, "jsonb"), &Type::JSONB);
     enc_err(&v, &int4());
 }
+
+/// The rule of `T` (its `Encode::accepts`) for `column`.
+fn accepts<T: Encode<PgBinary> + ?Sized>(column: &PgType) -> Result<(), String> {
+    T::accepts(column).map_err(|r| r.to_string())
+}
+
+#[test]
+fn exact_integer_widths() {
+    let int4 = t(oid::INT4, "integer");
+    assert!(accepts::<i32>(&int4).is_ok());
+    assert_eq!(
+        accepts::<i64>(&int4).unwrap_err(),
+        "this field type needs bigint"
+    );
+    assert!(accepts::<i16>(&int4).is_err());
+    assert!(accepts::<Option<i32>>(&int4).is_ok());
+    // A domain over int4 takes what int4 takes.
+    let domain = PgType {
+        oid: 90_000,
+        name: "positive".into(),
+        ..t(oid::INT4, "integer")
+    };
+    assert!(accepts::<i32>(&domain).is_ok());
+}
+
+#[test]
+fn strings_go_into_text_like_columns_only() {
+    for (o, n) in [
+        (oid::TEXT, "text"),
+        (oid::VARCHAR, "character varying(3)"),
+        (oid::BPCHAR, "character(2)"),
+        (oid::NAME, "name"),
+        (oid::JSON, "json"),
+        (oid::JSONB, "jsonb"),
+    ] {
+        assert!(accepts::<String>(&t(o, n)).is_ok(), "{n}");
+        assert!(accepts::<&str>(&t(o, n)).is_ok(), "{n}");
+    }
+    let ts = t(oid::TIMESTAMP, "timestamp without time zone");
+    assert_eq!(
+        accepts::<String>(&ts).unwrap_err(),
+        "this field type needs text, varchar(n), character(n), name, citext, an enum type, \
+         json or jsonb"
+    );
+}
+
+#[test]
+fn bytes_and_arrays() {
+    let bytea = t(oid::BYTEA, "bytea");
+    assert!(accepts::<Vec<u8>>(&bytea).is_ok());
+    assert!(accepts::<[u8; 16]>(&bytea).is_ok());
+    assert!(accepts::<&[u8]>(&bytea).is_ok());
+    let int4_array = PgType::array_of(1007, t(oid::INT4, "integer"));
+    assert!(accepts::<Vec<i32>>(&int4_array).is_ok());
+    assert!(accepts::<Vec<Option<i32>>>(&int4_array).is_ok());
+    assert_eq!(
+        accepts::<Vec<i64>>(&int4_array).unwrap_err(),
+        "in the array elements: this field type needs bigint"
+    );
+    assert_eq!(
+        accepts::<Vec<u8>>(&int4_array).unwrap_err(),
+        "this field type needs bytea"
+    );
+    assert_eq!(
+        accepts::<Vec<i32>>(&t(oid::INT4, "integer")).unwrap_err(),
+        "this field type needs an array of integer"
+    );
+}
+
+#[test]
+fn enums_need_every_label() {
+    use batch_core::EnumVariant;
+    const VARIANTS: &[EnumVariant] = &[
+        EnumVariant {
+            label: "sad",
+            value: 0,
+        },
+        EnumVariant {
+            label: "happy",
+            value: 1,
+        },
+        EnumVariant {
+            label: "meh",
+            value: 2,
+        },
+    ];
+    let mood = PgType::enumeration(1, "mood", vec!["sad".into(), "ok".into()]);
+    let rule = |v: &'static [EnumVariant], c: &PgType| {
+        PgBinary::accepts_enum(v, c).map_err(|r| r.to_string())
+    };
+    assert_eq!(
+        rule(VARIANTS, &mood).unwrap_err(),
+        "the enum type mood has no label 'happy', 'meh'; add it with ALTER TYPE … ADD VALUE"
+    );
+    assert!(rule(&VARIANTS[..1], &mood).is_ok());
+    assert!(rule(VARIANTS, &text()).is_ok());
+    assert_eq!(
+        rule(VARIANTS, &t(oid::INT4, "integer")).unwrap_err(),
+        "this field type needs an enum type with its labels, or text"
+    );
+    assert!(accepts::<String>(&mood).is_ok());
+}
+
+#[test]
+fn intervals_are_microseconds_days_months() {
+    use super::Interval;
+    let interval = t(oid::INTERVAL, "interval");
+    // length 16 | microseconds -1 -> ff x8 | days 2 -> 00 00 00 02 | months -3 -> ff ff ff fd
+    assert_eq!(
+        enc(&Interval::new(-3, 2, -1), &interval),
+        [
+            0, 0, 0, 16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 0xff, 0xff,
+            0xff, 0xfd
+        ]
+    );
+    // NULL -> length -1
+    assert_eq!(enc(&None::<Interval>, &interval), [0xff; 4]);
+    assert!(matches!(
+        enc_err(&Interval::default(), &t(oid::INT8, "bigint")),
+        EncodeError::Unsupported { .. }
+    ));
+    assert!(accepts::<Interval>(&interval).is_ok());
+    assert_eq!(
+        accepts::<Interval>(&t(oid::TIMESTAMP, "timestamp")).unwrap_err(),
+        "this field type needs interval"
+    );
+    assert_eq!(
+        accepts::<Vec<Interval>>(&interval).unwrap_err(),
+        "this field type needs an array of interval"
+    );
+    for (v, iso) in [
+        (Interval::default(), "PT0S"),
+        (Interval::new(12, 0, 0), "P1Y"),
+        (Interval::new(-13, 0, 0), "P-1Y-1M"),
+        (Interval::new(0, -5, 0), "P-5D"),
+        (Interval::new(1, 1, 1), "P1M1DT0.000001S"),
+        (Interval::new(0, 0, -3_723_500_000), "PT-1H-2M-3.5S"),
+        (Interval::new(0, 0, -500_000), "PT-0.5S"),
+        (Interval::new(0, 0, 60_000_000), "PT1M"),
+    ] {
+        assert_eq!(v.to_string(), iso, "{v:?}");
+    }
+}

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use batch_core::{Encode, EncodeError};
+use batch_core::{Encode, EncodeError, EnumVariant, Reason};
 
 use super::{oid, put_with_len, too_long, unsupported, PgBinary, PgType, PgTypeKind};
 
@@ -131,6 +131,42 @@ pub(crate) fn encode_str(
     }
 }
 
+/// The rule of text: the text-like types, enum types (label by label, while encoding),
+/// `json` and `jsonb`.
+fn accepts_str(column: &PgType) -> Result<(), Reason> {
+    let json = matches!(column.kind(), PgTypeKind::Base)
+        && matches!(column.base_oid(), oid::JSON | oid::JSONB);
+    if column.is_text() || column.enum_labels().is_some() || json {
+        Ok(())
+    } else {
+        Err(Reason::needs(
+            "text, varchar(n), character(n), name, citext, an enum type, json or jsonb",
+        ))
+    }
+}
+
+/// The rule of a Rust enum (`#[derive(BatchEnum)]`): an enum type with every one of its
+/// labels, or a text-like type.
+pub(crate) fn accepts_label(variants: &[EnumVariant], column: &PgType) -> Result<(), Reason> {
+    let Some(labels) = column.enum_labels() else {
+        return if column.is_text() {
+            Ok(())
+        } else {
+            Err(Reason::needs("an enum type with its labels, or text"))
+        };
+    };
+    let missing = EnumVariant::missing(variants, |l| labels.iter().any(|s| s == l));
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Reason::new(format!(
+            "the enum type {} has no label {}; add it with ALTER TYPE … ADD VALUE",
+            column.name(),
+            missing.join(", ")
+        )))
+    }
+}
+
 /// Writes a Rust enum's label to an enum or text-like column.
 pub(crate) fn encode_label(
     label: &'static str,
@@ -149,6 +185,10 @@ impl Encode<PgBinary> for str {
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         encode_str(self, "&str", column, buf)
     }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        accepts_str(column)
+    }
 }
 
 impl Encode<PgBinary> for String {
@@ -156,11 +196,19 @@ impl Encode<PgBinary> for String {
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         encode_str(self, "String", column, buf)
     }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        accepts_str(column)
+    }
 }
 
 impl Encode<PgBinary> for Cow<'_, str> {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         encode_str(self, "Cow<str>", column, buf)
+    }
+
+    fn accepts(column: &PgType) -> Result<(), Reason> {
+        accepts_str(column)
     }
 }

@@ -38,6 +38,8 @@ pub mod oid {
     pub const TIMESTAMP: u32 = 1114;
     /// `timestamptz` (with time zone).
     pub const TIMESTAMPTZ: u32 = 1184;
+    /// `interval`.
+    pub const INTERVAL: u32 = 1186;
     /// `numeric`.
     pub const NUMERIC: u32 = 1700;
     /// `uuid`.

@@ -8,8 +8,12 @@ impl batch_core::Encode<super::PgBinary> for uuid::Uuid {
         column: &super::PgType,
         buf: &mut Vec<u8>,
     ) -> Result<(), batch_core::EncodeError> {
-        super::expect_base(column, super::oid::UUID, "Uuid")?;
+        super::expect::<Self>(column, "Uuid")?;
         super::put_fixed(buf, *self.as_bytes());
         Ok(())
+    }
+
+    fn accepts(column: &super::PgType) -> Result<(), batch_core::Reason> {
+        super::accept_base(column, &[super::oid::UUID], "uuid")
     }
 }

@@ -172,7 +172,7 @@ impl PgBinary {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -195,5 +195,64 @@ mod tests {
             default_type(&ValueKind::Array(&ValueKind::Array(&ValueKind::I32))),
             None
         );
+    }
+
+    /// The default type of every kind is one its Rust types' rules take: the defaults
+    /// of `CREATE TABLE` cannot drift from `Encode::accepts`.
+    #[test]
+    fn defaults_agree_with_the_rules() {
+        use crate::copy::oid;
+        use crate::{PgBinary, PgType};
+        use batch_core::{ColumnValue, Encode};
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+        fn pg_type(name: &str) -> PgType {
+            if let Some(element) = name.strip_suffix("[]") {
+                return PgType::array_of(0, pg_type(element));
+            }
+            let o = match name {
+                "boolean" => oid::BOOL,
+                "smallint" => oid::INT2,
+                "integer" => oid::INT4,
+                "bigint" => oid::INT8,
+                "real" => oid::FLOAT4,
+                "double precision" => oid::FLOAT8,
+                "text" => oid::TEXT,
+                "bytea" => oid::BYTEA,
+                "date" => oid::DATE,
+                "timestamp" => oid::TIMESTAMP,
+                "timestamptz" => oid::TIMESTAMPTZ,
+                "uuid" => oid::UUID,
+                "inet" => oid::INET,
+                "numeric" => oid::NUMERIC,
+                "jsonb" => oid::JSONB,
+                other => panic!("no OID for {other} in this test"),
+            };
+            PgType::builtin(o, name)
+        }
+
+        fn agrees<T: Encode<PgBinary> + ColumnValue + ?Sized>() {
+            let name = default_type(&T::KIND).unwrap();
+            assert!(
+                T::accepts(&pg_type(&name)).is_ok(),
+                "{} defaults to {name}, which it does not accept",
+                std::any::type_name::<T>()
+            );
+        }
+        macro_rules! agree {
+            ($($t:ty),*) => {$(agrees::<$t>();)*};
+        }
+        agree! {
+            bool, i16, i32, i64, f32, f64, String, &str, Vec<u8>, [u8; 16], Option<i32>,
+            Vec<Option<String>>, Vec<Vec<u8>>, Ipv4Addr, Ipv6Addr, IpAddr
+        }
+        // date, timestamp, timestamptz
+        #[cfg(all(feature = "chrono", feature = "time"))]
+        agree! {
+            chrono::NaiveDate, time::Date, chrono::NaiveDateTime, time::PrimitiveDateTime,
+            chrono::DateTime<chrono::Utc>, time::OffsetDateTime
+        }
+        #[cfg(all(feature = "uuid", feature = "rust_decimal", feature = "serde_json"))]
+        agree! { uuid::Uuid, rust_decimal::Decimal, serde_json::Value }
     }
 }

@@ -84,7 +84,7 @@ pub(crate) async fn check(
     let names: Vec<&str> = schema.columns.iter().map(|c| c.name).collect();
     let declared = declared::resolve(client, schema.columns).await?;
     let declared = declared::mismatches(schema.columns, &server, &declared);
-    let compared = compare::compare(schema.columns, &server);
+    let compared = compare::compare(&schema, &server);
     let columns = declared::merge(compared, declared).map_err(|columns| {
         SinkError::schema(SchemaMismatch {
             table: table.display(),

@@ -97,6 +97,7 @@ fn default_type(column: &str, kind: ValueKind) -> Option<ChType> {
     RowBinary::resolve_offline(Schema {
         table: "t",
         columns,
+        check: None,
     })
     .ok()?
     .pop()

@@ -210,6 +210,7 @@ impl Generated {
         Schema {
             table: Box::leak(self.table.clone().into_boxed_str()),
             columns: Box::leak(columns.into_boxed_slice()),
+            check: None,
         }
     }
 }
