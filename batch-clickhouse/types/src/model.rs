@@ -326,7 +326,8 @@ mod tests {
             scale: 20
         }
         .is_supported());
-        assert!(!ChType::Map(b(ChType::String), b(ChType::Int256)).is_supported());
+        assert!(ChType::Map(b(ChType::String), b(ChType::Int256)).is_supported());
+        assert!(!ChType::Map(b(ChType::String), b(ChType::Nothing)).is_supported());
         assert!(!ChType::Other("AggregateFunction(sum, UInt64)".into()).is_supported());
         assert!(!ChType::Nothing.is_supported());
     }
