@@ -964,8 +964,8 @@ impl Sink for ClickHouseSink {
     fn send_memory(&self, batch: &Batch) -> usize {
         match self.prepared.as_ref().and_then(|p| native_for(p, batch)) {
             Some((native, _)) => {
-                let block = native.memory_bound(batch);
-                block + frame::block_send_memory(block, MAX_FRAME)
+                native.memory_bound(batch)
+                    + frame::block_send_memory(native.block_bound(batch), MAX_FRAME)
             }
             None => frame::send_memory(batch, MAX_FRAME),
         }

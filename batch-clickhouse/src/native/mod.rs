@@ -40,7 +40,7 @@ use batch_core::Batch;
 use crate::error::{Error, Result};
 use crate::types::ChType;
 use plan::{Node, Numbering, DICT_ENTRY, SECTION_KEYS};
-use transcode::{Bad, Dict, Measure, Reader, Write};
+use transcode::{Bad, Dict, Reader, Write};
 
 /// The format a [`ClickHouseSink`](crate::ClickHouseSink) sends each batch in; see
 /// [`ClickHouseSink::insert_format`](crate::ClickHouseSink::insert_format).
@@ -200,7 +200,7 @@ impl NativeBlock {
     /// [`Error::Transcode`] when the rows do not read as values of the columns' types
     /// (rows encoded for other columns), naming the row and the column.
     pub fn transcode<B: AsRef<[u8]>>(&self, pieces: &[B]) -> Result<Vec<u8>> {
-        self.transcode_counted(pieces).map(|(block, _)| block)
+        self.transcode_counted(pieces, 0).map(|(block, _)| block)
     }
 
     /// Transcodes the rows of `batch` into one block.
@@ -211,7 +211,7 @@ impl NativeBlock {
     /// read are not the batch's number of rows.
     pub fn transcode_batch(&self, batch: &Batch) -> Result<Vec<u8>> {
         let chunks: Vec<bytes::Bytes> = batch.chunks().collect();
-        let (block, rows) = self.transcode_counted(&chunks)?;
+        let (block, rows) = self.transcode_counted(&chunks, batch.rows())?;
         if rows != batch.rows() {
             return Err(Error::Transcode {
                 row: rows,
@@ -223,96 +223,103 @@ impl NativeBlock {
     }
 
     /// The block, and the number of rows read.
-    fn transcode_counted<B: AsRef<[u8]>>(&self, pieces: &[B]) -> Result<(Vec<u8>, usize)> {
-        // First pass: every stream's length, and the dictionaries' sections.
-        let mut m = Measure {
-            lens: vec![0; self.streams],
+    fn transcode_counted<B: AsRef<[u8]>>(
+        &self,
+        pieces: &[B],
+        rows_hint: usize,
+    ) -> Result<(Vec<u8>, usize)> {
+        let mut w = Write {
+            streams: vec![Vec::new(); self.streams],
+            totals: vec![0; self.streams],
             dicts: self.new_dicts(),
         };
+        self.reserve(&mut w.streams, pieces, rows_hint);
         let mut rows = 0usize;
         for piece in pieces {
             let mut r = Reader::new(piece.as_ref());
             while !r.done() {
                 for c in &self.columns {
-                    m.visit(&c.node, &mut r)
+                    w.visit(&c.node, &mut r)
                         .map_err(|e| bad(rows, &c.name, e))?;
                 }
                 rows += 1;
             }
         }
         for c in &self.columns {
-            m.finish(&c.node);
+            w.finish(&c.node);
         }
-        // The layout: the block's head, then each column's name, type, prefix and
-        // streams in order (stream ids are numbered in that order).
+        Ok((self.assemble(rows, w.streams), rows))
+    }
+
+    /// Reserves the streams whose size is known ahead for `rows` rows (fixed-size values,
+    /// null maps, array offsets), and, without arrays or maps, shares the rest of the
+    /// rows' bytes between the streams of strings, so that streams rarely grow by
+    /// copying.
+    fn reserve<B: AsRef<[u8]>>(&self, streams: &mut [Vec<u8>], pieces: &[B], rows: usize) {
+        let mut strings = Vec::new();
+        for c in &self.columns {
+            transcode::reserve(&c.node, rows, streams, &mut strings);
+        }
+        if self.nested || strings.is_empty() {
+            return;
+        }
+        let len: usize = pieces.iter().map(|p| p.as_ref().len()).sum();
+        let fixed: usize = streams.iter().map(Vec::capacity).sum();
+        let share = len.saturating_sub(fixed) / strings.len();
+        for s in strings {
+            streams[s].reserve_exact(share);
+        }
+    }
+
+    /// The block: its head, then each column's name, type, prefix and streams in order
+    /// (stream ids are numbered in that order).
+    /// Each stream is freed once copied, so that the streams and the block are not
+    /// both held whole.
+    fn assemble(&self, rows: usize, streams: Vec<Vec<u8>>) -> Vec<u8> {
         let mut head = Vec::new();
         put_len(&mut head, self.columns.len());
         put_len(&mut head, rows);
-        let mut start = vec![0; self.streams];
-        let mut heads = Vec::with_capacity(self.columns.len());
-        let mut pos = head.len();
-        let mut stream = 0;
+        let columns: usize = self
+            .columns
+            .iter()
+            .map(|c| c.head.len() + if rows > 0 { c.prefix.len() } else { 0 })
+            .sum();
+        let data: usize = streams.iter().map(Vec::len).sum();
+        let mut out = Vec::with_capacity(head.len() + columns + data);
+        out.extend_from_slice(&head);
+        let mut next = streams.into_iter();
         for c in &self.columns {
-            heads.push(pos);
-            pos += c.head.len();
+            out.extend_from_slice(&c.head);
             if rows > 0 {
-                pos += c.prefix.len();
+                out.extend_from_slice(&c.prefix);
             }
-            let count = count_streams(&c.node);
-            let own = stream..stream + count;
-            for (at, len) in start[own.clone()].iter_mut().zip(&m.lens[own]) {
-                *at = pos;
-                pos += len;
-            }
-            stream += count;
-        }
-        let mut out = vec![0u8; pos];
-        let layout = |e| bad(rows, "", e);
-        let mut at = 0;
-        transcode::put(&mut out, &mut at, &head).map_err(layout)?;
-        for (c, &at) in self.columns.iter().zip(&heads) {
-            let mut at = at;
-            transcode::put(&mut out, &mut at, &c.head).map_err(layout)?;
-            if rows > 0 {
-                transcode::put(&mut out, &mut at, &c.prefix).map_err(layout)?;
+            for stream in next.by_ref().take(count_streams(&c.node)) {
+                out.extend_from_slice(&stream);
             }
         }
-        // Second pass: every value at its place.
-        let Measure { lens, dicts } = m;
-        let mut w = Write {
-            out: &mut out,
-            at: start.clone(),
-            start,
-            totals: vec![0; self.streams],
-            dicts,
-        };
-        let mut row = 0usize;
-        for piece in pieces {
-            let mut r = Reader::new(piece.as_ref());
-            while !r.done() {
-                for c in &self.columns {
-                    w.visit(&c.node, &mut r).map_err(|e| bad(row, &c.name, e))?;
-                }
-                row += 1;
-            }
-        }
-        // Every stream filled to its measured length (a dictionary's stream is written
-        // through its own cursors).
-        let dict_streams = self.dict_streams();
-        let filled =
-            (0..self.streams).all(|s| dict_streams.contains(&s) || w.at[s] == w.start[s] + lens[s]);
-        if row != rows || !filled {
-            return Err(layout(Bad::Layout));
-        }
-        Ok((out, rows))
+        out
     }
 
     /// An upper bound of the memory [`transcode_batch`](NativeBlock::transcode_batch)
-    /// takes for `batch`: the block, and the dictionaries of `LowCardinality` columns.
-    /// Without arrays or maps it is computed from the batch's size; with them, the rows
-    /// are read (but not copied).
+    /// takes for `batch`: the streams the rows are read into (each reserved at its size
+    /// when that is known ahead, else grown to at most twice its bytes), the block they
+    /// are joined into, and the dictionaries of `LowCardinality` columns: three times
+    /// the block's bound, plus the dictionaries. Without arrays or maps it is computed
+    /// from the batch's size; with them, the rows are read (but not copied).
     #[must_use]
     pub fn memory_bound(&self, batch: &Batch) -> usize {
+        let (block, dicts) = self.bounds(batch);
+        3 * block + dicts
+    }
+
+    /// An upper bound of the block's bytes alone.
+    #[must_use]
+    pub(crate) fn block_bound(&self, batch: &Batch) -> usize {
+        self.bounds(batch).0
+    }
+
+    /// Upper bounds of the block's bytes and of its dictionaries' memory.
+    fn bounds(&self, batch: &Batch) -> (usize, usize) {
         let heads: usize = self
             .columns
             .iter()
@@ -322,11 +329,9 @@ impl NativeBlock {
         let dicts = self.dicts.len();
         if !self.nested {
             let rows = batch.rows();
-            return heads
-                + self.extra_fixed
-                + batch.len()
-                + rows.saturating_mul(self.extra_per_row)
-                + dicts * rows.min(SECTION_KEYS) * DICT_ENTRY;
+            let block =
+                heads + self.extra_fixed + batch.len() + rows.saturating_mul(self.extra_per_row);
+            return (block, dicts * rows.min(SECTION_KEYS) * DICT_ENTRY);
         }
         let mut total = heads + self.extra_fixed;
         let mut lc_values = 0;
@@ -337,12 +342,12 @@ impl NativeBlock {
                     match transcode::bound(&c.node, &mut r, &mut lc_values) {
                         Ok(n) => total += n,
                         // Rows that do not read fail the send; count them as they are.
-                        Err(_) => return total + batch.len(),
+                        Err(_) => return (total + batch.len(), 0),
                     }
                 }
             }
         }
-        total + dicts * lc_values.min(SECTION_KEYS) * DICT_ENTRY
+        (total, dicts * lc_values.min(SECTION_KEYS) * DICT_ENTRY)
     }
 
     fn new_dicts<'a>(&self) -> Vec<Dict<'a>> {
@@ -350,26 +355,6 @@ impl NativeBlock {
             .iter()
             .map(|&(nullable, leaf)| Dict::new(nullable, leaf))
             .collect()
-    }
-
-    /// The streams of `LowCardinality` columns.
-    fn dict_streams(&self) -> Vec<usize> {
-        fn walk(node: &Node, out: &mut Vec<usize>) {
-            match node {
-                Node::LowCardinality { stream, .. } => out.push(*stream),
-                Node::Array { inner, .. } => walk(inner, out),
-                Node::Map { key, value, .. } => {
-                    walk(key, out);
-                    walk(value, out);
-                }
-                Node::Leaf { .. } | Node::Nullable { .. } => {}
-            }
-        }
-        let mut out = Vec::new();
-        for c in &self.columns {
-            walk(&c.node, &mut out);
-        }
-        out
     }
 }
 

@@ -375,7 +375,9 @@ fn the_memory_bound_covers_the_block() {
     let b = batch(&rows, 100);
     let block = flat.transcode_batch(&b).unwrap();
     let bound = flat.memory_bound(&b);
-    assert!(bound >= block.len(), "{bound} < {}", block.len());
+    // The streams (up to twice their bytes when they grow) and the block they are
+    // joined into.
+    assert!(bound >= 3 * block.len(), "{bound} < 3 * {}", block.len());
     let nested = native(&[("a", "Array(Nullable(Int64))")]);
     let rows: Vec<Vec<u8>> = (0..500)
         .map(|_| rb(&vec![None::<i64>; 3], "Array(Nullable(Int64))"))
@@ -384,8 +386,8 @@ fn the_memory_bound_covers_the_block() {
     let block = nested.transcode_batch(&b).unwrap();
     // 4 RowBinary bytes a row; 8 + 3 * 9 in Native.
     assert_eq!(b.len(), 2000);
-    assert!(nested.memory_bound(&b) >= block.len());
-    assert!(nested.memory_bound(&b) < 2 * block.len());
+    assert!(nested.memory_bound(&b) >= 3 * block.len());
+    assert!(nested.memory_bound(&b) < 4 * block.len());
 }
 
 #[test]
