@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::classify::{classify, server_code};
 use crate::dedup;
 use crate::endpoints::{Endpoint, Endpoints, Pick, PROBE_TIMEOUT};
-use crate::frame::{self, Frame, MAX_FRAME};
+use crate::frame::{self, Frame, InsertCompression, MAX_FRAME};
 use crate::native::{InsertFormat, NativeBlock};
 use crate::rowbinary::RowBinary;
 use crate::schema::{self, check_endpoint, combine, Checked};
@@ -256,6 +256,7 @@ pub struct ClickHouseSink {
     /// The URLs of [`ClickHouseSink::endpoints`]; empty: the client's own.
     urls: Vec<String>,
     format: InsertFormat,
+    compression: InsertCompression,
     prepared: Option<Prepared>,
 }
 
@@ -297,6 +298,7 @@ impl ClickHouseSink {
             deduplicate: false,
             urls: Vec::new(),
             format: InsertFormat::default(),
+            compression: InsertCompression::default(),
             prepared: None,
         }
     }
@@ -334,6 +336,29 @@ impl ClickHouseSink {
     /// ```
     pub fn insert_format(mut self, format: InsertFormat) -> Self {
         self.format = format;
+        self
+    }
+
+    /// How each batch's frame is compressed (default: [`InsertCompression::Lz4`]); see
+    /// [`InsertCompression`]. The client's own compression setting applies to the
+    /// schema check only.
+    ///
+    /// With [`InsertCompression::None`], a Native sink sends every batch in Native
+    /// (with LZ4, rows LZ4 cannot shrink go in RowBinary, see
+    /// [`insert_format`](ClickHouseSink::insert_format)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use batch_clickhouse::{ClickHouseSink, InsertCompression};
+    ///
+    /// let client = clickhouse::Client::default().with_url("http://127.0.0.1:8123");
+    /// let sink = ClickHouseSink::new(client).compression(InsertCompression::None);
+    /// // Hand `sink` to the batcher.
+    /// # drop(sink);
+    /// ```
+    pub fn compression(mut self, compression: InsertCompression) -> Self {
+        self.compression = compression;
         self
     }
 
@@ -661,6 +686,7 @@ impl ClickHouseSink {
     async fn compress(
         batch: &Batch,
         native: Option<Arc<NativeBlock>>,
+        compression: InsertCompression,
     ) -> Result<Vec<Frame>, SinkError> {
         let owned = batch.clone();
         let rows = batch.rows();
@@ -669,7 +695,8 @@ impl ClickHouseSink {
         };
         let job = move || -> Result<Vec<Frame>, SinkError> {
             let Some(native) = native else {
-                return frame::frames(&owned, MAX_FRAME).map_err(framing);
+                let lz4 = compression.lz4_for(&owned);
+                return frame::frames(&owned, MAX_FRAME, lz4).map_err(framing);
             };
             // Rows that do not read as their columns' values (rows written by hand, or a
             // bug): the row is named, as the server names a row it cannot parse.
@@ -685,7 +712,8 @@ impl ClickHouseSink {
                 }
                 .with_source(e)
             })?;
-            frame::block_frames(block.into(), MAX_FRAME).map_err(framing)
+            let lz4 = compression == InsertCompression::Lz4;
+            frame::block_frames(block.into(), MAX_FRAME, lz4).map_err(framing)
         };
         match tokio::task::spawn_blocking(job).await {
             Ok(result) => result,
@@ -783,12 +811,12 @@ impl ClickHouseSink {
                 deadline.saturating_duration_since(started)
             ))
         };
-        let native = native_for(p, batch);
+        let native = native_for(p, self.compression, batch);
         let sql = match native {
             Some((_, sql)) => sql.as_str(),
             None => p.sql.as_str(),
         };
-        let compress = Self::compress(batch, native.map(|(n, _)| n.clone()));
+        let compress = Self::compress(batch, native.map(|(n, _)| n.clone()), self.compression);
         let frames = match tokio::time::timeout_at(deadline, compress).await {
             Ok(frames) => frames?,
             Err(_) => return Err(out_of_time(false, "")),
@@ -883,11 +911,19 @@ impl ClickHouseSink {
 }
 
 /// The transcoder and statement for `batch` when it goes in Native: when the sink sends
-/// Native and LZ4 shrinks the batch's rows. Rows LZ4 cannot shrink go in RowBinary, in
-/// a stored frame made of the batch's own chunks, without a copy (see
-/// [`ClickHouseSink::insert_format`]). Deterministic: every attempt decides the same.
-fn native_for<'p>(p: &'p Prepared, batch: &Batch) -> Option<&'p (Arc<NativeBlock>, String)> {
-    p.native.as_ref().filter(|_| frame::compressible(batch))
+/// Native, without compression or with LZ4 when LZ4 shrinks the batch's rows. Rows LZ4
+/// cannot shrink go in RowBinary, in a stored frame made of the batch's own chunks,
+/// without a copy (see [`ClickHouseSink::insert_format`]). Deterministic: every attempt
+/// decides the same.
+fn native_for<'p>(
+    p: &'p Prepared,
+    compression: InsertCompression,
+    batch: &Batch,
+) -> Option<&'p (Arc<NativeBlock>, String)> {
+    p.native.as_ref().filter(|_| match compression {
+        InsertCompression::None => true,
+        _ => frame::compressible(batch),
+    })
 }
 
 fn has_json(t: &ChType) -> bool {
@@ -962,12 +998,16 @@ impl Sink for ClickHouseSink {
     /// format): the frame's 25 bytes of checksum and header and the list of its pieces,
     /// which point into the batch's chunks.
     fn send_memory(&self, batch: &Batch) -> usize {
-        match self.prepared.as_ref().and_then(|p| native_for(p, batch)) {
+        let Some(p) = self.prepared.as_ref() else {
+            return frame::send_memory(batch, MAX_FRAME, frame::compressible(batch));
+        };
+        match native_for(p, self.compression, batch) {
             Some((native, _)) => {
+                let lz4 = self.compression == InsertCompression::Lz4;
                 native.memory_bound(batch)
-                    + frame::block_send_memory(native.block_bound(batch), MAX_FRAME)
+                    + frame::block_send_memory(native.block_bound(batch), MAX_FRAME, lz4)
             }
-            None => frame::send_memory(batch, MAX_FRAME),
+            None => frame::send_memory(batch, MAX_FRAME, self.compression.lz4_for(batch)),
         }
     }
 }
@@ -1295,6 +1335,38 @@ mod tests {
         // The sink counted the block and the frame.
         let sink = native_sink("http://127.0.0.1:1".into());
         assert!(sink.send_memory(&b) >= block.len() + first.len());
+    }
+
+    /// Without compression, a Native sink sends the block in one stored frame (method
+    /// `0x02`), the same bytes on every attempt, and counts no LZ4 frame.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_compression_the_block_goes_in_one_stored_frame() {
+        let b = batch(5000, 250);
+        let block = NativeBlock::new([("id", &ChType::UInt64)])
+            .unwrap()
+            .transcode_batch(&b)
+            .unwrap();
+        let mut bodies = Vec::new();
+        for _ in 0..2 {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let server = tokio::spawn(serve_one(listener));
+            let sink = native_sink(url).compression(InsertCompression::None);
+            sink.send(&b).await.unwrap();
+            let (request_line, body) = server.await.unwrap();
+            assert!(request_line.contains("FORMAT+Native"), "{request_line}");
+            bodies.push(body);
+        }
+        assert!(bodies[0] == bodies[1], "two attempts sent different bytes");
+        let body = &bodies[0];
+        assert_eq!(frames_of(body), [(0x02, 9 + block.len(), block.len())]);
+        assert_eq!(body[25..], block[..]);
+        let checksum = u128::from_le_bytes(body[..16].try_into().unwrap()).rotate_left(64);
+        assert_eq!(checksum, cityhash_rs::cityhash_102_128(&body[16..]));
+        let lz4 = native_sink("http://127.0.0.1:1".into());
+        let none = native_sink("http://127.0.0.1:1".into()).compression(InsertCompression::None);
+        assert!(none.send_memory(&b) < lz4.send_memory(&b));
+        assert!(none.send_memory(&b) >= block.len());
     }
 
     /// Rows LZ4 cannot shrink go in RowBinary, in a stored frame of the batch's chunks.

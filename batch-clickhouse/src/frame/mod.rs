@@ -29,6 +29,58 @@ const HEADER: usize = 9;
 const LZ4: u8 = 0x82;
 const NONE: u8 = 0x02;
 
+/// How a [`ClickHouseSink`](crate::ClickHouseSink) compresses the frame each batch is
+/// sent in ([`ClickHouseSink::compression`](crate::ClickHouseSink::compression)).
+///
+/// Either way a batch goes in checksummed frames (`decompress=1`), which the server
+/// reads whole and checks before it parses a row, so a cut-off request stores nothing
+/// of the batch, and every attempt at a batch sends the same bytes.
+///
+/// # Examples
+///
+/// ```no_run
+/// use batch_clickhouse::{ClickHouseSink, InsertCompression};
+///
+/// let client = clickhouse::Client::default().with_url("http://127.0.0.1:8123");
+/// // On a fast local network, spend no client CPU on LZ4.
+/// let sink = ClickHouseSink::new(client).compression(InsertCompression::None);
+/// # drop(sink);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum InsertCompression {
+    /// LZ4 (the default): fewer bytes on the wire for some client CPU. A batch whose
+    /// rows LZ4 would not shrink (judged on its first 64 KiB) is stored instead.
+    #[default]
+    Lz4,
+    /// No compression: the frame stores the rows as they are (ClickHouse's `NONE`
+    /// method), after a 25-byte checksum and header; only the checksum's pass over the
+    /// bytes costs CPU. RowBinary batches are sent from the batch's own chunks, without
+    /// a copy.
+    None,
+}
+
+impl std::fmt::Display for InsertCompression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            InsertCompression::Lz4 => "LZ4",
+            InsertCompression::None => "none",
+        })
+    }
+}
+
+impl InsertCompression {
+    /// Whether `batch` goes in LZ4 frames: with [`InsertCompression::Lz4`], when LZ4
+    /// shrinks its rows ([`compressible`]). Deterministic, as every attempt must decide
+    /// the same.
+    pub(crate) fn lz4_for(self, batch: &Batch) -> bool {
+        match self {
+            InsertCompression::Lz4 => compressible(batch),
+            InsertCompression::None => false,
+        }
+    }
+}
+
 /// How much of the batch is compressed to decide whether LZ4 pays.
 const SAMPLE: usize = 64 << 10;
 
@@ -99,12 +151,12 @@ pub(crate) fn frame_bound(len: usize) -> usize {
 /// frame's rows are one piece of memory already); for stored frames, which share the
 /// batch's memory, only their checksums and headers and the lists of their pieces.
 #[must_use]
-pub(crate) fn send_memory(batch: &Batch, max_frame: usize) -> usize {
+pub(crate) fn send_memory(batch: &Batch, max_frame: usize, lz4: bool) -> usize {
     let len = batch.len();
     let max_frame = max_frame.max(1);
     let frames = len.div_ceil(max_frame);
     let headers = frames * (CHECKSUM + HEADER);
-    if !compressible(batch) {
+    if !lz4 {
         // Stored frames: their checksums and headers, and the lists of pieces that
         // point into the batch's chunks (a chunk split between two frames is two).
         let pieces = batch.chunks().len() + 2 * frames;
@@ -179,9 +231,9 @@ fn checksum_bytes(checksum: u128) -> [u8; CHECKSUM] {
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn frames(batch: &Batch, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
-    if !compressible(batch) {
-        return stored(batch, max_frame);
+pub(crate) fn frames(batch: &Batch, max_frame: usize, lz4: bool) -> Result<Vec<Frame>, FrameError> {
+    if !lz4 {
+        return stored(batch.chunks(), batch.len(), max_frame);
     }
     pieces(batch, max_frame)
         .map(|piece| {
@@ -199,7 +251,15 @@ pub(crate) fn frames(batch: &Batch, max_frame: usize) -> Result<Vec<Frame>, Fram
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn block_frames(block: Bytes, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
+pub(crate) fn block_frames(
+    block: Bytes,
+    max_frame: usize,
+    lz4: bool,
+) -> Result<Vec<Frame>, FrameError> {
+    if !lz4 {
+        let len = block.len();
+        return stored(std::iter::once(block), len, max_frame);
+    }
     let max = max_frame.max(1);
     let mut frames = Vec::with_capacity(block.len().div_ceil(max));
     let mut rest = block;
@@ -213,20 +273,29 @@ pub(crate) fn block_frames(block: Bytes, max_frame: usize) -> Result<Vec<Frame>,
 }
 
 /// The bytes the sink holds, beyond the block, while it compresses and sends a block of
-/// `len` bytes with [`block_frames`]: the frames.
+/// `len` bytes with [`block_frames`]: the frames (stored frames only their checksums,
+/// headers and pieces, as they share the block's memory).
 #[must_use]
-pub(crate) fn block_send_memory(len: usize, max_frame: usize) -> usize {
+pub(crate) fn block_send_memory(len: usize, max_frame: usize, lz4: bool) -> usize {
     let frames = len.div_ceil(max_frame.max(1));
+    if !lz4 {
+        return frames * (CHECKSUM + HEADER + 3 * std::mem::size_of::<Bytes>());
+    }
     frame_bound(len) + frames.saturating_sub(1) * frame_bound(0)
 }
 
-/// Frames of method "none", made of slices of the chunks: nothing is copied.
-fn stored(batch: &Batch, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
+/// Frames of method "none", made of slices of `chunks` (`len` bytes in all): nothing is
+/// copied.
+fn stored(
+    chunks: impl Iterator<Item = Bytes>,
+    len: usize,
+    max_frame: usize,
+) -> Result<Vec<Frame>, FrameError> {
     let max = max_frame.max(1);
-    let mut frames = Vec::with_capacity(batch.len().div_ceil(max));
+    let mut frames = Vec::with_capacity(len.div_ceil(max));
     let mut rows = Vec::new();
     let mut size = 0;
-    for mut chunk in batch.chunks() {
+    for mut chunk in chunks {
         while !chunk.is_empty() {
             let take = chunk.len().min(max - size);
             rows.push(chunk.split_to(take));
@@ -289,7 +358,7 @@ mod tests {
 
     /// The batch's frames, each as the bytes its pieces add up to.
     fn joined(batch: &Batch, max_frame: usize) -> Vec<Vec<u8>> {
-        frames(batch, max_frame)
+        frames(batch, max_frame, compressible(batch))
             .unwrap()
             .into_iter()
             .map(|f| f.into_pieces().concat())
@@ -316,7 +385,7 @@ mod tests {
     #[test]
     fn a_batch_is_one_frame_the_crate_would_have_made() {
         for b in [batch(100, 1000), batch(5000, 250)] {
-            let sent = frames(&b, MAX_FRAME).unwrap();
+            let sent = frames(&b, MAX_FRAME, compressible(&b)).unwrap();
             assert_eq!(sent.len(), 1);
             let pieces = sent[0].clone().into_pieces();
             assert_eq!(pieces.len(), 1, "a compressed frame is one piece");
@@ -332,10 +401,10 @@ mod tests {
         let one = batch(100, 1000);
         let piece = pieces(&one, MAX_FRAME).next().unwrap();
         assert_eq!(piece.as_ptr(), one.chunks().next().unwrap().as_ptr());
-        assert_eq!(send_memory(&one, MAX_FRAME), frame_bound(one.len()));
+        assert_eq!(send_memory(&one, MAX_FRAME, true), frame_bound(one.len()));
         let many = batch(1000, 64);
         assert_eq!(
-            send_memory(&many, MAX_FRAME),
+            send_memory(&many, MAX_FRAME, true),
             frame_bound(many.len()) + many.len()
         );
     }
@@ -352,7 +421,7 @@ mod tests {
             let opened: Vec<u8> = framed.iter().flat_map(|f| open(f)).collect();
             assert_eq!(opened, concat(&many), "max {max}");
         }
-        assert!(frames(&batch(0, 1), 10).unwrap().is_empty());
+        assert!(frames(&batch(0, 1), 10, true).unwrap().is_empty());
     }
 
     fn noise(len: usize) -> Vec<u8> {
@@ -408,7 +477,7 @@ mod tests {
         let b = noise_batch(4000, 100, 500);
         assert!(!compressible(&b));
         assert!(compressible(&batch(5000, 250)));
-        let sent = frames(&b, MAX_FRAME).unwrap();
+        let sent = frames(&b, MAX_FRAME, compressible(&b)).unwrap();
         assert_eq!(sent.len(), 1);
         let pieces = sent[0].clone().into_pieces();
         // The checksum and header, then the chunks themselves.
@@ -423,7 +492,7 @@ mod tests {
         assert_eq!(open(&frame), concat(&b));
         assert_eq!(vec![frame], stored_contiguous(&b, MAX_FRAME));
         // The sink holds the 25 bytes and the list of pieces, nothing of the rows.
-        let memory = send_memory(&b, MAX_FRAME);
+        let memory = send_memory(&b, MAX_FRAME, compressible(&b));
         assert_eq!(memory, 25 + (b.chunks().len() + 2) * 32);
         assert!(memory < b.len() / 100, "{memory}");
         // Split into frames of at most `max` rows' bytes, each stored whole, at chunk
@@ -470,6 +539,36 @@ mod tests {
         for max in [1, 7, 128, 144, 65_536, 299_999, MAX_FRAME] {
             assert_eq!(joined(&b, max), stored_contiguous(&b, max), "max {max}");
         }
+    }
+
+    #[test]
+    fn without_compression_rows_lz4_would_shrink_are_stored_without_a_copy() {
+        let b = batch(5000, 250);
+        assert!(compressible(&b));
+        assert!(!InsertCompression::None.lz4_for(&b));
+        assert!(InsertCompression::Lz4.lz4_for(&b));
+        let sent = frames(&b, MAX_FRAME, false).unwrap();
+        let pieces = sent[0].clone().into_pieces();
+        assert_eq!(pieces.len(), 1 + b.chunks().len());
+        assert_eq!(pieces[0][16], 0x02, "method none");
+        for (piece, chunk) in pieces[1..].iter().zip(b.chunks()) {
+            assert_eq!(piece.as_ptr(), chunk.as_ptr(), "a chunk was copied");
+        }
+        assert_eq!(vec![pieces.concat()], stored_contiguous(&b, MAX_FRAME));
+        assert_eq!(
+            send_memory(&b, MAX_FRAME, false),
+            25 + (b.chunks().len() + 2) * 32
+        );
+        // A block: one stored frame that shares the block's memory.
+        let block = Bytes::from(concat(&b));
+        let sent = block_frames(block.clone(), MAX_FRAME, false).unwrap();
+        assert_eq!(sent.len(), 1);
+        let pieces = sent[0].clone().into_pieces();
+        assert_eq!(pieces[1].as_ptr(), block.as_ptr());
+        assert_eq!(open(&pieces.concat()), concat(&b));
+        let split = block_frames(block, 30_000, false).unwrap();
+        assert_eq!(split.len(), 40_000usize.div_ceil(30_000));
+        assert!(block_send_memory(40_000, MAX_FRAME, false) < 200);
     }
 
     #[test]
