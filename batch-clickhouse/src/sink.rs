@@ -700,7 +700,7 @@ impl ClickHouseSink {
             };
             // Rows that do not read as their columns' values (rows written by hand, or a
             // bug): the row is named, as the server names a row it cannot parse.
-            let block = native.transcode_batch(&owned).map_err(|e| {
+            let transcode_error = |e: crate::Error| {
                 let row = match &e {
                     crate::Error::Transcode { row, column, .. } if !column.is_empty() => Some(*row),
                     _ => None,
@@ -711,9 +711,20 @@ impl ClickHouseSink {
                     None => err,
                 }
                 .with_source(e)
-            })?;
-            let lz4 = compression == InsertCompression::Lz4;
-            frame::block_frames(block.into(), MAX_FRAME, lz4).map_err(framing)
+            };
+            // The buffers of an earlier batch, given back for the next one once the block
+            // is compressed (a stored frame takes the block itself).
+            let mut scratch = native.scratch();
+            let framed = match native.transcode_into(&owned, &mut scratch) {
+                Err(e) => Err(transcode_error(e)),
+                Ok(()) if compression == InsertCompression::Lz4 => {
+                    frame::block_frames(scratch.block(), MAX_FRAME).map_err(framing)
+                }
+                Ok(()) => frame::stored_block_frames(scratch.take_block().into(), MAX_FRAME)
+                    .map_err(framing),
+            };
+            native.recycle(scratch);
+            framed
         };
         match tokio::task::spawn_blocking(job).await {
             Ok(result) => result,

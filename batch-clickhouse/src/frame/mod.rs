@@ -245,31 +245,35 @@ pub(crate) fn frames(batch: &Batch, max_frame: usize, lz4: bool) -> Result<Vec<F
 }
 
 /// A block made from the batch (a Native block) as LZ4 frames of at most `max_frame`
-/// bytes each: one frame unless the block is larger. The slices compressed share the
-/// block's memory.
+/// bytes each: one frame unless the block is larger. The block is only read, so its
+/// buffer can be used again.
 ///
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn block_frames(
+pub(crate) fn block_frames(block: &[u8], max_frame: usize) -> Result<Vec<Frame>, FrameError> {
+    block
+        .chunks(max_frame.max(1))
+        .map(|piece| {
+            Ok(Frame {
+                pieces: vec![compress(piece)?],
+            })
+        })
+        .collect()
+}
+
+/// A block as stored frames of at most `max_frame` bytes each, sharing the block's
+/// memory.
+///
+/// # Errors
+///
+/// [`FrameError::TooLarge`] when a size does not fit the header.
+pub(crate) fn stored_block_frames(
     block: Bytes,
     max_frame: usize,
-    lz4: bool,
 ) -> Result<Vec<Frame>, FrameError> {
-    if !lz4 {
-        let len = block.len();
-        return stored(std::iter::once(block), len, max_frame);
-    }
-    let max = max_frame.max(1);
-    let mut frames = Vec::with_capacity(block.len().div_ceil(max));
-    let mut rest = block;
-    while !rest.is_empty() {
-        let piece = rest.split_to(rest.len().min(max));
-        frames.push(Frame {
-            pieces: vec![compress(&piece)?],
-        });
-    }
-    Ok(frames)
+    let len = block.len();
+    stored(std::iter::once(block), len, max_frame)
 }
 
 /// The bytes the sink holds, beyond the block, while it compresses and sends a block of
@@ -561,14 +565,24 @@ mod tests {
         );
         // A block: one stored frame that shares the block's memory.
         let block = Bytes::from(concat(&b));
-        let sent = block_frames(block.clone(), MAX_FRAME, false).unwrap();
+        let sent = stored_block_frames(block.clone(), MAX_FRAME).unwrap();
         assert_eq!(sent.len(), 1);
         let pieces = sent[0].clone().into_pieces();
         assert_eq!(pieces[1].as_ptr(), block.as_ptr());
         assert_eq!(open(&pieces.concat()), concat(&b));
-        let split = block_frames(block, 30_000, false).unwrap();
+        let split = stored_block_frames(block.clone(), 30_000).unwrap();
         assert_eq!(split.len(), 40_000usize.div_ceil(30_000));
         assert!(block_send_memory(40_000, MAX_FRAME, false) < 200);
+        // With LZ4: the frames the crate would make of the same bytes.
+        let lz4 = block_frames(&block, MAX_FRAME).unwrap();
+        let theirs = clickhouse::_priv::lz4_compress(&block).unwrap();
+        assert_eq!(lz4[0].clone().into_pieces(), [theirs]);
+        let split: Vec<u8> = block_frames(&block, 30_000)
+            .unwrap()
+            .into_iter()
+            .flat_map(|f| open(&f.into_pieces().concat()))
+            .collect();
+        assert_eq!(split, block);
     }
 
     #[test]

@@ -441,3 +441,49 @@ fn an_empty_block_has_names_and_types_only() {
         [vec![1, 0], s("lc"), s("LowCardinality(String)")].concat()
     );
 }
+
+#[test]
+fn buffers_kept_from_one_batch_make_the_same_block_for_the_next() {
+    let n = native(&[
+        ("id", "UInt64"),
+        ("lc", "LowCardinality(String)"),
+        ("s", "Nullable(String)"),
+    ]);
+    let rows = |from: u64, count: u64| -> Vec<Vec<u8>> {
+        (from..from + count)
+            .map(|i| {
+                let s = (i % 3 != 0).then(|| "x".repeat(usize::try_from(i % 40).unwrap()));
+                [
+                    rb(&i, "UInt64"),
+                    rb(["a", "b", "c"][usize::try_from(i % 3).unwrap()], "String"),
+                    rb(&s, "Nullable(String)"),
+                ]
+                .concat()
+            })
+            .collect()
+    };
+    let first = batch(&rows(0, 3000), 100);
+    let mut scratch = n.scratch();
+    n.transcode_into(&first, &mut scratch).unwrap();
+    assert_eq!(scratch.block(), n.transcode_batch(&first).unwrap());
+    let block_at = scratch.block().as_ptr();
+    n.recycle(scratch);
+    // The next batch, smaller, is written into the same buffers, and its block is the
+    // one fresh buffers make.
+    let second = batch(&rows(5000, 1000), 64);
+    let mut scratch = n.scratch();
+    n.transcode_into(&second, &mut scratch).unwrap();
+    assert_eq!(scratch.block().as_ptr(), block_at, "the block was allocated again");
+    assert_eq!(scratch.block(), n.transcode_batch(&second).unwrap());
+    // A row that does not read leaves the buffers usable.
+    let bad = batch(&[vec![1, 2, 3]], 1);
+    assert!(n.transcode_into(&bad, &mut scratch).is_err());
+    n.transcode_into(&first, &mut scratch).unwrap();
+    assert_eq!(scratch.block(), n.transcode_batch(&first).unwrap());
+    // Buffers over the limit are not kept.
+    let mut big = Scratch::default();
+    big.block.reserve(KEEP_SPARE + 1);
+    n.recycle(big);
+    n.recycle(scratch);
+    assert!(n.scratch().block.capacity() <= KEEP_SPARE);
+}

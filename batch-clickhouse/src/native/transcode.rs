@@ -299,29 +299,44 @@ impl<'a> Write<'a> {
 
 /// Room for the streams of `node` in a batch of `rows` rows, where it is known ahead:
 /// fixed-size values, null maps and array offsets of a column that is not inside an
-/// array. The streams of strings are listed in `strings`, for the caller to share
-/// what is left between them.
-pub(super) fn reserve(node: &Node, rows: usize, streams: &mut [Vec<u8>], strings: &mut Vec<usize>) {
+/// array; returns the bytes reserved. The streams of strings are listed in `strings`,
+/// for the caller to share what is left between them.
+pub(super) fn reserve(
+    node: &Node,
+    rows: usize,
+    streams: &mut [Vec<u8>],
+    strings: &mut Vec<usize>,
+) -> usize {
+    let mut room = |stream: usize, bytes: usize| {
+        streams[stream].reserve(bytes);
+        bytes
+    };
     match node {
         Node::Leaf {
             leaf: Leaf::Fixed(n),
             stream,
-        } => streams[*stream].reserve_exact(rows.saturating_mul(*n)),
+        } => room(*stream, rows.saturating_mul(*n)),
         Node::Leaf {
             leaf: Leaf::Bytes,
             stream,
-        } => strings.push(*stream),
+        } => {
+            strings.push(*stream);
+            0
+        }
         Node::Nullable { map, leaf, stream } => {
-            streams[*map].reserve_exact(rows);
-            match leaf {
-                Leaf::Fixed(n) => streams[*stream].reserve_exact(rows.saturating_mul(*n)),
-                Leaf::Bytes => strings.push(*stream),
-            }
+            room(*map, rows)
+                + match leaf {
+                    Leaf::Fixed(n) => room(*stream, rows.saturating_mul(*n)),
+                    Leaf::Bytes => {
+                        strings.push(*stream);
+                        0
+                    }
+                }
         }
         Node::Array { offsets, .. } | Node::Map { offsets, .. } => {
-            streams[*offsets].reserve_exact(rows.saturating_mul(8));
+            room(*offsets, rows.saturating_mul(8))
         }
-        Node::LowCardinality { .. } => {}
+        Node::LowCardinality { .. } => 0,
     }
 }
 
