@@ -278,7 +278,12 @@ mod tests {
     /// `c + i`).
     fn chunks(chunks: usize, size: usize) -> Vec<Bytes> {
         (0..chunks)
-            .map(|c| (0..size).map(|i| (c + i) as u8).collect::<Vec<u8>>().into())
+            .map(|c| {
+                (0..size)
+                    .map(|i| u8::try_from((c + i) % 256).unwrap())
+                    .collect::<Vec<u8>>()
+                    .into()
+            })
             .collect()
     }
 
