@@ -473,7 +473,11 @@ fn buffers_kept_from_one_batch_make_the_same_block_for_the_next() {
     let second = batch(&rows(5000, 1000), 64);
     let mut scratch = n.scratch();
     n.transcode_into(&second, &mut scratch).unwrap();
-    assert_eq!(scratch.block().as_ptr(), block_at, "the block was allocated again");
+    assert_eq!(
+        scratch.block().as_ptr(),
+        block_at,
+        "the block was allocated again"
+    );
     assert_eq!(scratch.block(), n.transcode_batch(&second).unwrap());
     // A row that does not read leaves the buffers usable.
     let bad = batch(&[vec![1, 2, 3]], 1);
