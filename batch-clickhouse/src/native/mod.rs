@@ -38,6 +38,7 @@ use std::fmt;
 use batch_core::Batch;
 
 use crate::error::{Error, Result};
+use crate::rowbinary::put_len;
 use crate::types::ChType;
 use plan::{Node, Numbering, DICT_ENTRY, SECTION_KEYS};
 use transcode::{Bad, Dict, Reader, Write};
@@ -483,11 +484,6 @@ fn collect_dicts(node: &Node, out: &mut Vec<(bool, plan::Leaf)>) {
         }
         Node::Leaf { .. } | Node::Nullable { .. } => {}
     }
-}
-
-/// Appends `n` as an unsigned LEB128 varint.
-fn put_len(out: &mut Vec<u8>, n: usize) {
-    crate::rowbinary::put_len(out, n);
 }
 
 /// Appends a varuint-length string.
