@@ -104,7 +104,8 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///
 /// Each batch is one `INSERT`, its rows sent as one checksummed frame (with
 /// `decompress=1`: LZ4-compressed, or stored as they are when LZ4 would not shrink
-/// them), and a failed attempt is retried with the same bytes. When a
+/// them or with [`compression`](ClickHouseSink::compression) `None`), and a failed
+/// attempt is retried with the same bytes. When a
 /// connection fails, what the table holds depends on when:
 ///
 /// - **Before the server has the whole batch:** nothing of the attempt is stored, and
@@ -222,20 +223,26 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///
 /// Each attempt makes the batch's frame on a blocking thread
 /// (`tokio::task::spawn_blocking`), not on the async worker threads. In
-/// [`InsertFormat::Native`], the batch is first transcoded into one block, allocated at
-/// its exact size (in two passes over the rows); the block is compressed and dropped,
-/// and the frame is held until it is sent. The sink counts the block, the dictionaries
-/// of `LowCardinality` columns and the frame: about what the RowBinary path below holds
-/// for a batch of several chunks.
+/// [`InsertFormat::Native`], the batch is first transcoded into one block, in one pass
+/// over the rows: each value goes to its column's stream, and the streams are then
+/// joined into the block. With LZ4 the block is compressed into the frame, which is
+/// held until it is sent; without compression the block itself is sent. The sink
+/// counts the streams, the block, the dictionaries of `LowCardinality` columns and the
+/// frame. The streams and the block are kept for the next batch rather than freed
+/// (at most 32 MiB of them while no batch is being transcoded: the buffers of two
+/// default batches of short rows), which spares the kernel the work of handing out
+/// fresh memory for every batch; that is the one memory the sink holds outside
+/// `max_buffered_bytes`.
 ///
 /// In [`InsertFormat::RowBinary`] (and for batches LZ4 cannot shrink), rows that LZ4
 /// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
 /// chunks is first copied into one piece of memory, dropped as soon as it is
-/// compressed, and the frame is held until it is sent. Rows that LZ4 would not shrink
-/// are stored as they are, without a copy: the frame's checksum is computed over the
-/// batch's chunks, which are then sent themselves after 25 bytes of checksum and
-/// header. The sink reports what it holds ([`Sink::send_memory`]), so that the batcher
-/// counts it within its `max_buffered_bytes`.
+/// compressed, and the frame is held until it is sent. Rows that LZ4 would not shrink,
+/// and every batch with [`InsertCompression::None`], are stored as they are, without a
+/// copy: the frame's checksum is computed over the batch's chunks, which are then sent
+/// themselves after 25 bytes of checksum and header. The sink reports what it holds
+/// ([`Sink::send_memory`]), so that the batcher counts it within its
+/// `max_buffered_bytes`.
 ///
 /// # Examples
 ///
