@@ -46,7 +46,7 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<&'a [u8], Bad> {
         let end = self.pos.checked_add(n).ok_or(Bad::TooLong)?;
         let v = self.buf.get(self.pos..end).ok_or(Bad::Truncated)?;
@@ -55,12 +55,12 @@ impl<'a> Reader<'a> {
     }
 
     /// `N` bytes, as an array: copied without a call to `memcpy`.
-    #[inline]
+    #[inline(always)]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], Bad> {
         <[u8; N]>::try_from(self.take(N)?).map_err(|_| Bad::Truncated)
     }
 
-    #[inline]
+    #[inline(always)]
     fn byte(&mut self) -> Result<u8, Bad> {
         let b = *self.buf.get(self.pos).ok_or(Bad::Truncated)?;
         self.pos += 1;
@@ -68,7 +68,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned LEB128 varint, as a length.
-    #[inline]
+    #[inline(always)]
     fn len(&mut self) -> Result<usize, Bad> {
         let mut n: u64 = 0;
         for shift in (0..64).step_by(7) {
@@ -82,7 +82,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The bytes of one leaf value (a `String`'s length prefix included).
-    #[inline]
+    #[inline(always)]
     fn leaf(&mut self, leaf: Leaf) -> Result<&'a [u8], Bad> {
         match leaf {
             Leaf::Fixed(n) => self.take(n),
@@ -96,7 +96,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A `Nullable` flag: `true` for NULL.
-    #[inline]
+    #[inline(always)]
     fn null(&mut self) -> Result<bool, Bad> {
         match self.byte()? {
             0 => Ok(false),
