@@ -208,8 +208,10 @@ pub(super) struct Write<'a> {
 }
 
 impl<'a> Write<'a> {
-    /// Writes one value of `node`.
-    #[inline]
+    /// Writes one value of `node`. Inlined into the loop over the rows, so that the
+    /// common columns (numbers, strings, nullables, dictionaries) cost no call; arrays
+    /// and maps go through [`nested`](Write::nested).
+    #[inline(always)]
     pub(super) fn visit(&mut self, node: &Node, r: &mut Reader<'a>) -> Result<(), Bad> {
         match node {
             Node::Leaf { leaf, stream } => {
@@ -235,6 +237,27 @@ impl<'a> Write<'a> {
                     out.extend_from_slice(r.leaf(*leaf)?);
                 }
             }
+            Node::LowCardinality {
+                stream,
+                dict,
+                nullable,
+                leaf,
+            } => {
+                let value = if *nullable && r.null()? {
+                    None
+                } else {
+                    Some(r.leaf(*leaf)?)
+                };
+                self.dicts[*dict].push(value, &mut self.streams[*stream])?;
+            }
+            Node::Array { .. } | Node::Map { .. } => self.nested(node, r)?,
+        }
+        Ok(())
+    }
+
+    /// Writes one array or map of `node`: its offset, then its elements.
+    fn nested(&mut self, node: &Node, r: &mut Reader<'a>) -> Result<(), Bad> {
+        match node {
             Node::Array { offsets, inner } => {
                 let n = r.len()?;
                 self.offset(*offsets, n)?;
@@ -254,19 +277,7 @@ impl<'a> Write<'a> {
                     self.visit(value, r)?;
                 }
             }
-            Node::LowCardinality {
-                stream,
-                dict,
-                nullable,
-                leaf,
-            } => {
-                let value = if *nullable && r.null()? {
-                    None
-                } else {
-                    Some(r.leaf(*leaf)?)
-                };
-                self.dicts[*dict].push(value, &mut self.streams[*stream])?;
-            }
+            _ => self.visit(node, r)?,
         }
         Ok(())
     }
