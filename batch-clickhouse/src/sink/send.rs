@@ -4,7 +4,7 @@
 use batch_core::{Batch, SinkError, SinkErrorKind};
 use tokio::time::Instant;
 
-use super::framing::native_for;
+use super::framing::{self, native_for};
 use super::{ClickHouseSink, Prepared, GRACE};
 use crate::classify::{classify, server_code};
 use crate::dedup;
@@ -13,6 +13,8 @@ use crate::frame::Frame;
 use crate::schema::{self, check_endpoint};
 
 impl ClickHouseSink {
+    /// Sends `batch` as one `INSERT` by `deadline`: its frames made, an endpoint chosen,
+    /// one attempt, and the endpoint's health updated from the outcome.
     pub(super) async fn run_send(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
         let Some(p) = &self.prepared else {
             return Err(SinkError::new(
@@ -44,7 +46,7 @@ impl ClickHouseSink {
             Some((_, sql)) => sql.as_str(),
             None => p.sql.as_str(),
         };
-        let compress = Self::compress(batch, native.map(|(n, _)| n.clone()), self.compression);
+        let compress = framing::frames(batch, native.map(|(n, _)| n.clone()), self.compression);
         let frames = match tokio::time::timeout_at(deadline, compress).await {
             Ok(frames) => frames?,
             Err(_) => return Err(out_of_time(false, "")),
