@@ -61,6 +61,7 @@ mod sql;
 mod types;
 
 pub use error::{Error, Result};
+pub use frame::InsertCompression;
 pub use native::InsertFormat;
 pub use rowbinary::{Int256, RowBinary, UInt256};
 pub use schema::{describe_table, TableColumn};

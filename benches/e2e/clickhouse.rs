@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use batchrow::clickhouse::{ClickHouseSink, InsertFormat};
+use batchrow::clickhouse::{ClickHouseSink, InsertCompression, InsertFormat};
 use batchrow::{BatchRow, Batcher};
 use chrono::{DateTime, Utc};
 
@@ -132,8 +132,11 @@ pub(crate) async fn batchrow(
     rows: u64,
     producers: u64,
     format: InsertFormat,
+    compression: InsertCompression,
 ) {
-    let sink = ClickHouseSink::new(client()).insert_format(format);
+    let sink = ClickHouseSink::new(client())
+        .insert_format(format)
+        .compression(compression);
     let handle = Batcher::builder(sink)
         .spawn::<Event>()
         .await
@@ -177,11 +180,14 @@ pub(crate) async fn crate_insert(w: &Workload, rows: u64) {
     insert.end().await.expect("Insert::end");
 }
 
-/// The `clickhouse` crate: its `Inserter`, an `INSERT` per [`BATCH_ROWS`] rows.
-pub(crate) async fn crate_inserter(w: &Workload, rows: u64) {
-    let mut inserter = client()
-        .inserter::<Event>("events")
-        .with_max_rows(BATCH_ROWS);
+/// The `clickhouse` crate: its `Inserter`, an `INSERT` per [`BATCH_ROWS`] rows, with
+/// LZ4 (the crate's default) or without compression.
+pub(crate) async fn crate_inserter(w: &Workload, rows: u64, compression: InsertCompression) {
+    let client = match compression {
+        InsertCompression::None => client().with_compression(clickhouse::Compression::None),
+        _ => client(),
+    };
+    let mut inserter = client.inserter::<Event>("events").with_max_rows(BATCH_ROWS);
     for i in 0..rows {
         inserter.write(&event(w, i)).await.expect("Inserter::write");
         inserter.commit().await.expect("Inserter::commit");

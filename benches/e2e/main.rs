@@ -11,7 +11,8 @@
 //!
 //! How it measures: the driver (this process with no `--child`) prepares the tables
 //! and, for the file contenders, the files (written from a verified batchrow run). Then,
-//! round after round, it runs each contender once, in turn, each in a fresh child
+//! round after round, it runs each contender once, in turn (each round starting at
+//! another contender: the order rotates between rounds), each in a fresh child
 //! process (this binary with `--child NAME`), so that each run's peak RSS and CPU are
 //! its own. The child times the insert (from building the client to the last answer),
 //! with the CPU of this process and of the tools it waited for (getrusage `RUSAGE_SELF`
@@ -36,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use batchrow::clickhouse::InsertFormat;
+use batchrow::clickhouse::{InsertCompression, InsertFormat};
 
 use measure::{Figures, Server, Snapshot};
 use workload::Workload;
@@ -59,14 +60,46 @@ struct Contender {
     /// Whether another program (curl, psql) does the client's work, and the peak RSS is
     /// that program's.
     external: bool,
+    /// The contender whose client CPU this one's is compared with (the same
+    /// compression), if any.
+    cpu_baseline: Option<&'static str>,
 }
 
 const fn c(name: &'static str, label: &'static str, backend: Backend, external: bool) -> Contender {
+    let cpu_baseline = match backend {
+        _ if external => None,
+        Backend::ClickHouse => Some("ch-crate-inserter"),
+        Backend::Postgres => Some("pg-binary-copy"),
+    };
     Contender {
         name,
         label,
         backend,
         external,
+        cpu_baseline,
+    }
+}
+
+/// A contender without a client (the server reads a file): no client CPU to compare.
+const fn serverside(name: &'static str, label: &'static str) -> Contender {
+    Contender {
+        name,
+        label,
+        backend: Backend::Postgres,
+        external: false,
+        cpu_baseline: None,
+    }
+}
+
+/// A contender that sends without compression: its client CPU is compared with the
+/// crate's `Inserter` without compression.
+const fn uncompressed(name: &'static str, label: &'static str) -> Contender {
+    Contender {
+        name,
+        label,
+        backend: Backend::ClickHouse,
+        external: false,
+        cpu_baseline: Some("ch-crate-inserter-none"),
     }
 }
 
@@ -95,6 +128,14 @@ const CONTENDERS: &[Contender] = &[
         Backend::ClickHouse,
         false,
     ),
+    uncompressed(
+        "ch-batchrow-native-1-none",
+        "batchrow, Native, no compression, 1 producer",
+    ),
+    uncompressed(
+        "ch-batchrow-rowbinary-1-none",
+        "batchrow, RowBinary, no compression, 1 producer",
+    ),
     c(
         "ch-crate-insert",
         "clickhouse crate, one `Insert` (LZ4)",
@@ -106,6 +147,10 @@ const CONTENDERS: &[Contender] = &[
         "clickhouse crate, `Inserter` 100k rows (LZ4)",
         Backend::ClickHouse,
         false,
+    ),
+    uncompressed(
+        "ch-crate-inserter-none",
+        "clickhouse crate, `Inserter` 100k rows (no compression)",
     ),
     c(
         "ch-curl-rowbinary",
@@ -149,12 +194,7 @@ const CONTENDERS: &[Contender] = &[
         Backend::Postgres,
         true,
     ),
-    c(
-        "pg-server-copy",
-        "server-side `COPY FROM` a binary file",
-        Backend::Postgres,
-        false,
-    ),
+    serverside("pg-server-copy", "server-side `COPY FROM` a binary file"),
 ];
 
 /// The command line.
@@ -242,6 +282,11 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+const NATIVE: InsertFormat = InsertFormat::Native;
+const ROWBINARY: InsertFormat = InsertFormat::RowBinary;
+const LZ4: InsertCompression = InsertCompression::Lz4;
+const NONE: InsertCompression = InsertCompression::None;
+
 /// One run of one contender, in this (child) process; prints its figures.
 fn child(name: &str, rows: u64, server_pid: u32) {
     let contender = CONTENDERS
@@ -257,20 +302,23 @@ fn child(name: &str, rows: u64, server_pid: u32) {
     let rt = runtime();
     let before = Snapshot::take(server);
     match name {
-        "ch-batchrow-native-1" => {
-            rt.block_on(clickhouse::batchrow(w, rows, 1, InsertFormat::Native))
-        }
-        "ch-batchrow-native-4" => {
-            rt.block_on(clickhouse::batchrow(w, rows, 4, InsertFormat::Native))
-        }
+        "ch-batchrow-native-1" => rt.block_on(clickhouse::batchrow(w, rows, 1, NATIVE, LZ4)),
+        "ch-batchrow-native-4" => rt.block_on(clickhouse::batchrow(w, rows, 4, NATIVE, LZ4)),
         "ch-batchrow-rowbinary-1" => {
-            rt.block_on(clickhouse::batchrow(w, rows, 1, InsertFormat::RowBinary));
+            rt.block_on(clickhouse::batchrow(w, rows, 1, ROWBINARY, LZ4));
         }
         "ch-batchrow-rowbinary-4" => {
-            rt.block_on(clickhouse::batchrow(w, rows, 4, InsertFormat::RowBinary));
+            rt.block_on(clickhouse::batchrow(w, rows, 4, ROWBINARY, LZ4));
+        }
+        "ch-batchrow-native-1-none" => {
+            rt.block_on(clickhouse::batchrow(w, rows, 1, NATIVE, NONE));
+        }
+        "ch-batchrow-rowbinary-1-none" => {
+            rt.block_on(clickhouse::batchrow(w, rows, 1, ROWBINARY, NONE));
         }
         "ch-crate-insert" => rt.block_on(clickhouse::crate_insert(w, rows)),
-        "ch-crate-inserter" => rt.block_on(clickhouse::crate_inserter(w, rows)),
+        "ch-crate-inserter" => rt.block_on(clickhouse::crate_inserter(w, rows, LZ4)),
+        "ch-crate-inserter-none" => rt.block_on(clickhouse::crate_inserter(w, rows, NONE)),
         "ch-curl-rowbinary" => clickhouse::curl("RowBinary", &file(&dir, "ch-rowbinary")),
         "ch-curl-native" => clickhouse::curl("Native", &file(&dir, "ch-native")),
         "pg-batchrow-1" => rt.block_on(postgres::batchrow(w, rows, 1, None)),
@@ -374,8 +422,14 @@ fn drive(a: &Args) {
         .filter(|c| backends.contains(&c.backend))
         .collect();
     let mut results: BTreeMap<&str, Vec<Figures>> = BTreeMap::new();
+    // Each round starts at another contender (the order rotates by a share of the
+    // list), so that no contender always runs first after the setup or right after
+    // the same neighbour.
+    let step = (contenders.len() / a.runs).max(1);
     for round in 1..=a.runs {
-        for c in &contenders {
+        let mut order = contenders.clone();
+        order.rotate_left(((round - 1) * step) % contenders.len().max(1));
+        for c in &order {
             truncate(c.backend);
             std::thread::sleep(Duration::from_millis(500));
             let f = spawn(c.name, a.rows);

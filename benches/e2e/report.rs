@@ -44,11 +44,13 @@ pub(crate) fn table(
             median(fs.iter().map(|f| rows as f64 / f.wall_s).collect())
         })
     };
+    let cpu = |fs: &Vec<Figures>| median(fs.iter().map(|f| f.client_cpu_s * per_million).collect());
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{} rows per run, {runs} runs of each contender, alternating; medians, with the \
-         range of rows/s. CPU in seconds per 1M rows.\n",
+         range of rows/s; the order of the contenders rotates between rounds. CPU in \
+         seconds per 1M rows.\n",
         thousands(rows as f64)
     );
     for (backend, title, baselines) in [
@@ -79,12 +81,16 @@ pub(crate) fn table(
         for (_, label) in baselines {
             let _ = write!(out, " {label} |");
         }
-        let _ = writeln!(out, " client CPU | server CPU | peak RSS |");
+        let cpu_label = match backend {
+            Backend::ClickHouse => "client CPU × Inserter (same compression)",
+            Backend::Postgres => "client CPU × BinaryCopyInWriter",
+        };
+        let _ = writeln!(out, " client CPU | {cpu_label} | server CPU | peak RSS |");
         let _ = write!(out, "|---|---:|---:|");
         for _ in baselines.iter() {
             let _ = write!(out, "---:|");
         }
-        let _ = writeln!(out, "---:|---:|---:|");
+        let _ = writeln!(out, "---:|---:|---:|---:|");
         for c in mine {
             let Some(fs) = results.get(c.name) else {
                 continue;
@@ -104,13 +110,17 @@ pub(crate) fn table(
             for (base, _) in baselines {
                 let _ = write!(out, " {:.2} |", med / rate(base));
             }
-            let client = median(fs.iter().map(|f| f.client_cpu_s * per_million).collect());
+            let client = cpu(fs);
             let server = median(fs.iter().map(|f| f.server_cpu_s * per_million).collect());
             let rss = fs.iter().map(|f| f.peak_rss_kib).max().unwrap_or(0);
             let who = if c.external { " (tool)" } else { "" };
+            let versus = c
+                .cpu_baseline
+                .and_then(|b| results.get(b))
+                .map_or_else(|| "–".to_owned(), |b| format!("{:.2}", client / cpu(b)));
             let _ = writeln!(
                 out,
-                " {client:.2} s | {server:.2} s | {} MiB{who} |",
+                " {client:.2} s | {versus} | {server:.2} s | {} MiB{who} |",
                 rss / 1024
             );
         }

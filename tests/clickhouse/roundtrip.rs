@@ -2,7 +2,8 @@
 //! into the real server and read back with `SELECT`, compared value by value: minimums, maximums, empty strings
 //! and arrays, NULLs, non-ASCII text, NaN and infinities, and dates at the ends of their
 //! range. Once in each insert format: `Native` (the rows transcoded by the sink) and
-//! `RowBinary` (the rows as encoded).
+//! `RowBinary` (the rows as encoded), each with LZ4 (the default) and without
+//! compression.
 //!
 //! 18.16's ranges, checked on the server: a `Date` stores days 0..=65535
 //! (1970-01-01..=2149-06-06) but prints correctly only up to 2106-02-07; a `DateTime`
@@ -16,7 +17,7 @@
 
 use batchrow_test_support::clickhouse as support;
 
-use batchrow::clickhouse::{ClickHouseSink, InsertFormat};
+use batchrow::clickhouse::{ClickHouseSink, InsertCompression, InsertFormat};
 use batchrow::{BatchEnum, BatchRow, Batcher, Schema, Sink};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
@@ -505,7 +506,31 @@ async fn every_type_round_trips_through_clickhouse_in_rowbinary() {
     round_trip(InsertFormat::RowBinary, "batchrow_ch_roundtrip").await;
 }
 
+#[tokio::test]
+async fn every_type_round_trips_through_clickhouse_in_native_without_compression() {
+    round_trip_with(
+        InsertFormat::Native,
+        InsertCompression::None,
+        "batchrow_ch_roundtrip_native_none",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_type_round_trips_through_clickhouse_in_rowbinary_without_compression() {
+    round_trip_with(
+        InsertFormat::RowBinary,
+        InsertCompression::None,
+        "batchrow_ch_roundtrip_none",
+    )
+    .await;
+}
+
 async fn round_trip(format: InsertFormat, database: &str) {
+    round_trip_with(format, InsertCompression::Lz4, database).await;
+}
+
+async fn round_trip_with(format: InsertFormat, compression: InsertCompression, database: &str) {
     let client = fresh_database(database).await;
     exec(
         &client
@@ -518,7 +543,9 @@ async fn round_trip(format: InsertFormat, database: &str) {
     let mut rows = edge_rows();
     rows.extend(generated_rows(500));
     // The sink sends the table in the format asked for.
-    let sink = ClickHouseSink::new(client.clone()).insert_format(format);
+    let sink = ClickHouseSink::new(client.clone())
+        .insert_format(format)
+        .compression(compression);
     let mut prepared = sink.clone();
     prepared.prepare(Schema::of::<AllTypes>()).await.unwrap();
     let sql = prepared.insert_sql().unwrap();

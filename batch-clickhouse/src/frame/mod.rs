@@ -29,6 +29,58 @@ const HEADER: usize = 9;
 const LZ4: u8 = 0x82;
 const NONE: u8 = 0x02;
 
+/// How a [`ClickHouseSink`](crate::ClickHouseSink) compresses the frame each batch is
+/// sent in ([`ClickHouseSink::compression`](crate::ClickHouseSink::compression)).
+///
+/// Either way a batch goes in checksummed frames (`decompress=1`), which the server
+/// reads whole and checks before it parses a row, so a cut-off request stores nothing
+/// of the batch, and every attempt at a batch sends the same bytes.
+///
+/// # Examples
+///
+/// ```no_run
+/// use batch_clickhouse::{ClickHouseSink, InsertCompression};
+///
+/// let client = clickhouse::Client::default().with_url("http://127.0.0.1:8123");
+/// // On a fast local network, spend no client CPU on LZ4.
+/// let sink = ClickHouseSink::new(client).compression(InsertCompression::None);
+/// # drop(sink);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum InsertCompression {
+    /// LZ4 (the default): fewer bytes on the wire for some client CPU. A batch whose
+    /// rows LZ4 would not shrink (judged on its first 64 KiB) is stored instead.
+    #[default]
+    Lz4,
+    /// No compression: the frame stores the rows as they are (ClickHouse's `NONE`
+    /// method), after a 25-byte checksum and header; only the checksum's pass over the
+    /// bytes costs CPU. RowBinary batches are sent from the batch's own chunks, without
+    /// a copy.
+    None,
+}
+
+impl std::fmt::Display for InsertCompression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            InsertCompression::Lz4 => "LZ4",
+            InsertCompression::None => "none",
+        })
+    }
+}
+
+impl InsertCompression {
+    /// Whether `batch` goes in LZ4 frames: with [`InsertCompression::Lz4`], when LZ4
+    /// shrinks its rows ([`compressible`]). Deterministic, as every attempt must decide
+    /// the same.
+    pub(crate) fn lz4_for(self, batch: &Batch) -> bool {
+        match self {
+            InsertCompression::Lz4 => compressible(batch),
+            InsertCompression::None => false,
+        }
+    }
+}
+
 /// How much of the batch is compressed to decide whether LZ4 pays.
 const SAMPLE: usize = 64 << 10;
 
@@ -99,12 +151,12 @@ pub(crate) fn frame_bound(len: usize) -> usize {
 /// frame's rows are one piece of memory already); for stored frames, which share the
 /// batch's memory, only their checksums and headers and the lists of their pieces.
 #[must_use]
-pub(crate) fn send_memory(batch: &Batch, max_frame: usize) -> usize {
+pub(crate) fn send_memory(batch: &Batch, max_frame: usize, lz4: bool) -> usize {
     let len = batch.len();
     let max_frame = max_frame.max(1);
     let frames = len.div_ceil(max_frame);
     let headers = frames * (CHECKSUM + HEADER);
-    if !compressible(batch) {
+    if !lz4 {
         // Stored frames: their checksums and headers, and the lists of pieces that
         // point into the batch's chunks (a chunk split between two frames is two).
         let pieces = batch.chunks().len() + 2 * frames;
@@ -179,9 +231,9 @@ fn checksum_bytes(checksum: u128) -> [u8; CHECKSUM] {
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn frames(batch: &Batch, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
-    if !compressible(batch) {
-        return stored(batch, max_frame);
+pub(crate) fn frames(batch: &Batch, max_frame: usize, lz4: bool) -> Result<Vec<Frame>, FrameError> {
+    if !lz4 {
+        return stored(batch.chunks(), batch.len(), max_frame);
     }
     pieces(batch, max_frame)
         .map(|piece| {
@@ -193,40 +245,61 @@ pub(crate) fn frames(batch: &Batch, max_frame: usize) -> Result<Vec<Frame>, Fram
 }
 
 /// A block made from the batch (a Native block) as LZ4 frames of at most `max_frame`
-/// bytes each: one frame unless the block is larger. The slices compressed share the
-/// block's memory.
+/// bytes each: one frame unless the block is larger. The block is only read, so its
+/// buffer can be used again.
 ///
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn block_frames(block: Bytes, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
-    let max = max_frame.max(1);
-    let mut frames = Vec::with_capacity(block.len().div_ceil(max));
-    let mut rest = block;
-    while !rest.is_empty() {
-        let piece = rest.split_to(rest.len().min(max));
-        frames.push(Frame {
-            pieces: vec![compress(&piece)?],
-        });
-    }
-    Ok(frames)
+pub(crate) fn block_frames(block: &[u8], max_frame: usize) -> Result<Vec<Frame>, FrameError> {
+    block
+        .chunks(max_frame.max(1))
+        .map(|piece| {
+            Ok(Frame {
+                pieces: vec![compress(piece)?],
+            })
+        })
+        .collect()
+}
+
+/// A block as stored frames of at most `max_frame` bytes each, sharing the block's
+/// memory.
+///
+/// # Errors
+///
+/// [`FrameError::TooLarge`] when a size does not fit the header.
+pub(crate) fn stored_block_frames(
+    block: Bytes,
+    max_frame: usize,
+) -> Result<Vec<Frame>, FrameError> {
+    let len = block.len();
+    stored(std::iter::once(block), len, max_frame)
 }
 
 /// The bytes the sink holds, beyond the block, while it compresses and sends a block of
-/// `len` bytes with [`block_frames`]: the frames.
+/// `len` bytes with [`block_frames`]: the frames (stored frames only their checksums,
+/// headers and pieces, as they share the block's memory).
 #[must_use]
-pub(crate) fn block_send_memory(len: usize, max_frame: usize) -> usize {
+pub(crate) fn block_send_memory(len: usize, max_frame: usize, lz4: bool) -> usize {
     let frames = len.div_ceil(max_frame.max(1));
+    if !lz4 {
+        return frames * (CHECKSUM + HEADER + 3 * std::mem::size_of::<Bytes>());
+    }
     frame_bound(len) + frames.saturating_sub(1) * frame_bound(0)
 }
 
-/// Frames of method "none", made of slices of the chunks: nothing is copied.
-fn stored(batch: &Batch, max_frame: usize) -> Result<Vec<Frame>, FrameError> {
+/// Frames of method "none", made of slices of `chunks` (`len` bytes in all): nothing is
+/// copied.
+fn stored(
+    chunks: impl Iterator<Item = Bytes>,
+    len: usize,
+    max_frame: usize,
+) -> Result<Vec<Frame>, FrameError> {
     let max = max_frame.max(1);
-    let mut frames = Vec::with_capacity(batch.len().div_ceil(max));
+    let mut frames = Vec::with_capacity(len.div_ceil(max));
     let mut rows = Vec::new();
     let mut size = 0;
-    for mut chunk in batch.chunks() {
+    for mut chunk in chunks {
         while !chunk.is_empty() {
             let take = chunk.len().min(max - size);
             rows.push(chunk.split_to(take));
@@ -259,225 +332,4 @@ fn seal_stored(rows: Vec<Bytes>, size: usize) -> Result<Frame, FrameError> {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-    use batch_core::{ChunkFull, RowBuffer};
-
-    /// A batch of `rows` 8-byte rows (the row's number), in chunks of `per_chunk` rows.
-    pub(crate) fn batch(rows: u64, per_chunk: u64) -> Batch {
-        let mut chunks = Vec::new();
-        let mut buf = RowBuffer::default();
-        for i in 0..rows {
-            buf.push_row(|b| {
-                b.extend_from_slice(&i.to_le_bytes());
-                Ok::<_, ChunkFull>(())
-            })
-            .unwrap();
-            if (i + 1) % per_chunk == 0 {
-                chunks.push(buf.take());
-            }
-        }
-        chunks.push(buf.take());
-        Batch::new(7, chunks)
-    }
-
-    fn concat(batch: &Batch) -> Vec<u8> {
-        batch.chunks().flat_map(|c| c.to_vec()).collect()
-    }
-
-    /// The batch's frames, each as the bytes its pieces add up to.
-    fn joined(batch: &Batch, max_frame: usize) -> Vec<Vec<u8>> {
-        frames(batch, max_frame)
-            .unwrap()
-            .into_iter()
-            .map(|f| f.into_pieces().concat())
-            .collect()
-    }
-
-    /// Checks one frame as the server does, and returns its raw bytes.
-    fn open(frame: &[u8]) -> Vec<u8> {
-        let checksum = u128::from_le_bytes(frame[..16].try_into().unwrap()).rotate_left(64);
-        assert_eq!(checksum, cityhash_rs::cityhash_102_128(&frame[16..]));
-        let sized = u32::from_le_bytes(frame[17..21].try_into().unwrap()) as usize;
-        let raw = u32::from_le_bytes(frame[21..25].try_into().unwrap()) as usize;
-        assert_eq!(sized, frame.len() - 16);
-        match frame[16] {
-            0x82 => lz4_flex::block::decompress(&frame[25..], raw).unwrap(),
-            0x02 => {
-                assert_eq!(raw, frame.len() - 25);
-                frame[25..].to_vec()
-            }
-            m => panic!("method {m:#x}"),
-        }
-    }
-
-    #[test]
-    fn a_batch_is_one_frame_the_crate_would_have_made() {
-        for b in [batch(100, 1000), batch(5000, 250)] {
-            let sent = frames(&b, MAX_FRAME).unwrap();
-            assert_eq!(sent.len(), 1);
-            let pieces = sent[0].clone().into_pieces();
-            assert_eq!(pieces.len(), 1, "a compressed frame is one piece");
-            assert_eq!(open(&pieces[0]), concat(&b));
-            // Byte for byte what the clickhouse crate sends for the same rows.
-            let theirs = clickhouse::_priv::lz4_compress(&concat(&b)).unwrap();
-            assert_eq!(pieces[0], theirs);
-        }
-    }
-
-    #[test]
-    fn a_batch_of_one_chunk_is_compressed_without_a_copy() {
-        let one = batch(100, 1000);
-        let piece = pieces(&one, MAX_FRAME).next().unwrap();
-        assert_eq!(piece.as_ptr(), one.chunks().next().unwrap().as_ptr());
-        assert_eq!(send_memory(&one, MAX_FRAME), frame_bound(one.len()));
-        let many = batch(1000, 64);
-        assert_eq!(
-            send_memory(&many, MAX_FRAME),
-            frame_bound(many.len()) + many.len()
-        );
-    }
-
-    #[test]
-    fn a_batch_over_the_frame_size_is_split_into_full_frames() {
-        let many = batch(1000, 64); // 8,000 bytes in chunks of 512
-        for max in [1, 7, 100, 512, 1000, 7999, 8000, 8001] {
-            let sent: Vec<Bytes> = pieces(&many, max).collect();
-            assert_eq!(sent.len(), 8000usize.div_ceil(max), "max {max}");
-            assert!(sent[..sent.len() - 1].iter().all(|f| f.len() == max));
-            assert_eq!(sent.concat(), concat(&many), "max {max}");
-            let framed = joined(&many, max);
-            let opened: Vec<u8> = framed.iter().flat_map(|f| open(f)).collect();
-            assert_eq!(opened, concat(&many), "max {max}");
-        }
-        assert!(frames(&batch(0, 1), 10).unwrap().is_empty());
-    }
-
-    fn noise(len: usize) -> Vec<u8> {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x.to_le_bytes()[0]
-            })
-            .collect()
-    }
-
-    fn noise_batch(rows: usize, row_len: usize, per_chunk: usize) -> Batch {
-        let raw = noise(rows * row_len);
-        let mut chunks = Vec::new();
-        let mut buf = RowBuffer::default();
-        for (i, row) in raw.chunks(row_len).enumerate() {
-            buf.push_row(|b| {
-                b.extend_from_slice(row);
-                Ok::<_, ChunkFull>(())
-            })
-            .unwrap();
-            if (i + 1) % per_chunk == 0 {
-                chunks.push(buf.take());
-            }
-        }
-        chunks.push(buf.take());
-        Batch::new(3, chunks)
-    }
-
-    /// The stored frames as one contiguous copy each (how they were built before they
-    /// were sent straight from the chunks): the reference for the pieces.
-    fn stored_contiguous(batch: &Batch, max_frame: usize) -> Vec<Vec<u8>> {
-        let raw = concat(batch);
-        raw.chunks(max_frame)
-            .map(|rows| {
-                let mut out = vec![0u8; 25];
-                out[16] = 0x02;
-                out[17..21].copy_from_slice(&u32::try_from(9 + rows.len()).unwrap().to_le_bytes());
-                out[21..25].copy_from_slice(&u32::try_from(rows.len()).unwrap().to_le_bytes());
-                out.extend_from_slice(rows);
-                let checksum = cityhash_rs::cityhash_102_128(&out[16..]).rotate_right(64);
-                out[..16].copy_from_slice(&checksum.to_le_bytes());
-                out
-            })
-            .collect()
-    }
-
-    #[test]
-    fn incompressible_rows_are_stored_in_one_checksummed_frame_without_a_copy() {
-        let b = noise_batch(4000, 100, 500);
-        assert!(!compressible(&b));
-        assert!(compressible(&batch(5000, 250)));
-        let sent = frames(&b, MAX_FRAME).unwrap();
-        assert_eq!(sent.len(), 1);
-        let pieces = sent[0].clone().into_pieces();
-        // The checksum and header, then the chunks themselves.
-        assert_eq!(pieces.len(), 1 + b.chunks().len());
-        assert_eq!(pieces[0].len(), 25);
-        assert_eq!(pieces[0][16], 0x02, "method none");
-        for (piece, chunk) in pieces[1..].iter().zip(b.chunks()) {
-            assert_eq!(piece.as_ptr(), chunk.as_ptr(), "a chunk was copied");
-            assert_eq!(piece.len(), chunk.len());
-        }
-        let frame = pieces.concat();
-        assert_eq!(open(&frame), concat(&b));
-        assert_eq!(vec![frame], stored_contiguous(&b, MAX_FRAME));
-        // The sink holds the 25 bytes and the list of pieces, nothing of the rows.
-        let memory = send_memory(&b, MAX_FRAME);
-        assert_eq!(memory, 25 + (b.chunks().len() + 2) * 32);
-        assert!(memory < b.len() / 100, "{memory}");
-        // Split into frames of at most `max` rows' bytes, each stored whole, at chunk
-        // edges and inside chunks.
-        for max in [1, 99, 1000, 50_000, 99_999, 400_000, b.len() - 1, b.len()] {
-            let framed = joined(&b, max);
-            assert_eq!(framed.len(), b.len().div_ceil(max), "max {max}");
-            assert_eq!(framed, stored_contiguous(&b, max), "max {max}");
-            let opened: Vec<u8> = framed.iter().flat_map(|f| open(f)).collect();
-            assert_eq!(opened, concat(&b), "max {max}");
-        }
-    }
-
-    #[test]
-    fn stored_frames_over_uneven_and_empty_chunks_match_the_contiguous_frame() {
-        let raw = noise(300_000);
-        let mut rest = &raw[..];
-        let mut chunks = Vec::new();
-        let mut buf = RowBuffer::default();
-        for (i, size) in [70_000, 1, 0, 129, 128, 5, 0, 200_000]
-            .into_iter()
-            .cycle()
-            .enumerate()
-        {
-            if rest.is_empty() {
-                break;
-            }
-            let size = size.min(rest.len());
-            if size > 0 {
-                buf.push_row(|b| {
-                    b.extend_from_slice(&rest[..size]);
-                    Ok::<_, ChunkFull>(())
-                })
-                .unwrap();
-            }
-            rest = &rest[size..];
-            if i % 2 == 0 {
-                chunks.push(buf.take());
-            }
-        }
-        chunks.push(buf.take());
-        let b = Batch::new(5, chunks);
-        assert!(!compressible(&b));
-        for max in [1, 7, 128, 144, 65_536, 299_999, MAX_FRAME] {
-            assert_eq!(joined(&b, max), stored_contiguous(&b, max), "max {max}");
-        }
-    }
-
-    #[test]
-    fn the_bound_covers_incompressible_rows() {
-        let raw = noise(1_000_000);
-        let frame = compress(&raw).unwrap();
-        assert!(frame.len() <= frame_bound(raw.len()), "{}", frame.len());
-        assert!(frame.len() > raw.len());
-        assert_eq!(open(&frame), raw);
-    }
-}
+mod tests;

@@ -38,9 +38,10 @@ use std::fmt;
 use batch_core::Batch;
 
 use crate::error::{Error, Result};
+use crate::rowbinary::put_len;
 use crate::types::ChType;
 use plan::{Node, Numbering, DICT_ENTRY, SECTION_KEYS};
-use transcode::{Bad, Dict, Measure, Reader, Write};
+use transcode::{Bad, Dict, Reader, Write};
 
 /// The format a [`ClickHouseSink`](crate::ClickHouseSink) sends each batch in; see
 /// [`ClickHouseSink::insert_format`](crate::ClickHouseSink::insert_format).
@@ -137,6 +138,8 @@ struct Column {
 /// ```
 #[derive(Debug, Clone)]
 pub struct NativeBlock {
+    /// Buffers of earlier transcodings, for the next ones.
+    spare: Spare,
     columns: Vec<Column>,
     streams: usize,
     /// Each dictionary's column: nullable, and its key layout.
@@ -183,6 +186,7 @@ impl NativeBlock {
             collect_dicts(&c.node, &mut dicts);
         }
         Ok(NativeBlock {
+            spare: Spare::default(),
             columns: out,
             streams: numbering.streams,
             dicts,
@@ -200,7 +204,9 @@ impl NativeBlock {
     /// [`Error::Transcode`] when the rows do not read as values of the columns' types
     /// (rows encoded for other columns), naming the row and the column.
     pub fn transcode<B: AsRef<[u8]>>(&self, pieces: &[B]) -> Result<Vec<u8>> {
-        self.transcode_counted(pieces).map(|(block, _)| block)
+        let mut scratch = Scratch::default();
+        self.transcode_counted(pieces, 0, &mut scratch)?;
+        Ok(scratch.block)
     }
 
     /// Transcodes the rows of `batch` into one block.
@@ -210,8 +216,16 @@ impl NativeBlock {
     /// As [`transcode`](NativeBlock::transcode); and [`Error::Transcode`] when the rows
     /// read are not the batch's number of rows.
     pub fn transcode_batch(&self, batch: &Batch) -> Result<Vec<u8>> {
+        let mut scratch = Scratch::default();
+        self.transcode_into(batch, &mut scratch)?;
+        Ok(scratch.block)
+    }
+
+    /// As [`transcode_batch`](NativeBlock::transcode_batch), into the buffers of
+    /// `scratch` (the block is [`Scratch::block`]).
+    pub(crate) fn transcode_into(&self, batch: &Batch, scratch: &mut Scratch) -> Result<()> {
         let chunks: Vec<bytes::Bytes> = batch.chunks().collect();
-        let (block, rows) = self.transcode_counted(&chunks)?;
+        let rows = self.transcode_counted(&chunks, batch.rows(), scratch)?;
         if rows != batch.rows() {
             return Err(Error::Transcode {
                 row: rows,
@@ -219,100 +233,127 @@ impl NativeBlock {
                 reason: format!("read {rows} rows of a batch of {}", batch.rows()),
             });
         }
-        Ok(block)
+        Ok(())
     }
 
-    /// The block, and the number of rows read.
-    fn transcode_counted<B: AsRef<[u8]>>(&self, pieces: &[B]) -> Result<(Vec<u8>, usize)> {
-        // First pass: every stream's length, and the dictionaries' sections.
-        let mut m = Measure {
-            lens: vec![0; self.streams],
+    /// Buffers for a transcoding: those of an earlier one when the sink kept them.
+    pub(crate) fn scratch(&self) -> Scratch {
+        self.spare.take()
+    }
+
+    /// Keeps the buffers of a transcoding for the next one, within [`KEEP_SPARE`].
+    pub(crate) fn recycle(&self, scratch: Scratch) {
+        self.spare.keep(scratch);
+    }
+
+    /// Writes the block of `pieces` into `scratch`; returns the number of rows read.
+    fn transcode_counted<B: AsRef<[u8]>>(
+        &self,
+        pieces: &[B],
+        rows_hint: usize,
+        scratch: &mut Scratch,
+    ) -> Result<usize> {
+        let mut streams = std::mem::take(&mut scratch.streams);
+        streams.resize_with(self.streams, Vec::new);
+        streams.iter_mut().for_each(Vec::clear);
+        let mut w = Write {
+            streams,
+            totals: vec![0; self.streams],
             dicts: self.new_dicts(),
         };
+        self.reserve(&mut w.streams, pieces, rows_hint);
         let mut rows = 0usize;
-        for piece in pieces {
-            let mut r = Reader::new(piece.as_ref());
-            while !r.done() {
-                for c in &self.columns {
-                    m.visit(&c.node, &mut r)
-                        .map_err(|e| bad(rows, &c.name, e))?;
+        let mut read = || -> Result<()> {
+            for piece in pieces {
+                let mut r = Reader::new(piece.as_ref());
+                while !r.done() {
+                    for c in &self.columns {
+                        w.visit(&c.node, &mut r)
+                            .map_err(|e| bad(rows, &c.name, e))?;
+                    }
+                    rows += 1;
                 }
-                rows += 1;
             }
+            Ok(())
+        };
+        let read = read();
+        if read.is_ok() {
+            for c in &self.columns {
+                w.finish(&c.node);
+            }
+            self.assemble(rows, &w.streams, &mut scratch.block);
         }
+        scratch.streams = w.streams;
+        read.map(|()| rows)
+    }
+
+    /// Reserves the streams whose size is known ahead for `rows` rows (fixed-size values,
+    /// null maps, array offsets), and, without arrays or maps, shares the rest of the
+    /// rows' bytes between the streams of strings, so that streams rarely grow by
+    /// copying.
+    fn reserve<B: AsRef<[u8]>>(&self, streams: &mut [Vec<u8>], pieces: &[B], rows: usize) {
+        let mut strings = Vec::new();
+        let mut fixed = 0;
         for c in &self.columns {
-            m.finish(&c.node);
+            fixed += transcode::reserve(&c.node, rows, streams, &mut strings);
         }
-        // The layout: the block's head, then each column's name, type, prefix and
-        // streams in order (stream ids are numbered in that order).
+        if self.nested || strings.is_empty() {
+            return;
+        }
+        let len: usize = pieces.iter().map(|p| p.as_ref().len()).sum();
+        let share = len.saturating_sub(fixed) / strings.len();
+        for s in strings {
+            streams[s].reserve(share);
+        }
+    }
+
+    /// The block: its head, then each column's name, type, prefix and streams in order
+    /// (stream ids are numbered in that order).
+    fn assemble(&self, rows: usize, streams: &[Vec<u8>], out: &mut Vec<u8>) {
         let mut head = Vec::new();
         put_len(&mut head, self.columns.len());
         put_len(&mut head, rows);
-        let mut start = vec![0; self.streams];
-        let mut heads = Vec::with_capacity(self.columns.len());
-        let mut pos = head.len();
-        let mut stream = 0;
+        let columns: usize = self
+            .columns
+            .iter()
+            .map(|c| c.head.len() + if rows > 0 { c.prefix.len() } else { 0 })
+            .sum();
+        let data: usize = streams.iter().map(Vec::len).sum();
+        out.clear();
+        out.reserve(head.len() + columns + data);
+        out.extend_from_slice(&head);
+        let mut next = streams.iter();
         for c in &self.columns {
-            heads.push(pos);
-            pos += c.head.len();
+            out.extend_from_slice(&c.head);
             if rows > 0 {
-                pos += c.prefix.len();
+                out.extend_from_slice(&c.prefix);
             }
-            let count = count_streams(&c.node);
-            let own = stream..stream + count;
-            for (at, len) in start[own.clone()].iter_mut().zip(&m.lens[own]) {
-                *at = pos;
-                pos += len;
-            }
-            stream += count;
-        }
-        let mut out = vec![0u8; pos];
-        let layout = |e| bad(rows, "", e);
-        let mut at = 0;
-        transcode::put(&mut out, &mut at, &head).map_err(layout)?;
-        for (c, &at) in self.columns.iter().zip(&heads) {
-            let mut at = at;
-            transcode::put(&mut out, &mut at, &c.head).map_err(layout)?;
-            if rows > 0 {
-                transcode::put(&mut out, &mut at, &c.prefix).map_err(layout)?;
+            for stream in next.by_ref().take(count_streams(&c.node)) {
+                out.extend_from_slice(stream);
             }
         }
-        // Second pass: every value at its place.
-        let Measure { lens, dicts } = m;
-        let mut w = Write {
-            out: &mut out,
-            at: start.clone(),
-            start,
-            totals: vec![0; self.streams],
-            dicts,
-        };
-        let mut row = 0usize;
-        for piece in pieces {
-            let mut r = Reader::new(piece.as_ref());
-            while !r.done() {
-                for c in &self.columns {
-                    w.visit(&c.node, &mut r).map_err(|e| bad(row, &c.name, e))?;
-                }
-                row += 1;
-            }
-        }
-        // Every stream filled to its measured length (a dictionary's stream is written
-        // through its own cursors).
-        let dict_streams = self.dict_streams();
-        let filled =
-            (0..self.streams).all(|s| dict_streams.contains(&s) || w.at[s] == w.start[s] + lens[s]);
-        if row != rows || !filled {
-            return Err(layout(Bad::Layout));
-        }
-        Ok((out, rows))
     }
 
     /// An upper bound of the memory [`transcode_batch`](NativeBlock::transcode_batch)
-    /// takes for `batch`: the block, and the dictionaries of `LowCardinality` columns.
-    /// Without arrays or maps it is computed from the batch's size; with them, the rows
-    /// are read (but not copied).
+    /// takes for `batch`: the streams the rows are read into (each reserved at its size
+    /// when that is known ahead, else grown to at most twice its bytes), the block they
+    /// are joined into, and the dictionaries of `LowCardinality` columns: three times
+    /// the block's bound, plus the dictionaries. Without arrays or maps it is computed
+    /// from the batch's size; with them, the rows are read (but not copied).
     #[must_use]
     pub fn memory_bound(&self, batch: &Batch) -> usize {
+        let (block, dicts) = self.bounds(batch);
+        3 * block + dicts
+    }
+
+    /// An upper bound of the block's bytes alone.
+    #[must_use]
+    pub(crate) fn block_bound(&self, batch: &Batch) -> usize {
+        self.bounds(batch).0
+    }
+
+    /// Upper bounds of the block's bytes and of its dictionaries' memory.
+    fn bounds(&self, batch: &Batch) -> (usize, usize) {
         let heads: usize = self
             .columns
             .iter()
@@ -322,11 +363,9 @@ impl NativeBlock {
         let dicts = self.dicts.len();
         if !self.nested {
             let rows = batch.rows();
-            return heads
-                + self.extra_fixed
-                + batch.len()
-                + rows.saturating_mul(self.extra_per_row)
-                + dicts * rows.min(SECTION_KEYS) * DICT_ENTRY;
+            let block =
+                heads + self.extra_fixed + batch.len() + rows.saturating_mul(self.extra_per_row);
+            return (block, dicts * rows.min(SECTION_KEYS) * DICT_ENTRY);
         }
         let mut total = heads + self.extra_fixed;
         let mut lc_values = 0;
@@ -337,12 +376,12 @@ impl NativeBlock {
                     match transcode::bound(&c.node, &mut r, &mut lc_values) {
                         Ok(n) => total += n,
                         // Rows that do not read fail the send; count them as they are.
-                        Err(_) => return total + batch.len(),
+                        Err(_) => return (total + batch.len(), 0),
                     }
                 }
             }
         }
-        total + dicts * lc_values.min(SECTION_KEYS) * DICT_ENTRY
+        (total, dicts * lc_values.min(SECTION_KEYS) * DICT_ENTRY)
     }
 
     fn new_dicts<'a>(&self) -> Vec<Dict<'a>> {
@@ -351,25 +390,66 @@ impl NativeBlock {
             .map(|&(nullable, leaf)| Dict::new(nullable, leaf))
             .collect()
     }
+}
 
-    /// The streams of `LowCardinality` columns.
-    fn dict_streams(&self) -> Vec<usize> {
-        fn walk(node: &Node, out: &mut Vec<usize>) {
-            match node {
-                Node::LowCardinality { stream, .. } => out.push(*stream),
-                Node::Array { inner, .. } => walk(inner, out),
-                Node::Map { key, value, .. } => {
-                    walk(key, out);
-                    walk(value, out);
-                }
-                Node::Leaf { .. } | Node::Nullable { .. } => {}
-            }
+/// The most bytes of idle buffers a [`NativeBlock`] keeps between transcodings: those of
+/// two batches of 100,000 rows of about 75 bytes. Reusing them spares the kernel's work
+/// of handing out fresh pages for every batch.
+pub(crate) const KEEP_SPARE: usize = 32 << 20;
+
+/// The buffers of one transcoding: a stream per column part, and the block they are
+/// joined into.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    streams: Vec<Vec<u8>>,
+    block: Vec<u8>,
+}
+
+impl Scratch {
+    /// The block written by the last transcoding.
+    pub(crate) fn block(&self) -> &[u8] {
+        &self.block
+    }
+
+    /// Takes the block out (the scratch keeps its streams).
+    pub(crate) fn take_block(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.block)
+    }
+
+    fn capacity(&self) -> usize {
+        self.block.capacity() + self.streams.iter().map(Vec::capacity).sum::<usize>()
+    }
+}
+
+/// Idle [`Scratch`]es, at most [`KEEP_SPARE`] bytes of them. A clone of the transcoder
+/// starts with none.
+#[derive(Debug, Default)]
+struct Spare(std::sync::Mutex<Vec<Scratch>>);
+
+impl Clone for Spare {
+    fn clone(&self) -> Self {
+        Spare::default()
+    }
+}
+
+impl Spare {
+    fn take(&self) -> Scratch {
+        let mut idle = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        idle.pop().unwrap_or_default()
+    }
+
+    fn keep(&self, scratch: Scratch) {
+        let mut idle = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held: usize = idle.iter().map(Scratch::capacity).sum();
+        if held + scratch.capacity() <= KEEP_SPARE {
+            idle.push(scratch);
         }
-        let mut out = Vec::new();
-        for c in &self.columns {
-            walk(&c.node, &mut out);
-        }
-        out
     }
 }
 
@@ -404,11 +484,6 @@ fn collect_dicts(node: &Node, out: &mut Vec<(bool, plan::Leaf)>) {
         }
         Node::Leaf { .. } | Node::Nullable { .. } => {}
     }
-}
-
-/// Appends `n` as an unsigned LEB128 varint.
-fn put_len(out: &mut Vec<u8>, n: usize) {
-    crate::rowbinary::put_len(out, n);
 }
 
 /// Appends a varuint-length string.

@@ -1,6 +1,6 @@
-//! The two passes over the RowBinary rows: the first measures every stream (and builds
-//! the `LowCardinality` dictionaries' sections), the second writes each value at its
-//! place in one block allocated at its exact size.
+//! The one pass over the RowBinary rows: each value is appended to its stream (a
+//! column's values, a null map, array offsets, a `LowCardinality` column's dictionary
+//! sections); the block is then the streams back to back.
 
 use std::collections::HashMap;
 
@@ -46,7 +46,7 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<&'a [u8], Bad> {
         let end = self.pos.checked_add(n).ok_or(Bad::TooLong)?;
         let v = self.buf.get(self.pos..end).ok_or(Bad::Truncated)?;
@@ -54,7 +54,13 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    #[inline]
+    /// `N` bytes, as an array: copied without a call to `memcpy`.
+    #[inline(always)]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Bad> {
+        <[u8; N]>::try_from(self.take(N)?).map_err(|_| Bad::Truncated)
+    }
+
+    #[inline(always)]
     fn byte(&mut self) -> Result<u8, Bad> {
         let b = *self.buf.get(self.pos).ok_or(Bad::Truncated)?;
         self.pos += 1;
@@ -62,7 +68,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned LEB128 varint, as a length.
-    #[inline]
+    #[inline(always)]
     fn len(&mut self) -> Result<usize, Bad> {
         let mut n: u64 = 0;
         for shift in (0..64).step_by(7) {
@@ -76,7 +82,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The bytes of one leaf value (a `String`'s length prefix included).
-    #[inline]
+    #[inline(always)]
     fn leaf(&mut self, leaf: Leaf) -> Result<&'a [u8], Bad> {
         match leaf {
             Leaf::Fixed(n) => self.take(n),
@@ -90,7 +96,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A `Nullable` flag: `true` for NULL.
-    #[inline]
+    #[inline(always)]
     fn null(&mut self) -> Result<bool, Bad> {
         match self.byte()? {
             0 => Ok(false),
@@ -100,287 +106,135 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// One dictionary section of a `LowCardinality` column, as the first pass found it.
-#[derive(Debug, Clone, Copy)]
-struct Section {
-    /// Keys, the NULL placeholder included.
-    keys: usize,
-    /// The keys' bytes, the NULL placeholder included.
-    keys_len: usize,
-    /// Values (rows or elements) whose index the section holds.
-    values: usize,
-}
-
-impl Section {
-    /// The bytes of each index: `UInt8` up to 256 keys, else `UInt16`.
-    fn width(&self) -> usize {
-        if self.keys <= 256 {
-            1
-        } else {
-            2
-        }
-    }
-
-    fn len(&self) -> usize {
-        SECTION_HEAD + self.keys_len + self.width() * self.values
-    }
-}
-
 /// The dictionary of one `LowCardinality` column: a section holds at most
-/// [`SECTION_KEYS`] keys, each key once, indexed in the order first seen, so both
-/// passes (and every attempt) number them the same.
+/// [`SECTION_KEYS`] keys, each key once, indexed in the order first seen, so every
+/// attempt numbers them the same. A section is written to the column's stream when it
+/// is full or the rows end.
 pub(super) struct Dict<'a> {
     nullable: bool,
     leaf: Leaf,
     /// Each key of the current section and its index.
-    index: HashMap<&'a [u8], u16>,
-    sections: Vec<Section>,
-    /// Second pass: the next section, the values left in the current one, and where
-    /// its next key and next index go.
-    next: usize,
-    left: usize,
-    key_at: usize,
-    index_at: usize,
-    width: usize,
+    index: HashMap<&'a [u8], u16, foldhash::fast::RandomState>,
+    /// The current section's keys, back to back (the NULL placeholder first).
+    keys: Vec<u8>,
+    /// How many keys `keys` holds, the placeholder included.
+    key_count: usize,
+    /// The index of each value of the current section.
+    values: Vec<u16>,
 }
 
 impl<'a> Dict<'a> {
     pub(super) fn new(nullable: bool, leaf: Leaf) -> Self {
-        Dict {
+        let mut dict = Dict {
             nullable,
             leaf,
-            index: HashMap::new(),
-            sections: Vec::new(),
-            next: 0,
-            left: 0,
-            key_at: 0,
-            index_at: 0,
-            width: 1,
-        }
+            index: HashMap::default(),
+            keys: Vec::new(),
+            key_count: 0,
+            values: Vec::new(),
+        };
+        dict.open();
+        dict
     }
 
-    /// A fresh section: the NULL placeholder (the default value) is key 0 of each
-    /// section of a nullable column.
-    fn open(&mut self) -> Section {
+    /// A fresh section: the NULL placeholder (the default value, zeros) is key 0 of
+    /// each section of a nullable column.
+    fn open(&mut self) {
         self.index.clear();
+        self.keys.clear();
+        self.values.clear();
         let placeholder = usize::from(self.nullable);
-        Section {
-            keys: placeholder,
-            keys_len: placeholder * self.leaf.default_len(),
-            values: 0,
-        }
+        self.keys.resize(placeholder * self.leaf.default_len(), 0);
+        self.key_count = placeholder;
     }
 
-    /// First pass: one value (`None` for NULL).
-    fn measure(&mut self, value: Option<&'a [u8]>) {
-        let fresh = match value {
-            Some(v) => !self.index.contains_key(v),
-            None => false,
-        };
-        let full = self
-            .sections
-            .last()
-            .is_none_or(|s| fresh && s.keys >= SECTION_KEYS);
-        if full {
-            let s = self.open();
-            self.sections.push(s);
-        }
-        let Some(s) = self.sections.last_mut() else {
-            return;
-        };
-        s.values += 1;
-        if let (Some(v), true) = (value, fresh) {
-            // Below SECTION_KEYS (2^16), so it fits.
-            let i = u16::try_from(s.keys).unwrap_or(u16::MAX);
-            self.index.insert(v, i);
-            s.keys += 1;
-            s.keys_len += v.len();
-        }
-    }
-
-    /// The bytes of the column's stream: its sections back to back.
-    fn len(&self) -> usize {
-        self.sections.iter().map(Section::len).sum()
-    }
-
-    /// Second pass: one value, its key written when first seen in the section, its
-    /// index always. `start` is where the column's stream begins.
-    fn write(&mut self, value: Option<&'a [u8]>, out: &mut [u8], start: usize) -> Result<(), Bad> {
-        if self.left == 0 {
-            let at = if self.next == 0 { start } else { self.index_at };
-            let s = *self.sections.get(self.next).ok_or(Bad::Layout)?;
-            self.next += 1;
-            self.open();
-            self.left = s.values;
-            self.width = s.width();
-            // The index type (0: UInt8, 1: UInt16) with the flag "has additional keys"
-            // (bit 9): the section's keys follow, and no shared dictionary is used.
-            let kind = u64::from(self.width == 2) | (1 << 9);
-            let mut at = at;
-            put(out, &mut at, &kind.to_le_bytes())?;
-            put(out, &mut at, &(s.keys as u64).to_le_bytes())?;
-            // The NULL placeholder is zeros, as the block already is.
-            self.key_at = at + usize::from(self.nullable) * self.leaf.default_len();
-            let mut rows_at = at + s.keys_len;
-            put(out, &mut rows_at, &(s.values as u64).to_le_bytes())?;
-            self.index_at = rows_at;
-        }
-        self.left -= 1;
+    /// One value (`None` for NULL): its key added when first seen in the section, its
+    /// index always. A new key that does not fit the section closes it into `out`.
+    #[inline]
+    fn push(&mut self, value: Option<&'a [u8]>, out: &mut Vec<u8>) -> Result<(), Bad> {
         let i = match value {
             None => 0,
             Some(v) => match self.index.get(v) {
                 Some(&i) => i,
                 None => {
-                    let i = u16::try_from(self.index.len() + usize::from(self.nullable))
-                        .map_err(|_| Bad::Layout)?;
+                    if self.key_count >= SECTION_KEYS {
+                        self.close(out);
+                    }
+                    let i = u16::try_from(self.key_count).map_err(|_| Bad::Layout)?;
                     self.index.insert(v, i);
-                    put(out, &mut self.key_at, v)?;
+                    self.keys.extend_from_slice(v);
+                    self.key_count += 1;
                     i
                 }
             },
         };
-        let bytes = i.to_le_bytes();
-        put(out, &mut self.index_at, &bytes[..self.width])
-    }
-}
-
-/// Copies `bytes` to `out` at `*at`, and moves `*at` past them.
-#[inline]
-pub(super) fn put(out: &mut [u8], at: &mut usize, bytes: &[u8]) -> Result<(), Bad> {
-    let end = *at + bytes.len();
-    out.get_mut(*at..end)
-        .ok_or(Bad::Layout)?
-        .copy_from_slice(bytes);
-    *at = end;
-    Ok(())
-}
-
-/// The first pass: the length of every stream.
-pub(super) struct Measure<'a> {
-    pub(super) lens: Vec<usize>,
-    pub(super) dicts: Vec<Dict<'a>>,
-}
-
-impl<'a> Measure<'a> {
-    /// Reads one value of `node`.
-    pub(super) fn visit(&mut self, node: &Node, r: &mut Reader<'a>) -> Result<(), Bad> {
-        match node {
-            Node::Leaf { leaf, stream } => {
-                let n = match leaf {
-                    Leaf::Fixed(n) => {
-                        r.take(*n)?;
-                        *n
-                    }
-                    Leaf::Bytes => r.leaf(*leaf)?.len(),
-                };
-                self.lens[*stream] += n;
-            }
-            Node::Nullable { map, leaf, stream } => {
-                self.lens[*map] += 1;
-                self.lens[*stream] += if r.null()? {
-                    leaf.default_len()
-                } else {
-                    r.leaf(*leaf)?.len()
-                };
-            }
-            Node::Array { offsets, inner } => {
-                self.lens[*offsets] += 8;
-                for _ in 0..r.len()? {
-                    self.visit(inner, r)?;
-                }
-            }
-            Node::Map {
-                offsets,
-                key,
-                value,
-            } => {
-                self.lens[*offsets] += 8;
-                for _ in 0..r.len()? {
-                    self.visit(key, r)?;
-                    self.visit(value, r)?;
-                }
-            }
-            Node::LowCardinality {
-                dict,
-                nullable,
-                leaf,
-                ..
-            } => {
-                let value = if *nullable && r.null()? {
-                    None
-                } else {
-                    Some(r.leaf(*leaf)?)
-                };
-                self.dicts[*dict].measure(value);
-            }
-        }
+        self.values.push(i);
         Ok(())
     }
 
-    /// Sets the length of each `LowCardinality` stream from its dictionary.
-    pub(super) fn finish(&mut self, node: &Node) {
-        match node {
-            Node::LowCardinality { stream, dict, .. } => {
-                self.lens[*stream] = self.dicts[*dict].len();
-            }
-            Node::Array { inner, .. } => self.finish(inner),
-            Node::Map { key, value, .. } => {
-                self.finish(key);
-                self.finish(value);
-            }
-            Node::Leaf { .. } | Node::Nullable { .. } => {}
+    /// Writes the current section, if it holds a value, to `out`, and opens another.
+    fn close(&mut self, out: &mut Vec<u8>) {
+        if self.values.is_empty() {
+            return;
         }
+        // The index type: UInt8 up to 256 keys, else UInt16.
+        let wide = self.key_count > 256;
+        let width = if wide { 2 } else { 1 };
+        out.reserve(SECTION_HEAD + self.keys.len() + width * self.values.len());
+        // The index type (0: UInt8, 1: UInt16) with the flag "has additional keys"
+        // (bit 9): the section's keys follow, and no shared dictionary is used.
+        let kind = u64::from(wide) | (1 << 9);
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&(self.key_count as u64).to_le_bytes());
+        out.extend_from_slice(&self.keys);
+        out.extend_from_slice(&(self.values.len() as u64).to_le_bytes());
+        if wide {
+            for i in &self.values {
+                out.extend_from_slice(&i.to_le_bytes());
+            }
+        } else {
+            out.extend(self.values.iter().map(|i| i.to_le_bytes()[0]));
+        }
+        self.open();
     }
 }
 
-/// The second pass: every value written at its place in the block.
-pub(super) struct Write<'a, 'o> {
-    pub(super) out: &'o mut [u8],
-    /// Where each stream begins, and where its next value goes.
-    pub(super) start: Vec<usize>,
-    pub(super) at: Vec<usize>,
+/// The one pass over the rows: every value appended to its stream.
+pub(super) struct Write<'a> {
+    pub(super) streams: Vec<Vec<u8>>,
     /// The running total of each `offsets` stream.
     pub(super) totals: Vec<u64>,
     pub(super) dicts: Vec<Dict<'a>>,
 }
 
-impl<'a> Write<'a, '_> {
-    /// Writes one value of `node`.
-    #[inline]
+impl<'a> Write<'a> {
+    /// Writes one value of `node`. Inlined into the loop over the rows, so that the
+    /// common columns (numbers, strings, nullables, dictionaries) cost no call; arrays
+    /// and maps go through [`nested`](Write::nested).
+    #[inline(always)]
     pub(super) fn visit(&mut self, node: &Node, r: &mut Reader<'a>) -> Result<(), Bad> {
         match node {
             Node::Leaf { leaf, stream } => {
-                let v = r.leaf(*leaf)?;
-                put(self.out, &mut self.at[*stream], v)?;
+                let out = &mut self.streams[*stream];
+                // The common widths with their size known to the compiler.
+                match *leaf {
+                    Leaf::Fixed(1) => out.push(r.byte()?),
+                    Leaf::Fixed(2) => out.extend_from_slice(&r.array::<2>()?),
+                    Leaf::Fixed(4) => out.extend_from_slice(&r.array::<4>()?),
+                    Leaf::Fixed(8) => out.extend_from_slice(&r.array::<8>()?),
+                    Leaf::Fixed(16) => out.extend_from_slice(&r.array::<16>()?),
+                    leaf => out.extend_from_slice(r.leaf(leaf)?),
+                }
             }
             Node::Nullable { map, leaf, stream } => {
                 let null = r.null()?;
-                put(self.out, &mut self.at[*map], &[u8::from(null)])?;
+                self.streams[*map].push(u8::from(null));
+                let out = &mut self.streams[*stream];
                 if null {
-                    // The default value: zeros, as the block already is.
-                    self.at[*stream] += leaf.default_len();
+                    // The default value: zeros (an empty string's length is a zero).
+                    out.resize(out.len() + leaf.default_len(), 0);
                 } else {
-                    let v = r.leaf(*leaf)?;
-                    put(self.out, &mut self.at[*stream], v)?;
-                }
-            }
-            Node::Array { offsets, inner } => {
-                let n = r.len()?;
-                self.offset(*offsets, n)?;
-                for _ in 0..n {
-                    self.visit(inner, r)?;
-                }
-            }
-            Node::Map {
-                offsets,
-                key,
-                value,
-            } => {
-                let n = r.len()?;
-                self.offset(*offsets, n)?;
-                for _ in 0..n {
-                    self.visit(key, r)?;
-                    self.visit(value, r)?;
+                    out.extend_from_slice(r.leaf(*leaf)?);
                 }
             }
             Node::LowCardinality {
@@ -394,10 +248,53 @@ impl<'a> Write<'a, '_> {
                 } else {
                     Some(r.leaf(*leaf)?)
                 };
-                self.dicts[*dict].write(value, self.out, self.start[*stream])?;
+                self.dicts[*dict].push(value, &mut self.streams[*stream])?;
             }
+            Node::Array { .. } | Node::Map { .. } => self.nested(node, r)?,
         }
         Ok(())
+    }
+
+    /// Writes one array or map of `node`: its offset, then its elements.
+    fn nested(&mut self, node: &Node, r: &mut Reader<'a>) -> Result<(), Bad> {
+        match node {
+            Node::Array { offsets, inner } => {
+                let n = r.len()?;
+                self.offset(*offsets, n)?;
+                for _ in 0..n {
+                    self.visit(inner, r)?;
+                }
+            }
+            Node::Map {
+                offsets,
+                key,
+                value,
+            } => {
+                let n = r.len()?;
+                self.offset(*offsets, n)?;
+                for _ in 0..n {
+                    self.visit(key, r)?;
+                    self.visit(value, r)?;
+                }
+            }
+            _ => self.visit(node, r)?,
+        }
+        Ok(())
+    }
+
+    /// Writes the last section of each `LowCardinality` stream under `node`.
+    pub(super) fn finish(&mut self, node: &Node) {
+        match node {
+            Node::LowCardinality { stream, dict, .. } => {
+                self.dicts[*dict].close(&mut self.streams[*stream]);
+            }
+            Node::Array { inner, .. } => self.finish(inner),
+            Node::Map { key, value, .. } => {
+                self.finish(key);
+                self.finish(value);
+            }
+            Node::Leaf { .. } | Node::Nullable { .. } => {}
+        }
     }
 
     /// Appends the end offset of an array of `n` elements.
@@ -406,8 +303,51 @@ impl<'a> Write<'a, '_> {
         *total = total
             .checked_add(u64::try_from(n).map_err(|_| Bad::TooLong)?)
             .ok_or(Bad::TooLong)?;
-        let bytes = total.to_le_bytes();
-        put(self.out, &mut self.at[stream], &bytes)
+        self.streams[stream].extend_from_slice(&total.to_le_bytes());
+        Ok(())
+    }
+}
+
+/// Room for the streams of `node` in a batch of `rows` rows, where it is known ahead:
+/// fixed-size values, null maps and array offsets of a column that is not inside an
+/// array; returns the bytes reserved. The streams of strings are listed in `strings`,
+/// for the caller to share what is left between them.
+pub(super) fn reserve(
+    node: &Node,
+    rows: usize,
+    streams: &mut [Vec<u8>],
+    strings: &mut Vec<usize>,
+) -> usize {
+    let mut room = |stream: usize, bytes: usize| {
+        streams[stream].reserve(bytes);
+        bytes
+    };
+    match node {
+        Node::Leaf {
+            leaf: Leaf::Fixed(n),
+            stream,
+        } => room(*stream, rows.saturating_mul(*n)),
+        Node::Leaf {
+            leaf: Leaf::Bytes,
+            stream,
+        } => {
+            strings.push(*stream);
+            0
+        }
+        Node::Nullable { map, leaf, stream } => {
+            room(*map, rows)
+                + match leaf {
+                    Leaf::Fixed(n) => room(*stream, rows.saturating_mul(*n)),
+                    Leaf::Bytes => {
+                        strings.push(*stream);
+                        0
+                    }
+                }
+        }
+        Node::Array { offsets, .. } | Node::Map { offsets, .. } => {
+            room(*offsets, rows.saturating_mul(8))
+        }
+        Node::LowCardinality { .. } => 0,
     }
 }
 

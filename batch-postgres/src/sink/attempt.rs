@@ -2,11 +2,12 @@
 //! the attempt's deadline on both sides (the client's timer and the server's
 //! `statement_timeout`).
 
+use std::collections::VecDeque;
 use std::pin::pin;
 use std::time::Duration;
 
 use batch_core::Batch;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use deadpool_postgres::{Client, ClientWrapper};
 use futures_util::SinkExt;
 use tokio::time::{timeout_at, Instant};
@@ -95,6 +96,65 @@ impl From<tokio_postgres::Error> for Failure {
     }
 }
 
+/// The fewest bytes of one `CopyData` message (but the last of a COPY): the batch's
+/// 64 KiB chunks are sent 16 or more to a message, not one each. tokio-postgres copies
+/// each message into its connection's write buffer, which so grows to about this size.
+pub(crate) const MESSAGE: usize = 1 << 20;
+
+/// Pieces of the COPY stream sent as one `CopyData` message, without copying them
+/// into one buffer first.
+#[derive(Debug, Default)]
+pub(crate) struct Message {
+    pieces: VecDeque<Bytes>,
+    len: usize,
+}
+
+impl Buf for Message {
+    fn remaining(&self) -> usize {
+        self.len
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.pieces.front().map_or(&[], |p| &p[..])
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        while cnt > 0 {
+            let Some(front) = self.pieces.front_mut() else {
+                return;
+            };
+            let step = cnt.min(front.len());
+            front.advance(step);
+            self.len -= step;
+            cnt -= step;
+            if front.is_empty() {
+                self.pieces.pop_front();
+            }
+        }
+    }
+}
+
+/// The COPY stream of `chunks` (the binary header, the rows, the trailer) as messages of
+/// at least [`MESSAGE`] bytes each, but the last.
+pub(crate) fn messages(chunks: impl IntoIterator<Item = Bytes>) -> impl Iterator<Item = Message> {
+    let mut stream = std::iter::once(Bytes::from_static(&HEADER))
+        .chain(chunks)
+        .chain(std::iter::once(Bytes::from_static(&TRAILER)))
+        .filter(|p| !p.is_empty())
+        .peekable();
+    std::iter::from_fn(move || {
+        let mut message = Message::default();
+        while message.len < MESSAGE {
+            let Some(piece) = stream.next() else {
+                break;
+            };
+            message.len += piece.len();
+            message.pieces.push_back(piece);
+        }
+        (message.len > 0).then_some(message)
+    })
+}
+
 /// Runs `step` until `deadline`.
 pub(super) async fn bounded<T>(
     deadline: Instant,
@@ -173,12 +233,10 @@ pub(crate) async fn copy_batch(
     )
     .await?;
     let copy = async {
-        let mut sink = pin!(client.copy_in::<_, Bytes>(&stmt).await?);
-        sink.feed(Bytes::from_static(&HEADER)).await?;
-        for chunk in batch.chunks() {
-            sink.feed(chunk).await?;
+        let mut sink = pin!(client.copy_in::<_, Message>(&stmt).await?);
+        for message in messages(batch.chunks()) {
+            sink.feed(message).await?;
         }
-        sink.feed(Bytes::from_static(&TRAILER)).await?;
         sink.as_mut().finish().await
     };
     let inserted = bounded(deadline, "the COPY", copy).await?;
@@ -215,6 +273,57 @@ pub(crate) async fn copy_batch(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    /// A batch of `chunks` chunks of `size` bytes each (byte `i` of chunk `c` is
+    /// `c + i`).
+    fn chunks(chunks: usize, size: usize) -> Vec<Bytes> {
+        (0..chunks)
+            .map(|c| {
+                (0..size)
+                    .map(|i| u8::try_from((c + i) % 256).unwrap())
+                    .collect::<Vec<u8>>()
+                    .into()
+            })
+            .collect()
+    }
+
+    fn drain(mut m: Message) -> Vec<u8> {
+        let mut out = Vec::new();
+        while m.has_remaining() {
+            let n = m.chunk().len().min(1000);
+            out.extend_from_slice(&m.chunk()[..n]);
+            m.advance(n);
+        }
+        out
+    }
+
+    #[test]
+    fn the_copy_stream_goes_in_messages_of_a_mebibyte_not_a_chunk_each() {
+        let batch = chunks(40, 64 << 10); // 2.5 MiB in 64 KiB chunks
+        let expected: Vec<u8> = [&HEADER[..], &batch.concat(), &TRAILER[..]].concat();
+        let sent: Vec<Message> = messages(batch.clone()).collect();
+        // 16 chunks and the header reach 1 MiB; 16 more; the last 8 and the trailer.
+        assert_eq!(sent.len(), 3);
+        assert!(sent[..2].iter().all(|m| m.remaining() >= MESSAGE));
+        assert_eq!(sent[2].remaining(), 8 * (64 << 10) + TRAILER.len());
+        // The pieces are the batch's chunks themselves, not copies.
+        assert_eq!(sent[0].pieces[1].as_ptr(), batch[0].as_ptr());
+        let bytes: Vec<u8> = sent.into_iter().flat_map(drain).collect();
+        assert_eq!(bytes, expected);
+        // A small batch, and an empty one, are one message with the header and trailer.
+        let small: Vec<Message> = messages(chunks(2, 100)).collect();
+        assert_eq!(small.len(), 1);
+        assert_eq!(
+            drain(messages(Vec::new()).next().unwrap()),
+            [&HEADER[..], &TRAILER[..]].concat()
+        );
+        // Advancing across pieces, by any step.
+        let mut m = messages(chunks(3, 10)).next().unwrap();
+        let total = m.remaining();
+        m.advance(HEADER.len() + 15);
+        assert_eq!(m.remaining(), total - HEADER.len() - 15);
+        assert_eq!(m.chunk()[0], 1 + 5);
+    }
 
     #[test]
     fn server_limits_are_positive_and_fit_an_int() {

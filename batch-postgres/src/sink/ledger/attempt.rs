@@ -15,8 +15,7 @@ use tokio_postgres::SimpleQueryMessage;
 
 use super::plan::{plan, Key, Plan, Planned};
 use super::Ledger;
-use crate::copy::{HEADER, TRAILER};
-use crate::sink::attempt::{bounded, limit_ms, txn_of, Checkout, Failure, Txn};
+use crate::sink::attempt::{bounded, limit_ms, messages, txn_of, Checkout, Failure, Message, Txn};
 use crate::sink::commit_status::{describe, end_holder, rolled_back, until_settled, Step};
 
 /// How long one commit-status question waits for the locks of the batch's streams
@@ -177,20 +176,18 @@ pub(crate) async fn copy_batch(
     .await?;
     let whole = plan.copy.len() == 1 && plan.copy[0] == (0..batch.rows());
     let copy = async {
-        let mut sink = pin!(client.copy_in::<_, Bytes>(&stmt).await?);
-        sink.feed(Bytes::from_static(&HEADER)).await?;
-        if whole {
-            for chunk in batch.chunks() {
-                sink.feed(chunk).await?;
-            }
+        let mut sink = pin!(client.copy_in::<_, Message>(&stmt).await?);
+        let chunks: Vec<Bytes> = if whole {
+            batch.chunks().collect()
         } else {
-            for rows in &plan.copy {
-                for chunk in batch.slice(rows.clone()).chunks() {
-                    sink.feed(chunk).await?;
-                }
-            }
+            plan.copy
+                .iter()
+                .flat_map(|rows| batch.slice(rows.clone()).chunks().collect::<Vec<_>>())
+                .collect()
+        };
+        for message in messages(chunks) {
+            sink.feed(message).await?;
         }
-        sink.feed(Bytes::from_static(&TRAILER)).await?;
         sink.as_mut().finish().await
     };
     let inserted = bounded(deadline, "the COPY", copy).await?;

@@ -1,0 +1,86 @@
+//! The bytes of a batch's insert: the Native block or the RowBinary rows, in LZ4 or
+//! stored frames, made on a blocking thread.
+
+use std::sync::Arc;
+
+use batch_core::{Batch, SinkError};
+
+use super::Prepared;
+use crate::frame::{self, Frame, InsertCompression, MAX_FRAME};
+use crate::native::NativeBlock;
+
+/// Makes the batch's frames on a blocking thread (the Native block, then LZ4 or the
+/// checksum's pass over the rows of a stored frame).
+pub(super) async fn frames(
+    batch: &Batch,
+    native: Option<Arc<NativeBlock>>,
+    compression: InsertCompression,
+) -> Result<Vec<Frame>, SinkError> {
+    let owned = batch.clone();
+    let rows = batch.rows();
+    let framing = move |e: frame::FrameError| {
+        SinkError::permanent(format!("ClickHouse: compressing {rows} rows: {e}")).with_source(e)
+    };
+    let job = move || -> Result<Vec<Frame>, SinkError> {
+        let Some(native) = native else {
+            let lz4 = compression.lz4_for(&owned);
+            return frame::frames(&owned, MAX_FRAME, lz4).map_err(framing);
+        };
+        // Rows that do not read as their columns' values (rows written by hand, or a
+        // bug): the row is named, as the server names a row it cannot parse.
+        let transcode_error = |e: crate::Error| {
+            let row = match &e {
+                crate::Error::Transcode { row, column, .. } if !column.is_empty() => Some(*row),
+                _ => None,
+            };
+            let err = SinkError::permanent(format!("ClickHouse: {e}"));
+            match row {
+                Some(row) => err.caused_by_data().with_row(row),
+                None => err,
+            }
+            .with_source(e)
+        };
+        // The buffers of an earlier batch, given back for the next one once the block
+        // is compressed (a stored frame takes the block itself).
+        let mut scratch = native.scratch();
+        let framed = match native.transcode_into(&owned, &mut scratch) {
+            Err(e) => Err(transcode_error(e)),
+            Ok(()) if compression == InsertCompression::Lz4 => {
+                frame::block_frames(scratch.block(), MAX_FRAME).map_err(framing)
+            }
+            Ok(()) => {
+                frame::stored_block_frames(scratch.take_block().into(), MAX_FRAME).map_err(framing)
+            }
+        };
+        native.recycle(scratch);
+        framed
+    };
+    match tokio::task::spawn_blocking(job).await {
+        Ok(result) => result,
+        // The same bytes would panic again.
+        Err(e) if e.is_panic() => Err(SinkError::permanent(format!(
+            "ClickHouse: compressing {} rows panicked",
+            batch.rows()
+        ))),
+        Err(e) => Err(SinkError::retryable(format!(
+            "ClickHouse: compressing {} rows was cancelled: {e}",
+            batch.rows()
+        ))),
+    }
+}
+
+/// The transcoder and statement for `batch` when it goes in Native: when the sink sends
+/// Native, without compression or with LZ4 when LZ4 shrinks the batch's rows. Rows LZ4
+/// cannot shrink go in RowBinary, in a stored frame made of the batch's own chunks,
+/// without a copy (see [`ClickHouseSink::insert_format`](crate::ClickHouseSink::insert_format)). Deterministic: every attempt
+/// decides the same.
+pub(super) fn native_for<'p>(
+    p: &'p Prepared,
+    compression: InsertCompression,
+    batch: &Batch,
+) -> Option<&'p (Arc<NativeBlock>, String)> {
+    p.native.as_ref().filter(|_| match compression {
+        InsertCompression::None => true,
+        _ => frame::compressible(batch),
+    })
+}
