@@ -1,6 +1,6 @@
 //! Golden bytes of Native blocks transcoded from RowBinary rows, each field spelled out
 //! in a comment. The real servers read them in the workspace's
-//! `tests/clickhouse_native.rs` (ClickHouse 18.16) and `tests/clickhouse_chdb_oracle.rs`
+//! `tests/clickhouse/roundtrip.rs` (ClickHouse 18.16) and `tests/clickhouse/chdb_oracle.rs`
 //! (chdb).
 #![allow(clippy::unwrap_used, clippy::panic)]
 

@@ -97,7 +97,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! `tests/clickhouse_types.rs` inserts such types through a real server and reads them
+//! `tests/clickhouse/types.rs` inserts such types through a real server and reads them
 //! back.
 
 use std::any::type_name;

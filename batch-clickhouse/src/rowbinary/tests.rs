@@ -1,6 +1,6 @@
 //! Golden bytes: each value encoded for its column type, byte by byte, with the layout
 //! spelled out in a comment. Round trips through real servers live in the workspace's
-//! `tests/clickhouse_*.rs`.
+//! `tests/clickhouse/`.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::borrow::Cow;

@@ -177,7 +177,7 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// the bytes sent, so how the block was framed does not matter. So a batch whose first
 /// attempt was stored (its answer lost, the server killed after it wrote the part) and
 /// whose retry lands on another replica is stored once. Checked on a real cluster of
-/// ClickHouse 18.16: `tests/clickhouse_cluster.rs`.
+/// ClickHouse 18.16: `tests/clickhouse/cluster.rs`.
 ///
 /// **The rule:** this holds while fewer than `replicated_deduplication_window` blocks
 /// (100 by default; and within `replicated_deduplication_window_seconds`, a week) were

@@ -141,7 +141,7 @@ pub use types::{oid, PgType, PgTypeKind};
 /// assert_eq!(refused.to_string(), "this field type needs point");
 /// ```
 ///
-/// `tests/postgres_types.rs` inserts both kinds through a real server and reads them
+/// `tests/postgres/types.rs` inserts both kinds through a real server and reads them
 /// back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PgBinary;
