@@ -559,7 +559,7 @@ async fn deduplication_ignores_how_the_block_was_framed() {
         .endpoints([Cluster::url(0)])
         .insert_format(InsertFormat::RowBinary);
     sink.prepare(Schema::of::<Event>()).await.unwrap();
-    let sql = sink.insert_sql().unwrap().to_owned();
+    let sql = sink.statement().unwrap().to_owned();
     for (rows, other) in [
         (&compressible, clickhouse::Compression::None),
         (&incompressible, clickhouse::Compression::Lz4),
@@ -584,7 +584,7 @@ async fn deduplication_ignores_how_the_block_was_framed() {
         .unwrap();
     // And the compressible rows as a Native block (the sink's default format): the
     // same parsed block, dropped too.
-    assert!(again.insert_sql().unwrap().ends_with("FORMAT Native"));
+    assert!(again.statement().unwrap().ends_with("FORMAT Native"));
     again
         .send(&ch::batch(&again, &compressible).unwrap())
         .await

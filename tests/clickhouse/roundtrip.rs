@@ -548,7 +548,7 @@ async fn round_trip_with(format: InsertFormat, compression: InsertCompression, d
         .compression(compression);
     let mut prepared = sink.clone();
     prepared.prepare(Schema::of::<AllTypes>()).await.unwrap();
-    let sql = prepared.insert_sql().unwrap();
+    let sql = prepared.statement().unwrap();
     assert!(sql.ends_with(&format!("FORMAT {format}")), "{sql}");
     // Through the batcher, in batches of at most 200 rows (several inserts).
     let handle = Batcher::builder(sink)

@@ -258,7 +258,7 @@ async fn identifiers_are_quoted() {
     .await
     .unwrap();
     assert_eq!(
-        sink.insert_sql().unwrap(),
+        sink.statement().unwrap(),
         "INSERT INTO `batchrow_ch_quoting`.`we\\`ird ta\\\\ble` (`col\\`umn`, `naïve space`) \
          FORMAT Native"
     );

@@ -109,7 +109,7 @@ async fn missing_table_schema_and_views_are_config_errors() {
     let mut sink = pg::sink(&table).schema(&other);
     pg::prepare::<Item>(&mut sink).await.unwrap();
     assert_eq!(
-        sink.copy_statement(),
+        sink.statement(),
         Some(
             format!("COPY \"{other}\".\"{table}\" (\"id\", \"name\") FROM STDIN (FORMAT binary)")
                 .as_str()

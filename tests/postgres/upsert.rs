@@ -240,7 +240,7 @@ async fn the_schema_check_verifies_the_conflict_target() {
         .unwrap();
     let mut sink = pg::sink(&table).on_conflict(OnConflict::do_nothing(["id"]));
     pg::prepare::<User>(&mut sink).await.unwrap();
-    assert!(sink.copy_statement().unwrap().contains("batchrow_stage"));
+    assert!(sink.statement().unwrap().contains("batchrow_stage"));
 }
 
 /// Throughput of the same rows by plain COPY, by upsert into an empty table (every row

@@ -7,10 +7,10 @@
 //! - `framing`: the bytes of a batch's insert (Native or RowBinary, LZ4 or stored);
 //! - `send`: one attempt, from choosing an endpoint to the classified answer.
 
-mod builder;
 mod framing;
 mod prepare;
 mod send;
+mod settings;
 #[cfg(test)]
 mod test_server;
 #[cfg(test)]
@@ -262,7 +262,7 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// # drop(sink);
 /// ```
 #[derive(Debug, Clone)]
-#[must_use]
+#[must_use = "a sink does nothing until a batcher sends batches through it"]
 pub struct ClickHouseSink {
     /// For the schema check: the user's client as it is.
     client: Client,

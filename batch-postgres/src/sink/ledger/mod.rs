@@ -252,7 +252,6 @@ impl PostgresSink {
     /// // is a consumer that resumes after a crash.
     /// # Ok(()) }
     /// ```
-    #[must_use]
     pub fn ledger(mut self, table: impl Into<String>) -> Self {
         let create = self.ledger.as_ref().is_some_and(|l| l.create);
         self.ledger = Some(LedgerConfig {
@@ -274,7 +273,6 @@ impl PostgresSink {
     /// let sink = sink.ledger("ops.batchrow_ledger").create_ledger(true);
     /// # Ok::<(), batch_postgres::Error>(())
     /// ```
-    #[must_use]
     pub fn create_ledger(mut self, create: bool) -> Self {
         let name = self
             .ledger

@@ -44,7 +44,7 @@ impl ClickHouseSink {
     ///   lists the layout of each type. Two exceptions go in RowBinary:
     ///   - a table with a column the Native writer does not support (`JSON`), decided
     ///     by [`Sink::prepare`], logged, and shown by
-    ///     [`insert_sql`](ClickHouseSink::insert_sql);
+    ///     [`statement`](ClickHouseSink::statement);
     ///   - a batch whose rows LZ4 cannot shrink (random or encrypted payloads; judged on
     ///     its first 64 KiB, the same on every attempt): it is sent in a stored frame
     ///     made of the batch's own chunks, without a copy (see `# Memory`), where a
@@ -236,8 +236,15 @@ impl ClickHouseSink {
     /// [`Sink::prepare`]): `... FORMAT Native` when the sink sends Native (batches of
     /// rows LZ4 cannot shrink then go as `... FORMAT RowBinary`, see
     /// [`insert_format`](ClickHouseSink::insert_format)), else `... FORMAT RowBinary`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sink = batch_clickhouse::ClickHouseSink::new(clickhouse::Client::default());
+    /// assert_eq!(sink.statement(), None); // not prepared yet
+    /// ```
     #[must_use]
-    pub fn insert_sql(&self) -> Option<&str> {
+    pub fn statement(&self) -> Option<&str> {
         self.prepared.as_ref().map(|p| match &p.native {
             Some((_, sql)) => sql.as_str(),
             None => p.sql.as_str(),

@@ -1,0 +1,145 @@
+//! The schema check before the first row ([`Sink::prepare`](batch_core::Sink::prepare)), and again after an error
+//! that suggests the table changed.
+
+use std::sync::Arc;
+
+use batch_core::{ColumnMismatch, Schema, SchemaMismatch, SinkError, SinkErrorKind};
+use tokio::time::{timeout, timeout_at, Instant};
+
+use super::attempt::Checkout;
+use super::classify::pool_error;
+use super::{ledger, upsert, PostgresSink, Prepared, PREPARE_TIMEOUT, RECHECK_GRACE};
+use crate::copy::PgType;
+use crate::schema::{self, TableName};
+
+impl PostgresSink {
+    /// The schema check of [`Sink::prepare`](batch_core::Sink::prepare), within [`PREPARE_TIMEOUT`].
+    pub(super) async fn run_prepare(&mut self, schema: Schema) -> Result<Vec<PgType>, SinkError> {
+        let name = self.target(&schema);
+        let check = async {
+            let client = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| pool_error(e, &self.pool, &self.endpoint))?;
+            let checkout = Checkout::new(client);
+            let Some(client) = checkout.client() else {
+                return Err(SinkError::retryable("no PostgreSQL connection"));
+            };
+            let checked = schema::check(client, &name, schema).await?;
+            let ledger = match &self.ledger {
+                Some(config) => {
+                    Some(ledger::prepare(client, config, self.ledger_stats.clone()).await?)
+                }
+                None => None,
+            };
+            let merge = match &self.on_conflict {
+                Some(on_conflict) => {
+                    if ledger.is_some() {
+                        return Err(SinkError::new(
+                            SinkErrorKind::Config,
+                            "on_conflict (upsert) and the ledger cannot be combined yet: \
+                             choose one",
+                        ));
+                    }
+                    let columns: Vec<&str> = schema.columns.iter().map(|c| c.name).collect();
+                    Some(upsert::prepare(client, &checked.table, &columns, on_conflict).await?)
+                }
+                None => None,
+            };
+            checkout.release();
+            Ok((checked, ledger, merge))
+        };
+        let (checked, ledger, merge) = timeout(PREPARE_TIMEOUT, check).await.map_err(|_| {
+            SinkError::retryable(format!(
+                "the schema check of {} did not finish within {PREPARE_TIMEOUT:?}: \
+                 PostgreSQL{} does not answer",
+                name.display(),
+                self.endpoint
+                    .address
+                    .as_deref()
+                    .map_or_else(String::new, |a| format!(" at {a}"))
+            ))
+        })??;
+        tracing::debug!(table = %checked.table.display(), copy = %checked.copy_sql, "schema check passed");
+        let columns = checked.columns.clone();
+        self.prepared = Some(Arc::new(Prepared {
+            schema,
+            name,
+            checked,
+            ledger,
+            merge,
+        }));
+        Ok(columns)
+    }
+
+    pub(super) fn target(&self, schema: &Schema) -> TableName {
+        let mut name = TableName::parse(schema.table);
+        if let Some(table) = &self.table {
+            name = TableName {
+                schema: name.schema,
+                table: table.clone(),
+            };
+        }
+        if let Some(s) = &self.schema {
+            name.schema = Some(s.clone());
+        }
+        name
+    }
+
+    /// Runs the schema check again after an error that suggests the table changed, and
+    /// reports what changed; `original` if nothing did, or if the check cannot finish by
+    /// `deadline` (or [`RECHECK_GRACE`] from now, whichever is later).
+    pub(super) async fn recheck(
+        &self,
+        prepared: &Prepared,
+        original: SinkError,
+        deadline: Instant,
+    ) -> SinkError {
+        let until = deadline.max(Instant::now() + RECHECK_GRACE);
+        let check = async {
+            let checkout = Checkout::new(self.pool.get().await.ok()?);
+            let client = checkout.client()?;
+            let result = schema::check(client, &prepared.name, prepared.schema).await;
+            checkout.release();
+            Some(result)
+        };
+        let Ok(Some(result)) = timeout_at(until, check).await else {
+            return original;
+        };
+        match result {
+            Err(e) => e,
+            Ok(now) => {
+                let was = &prepared.checked;
+                let changed: Vec<ColumnMismatch> = prepared
+                    .schema
+                    .columns
+                    .iter()
+                    .zip(now.columns.iter().zip(&was.columns))
+                    .filter(|(_, (now, was))| now != was)
+                    .map(|(col, (now, was))| ColumnMismatch {
+                        column: col.name.to_owned(),
+                        rust_type: Some(col.rust_type.to_owned()),
+                        server_type: Some(now.name().to_owned()),
+                        reason: format!(
+                            "the column type changed since the schema check (it was {}, \
+                             OID {}; now OID {}); restart the batcher so rows are encoded \
+                             for the new type",
+                            was.name(),
+                            was.oid(),
+                            now.oid()
+                        ),
+                    })
+                    .collect();
+                if changed.is_empty() {
+                    original
+                } else {
+                    SinkError::schema(SchemaMismatch {
+                        table: now.table.display(),
+                        columns: changed,
+                    })
+                }
+            }
+        }
+    }
+}
