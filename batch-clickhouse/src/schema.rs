@@ -3,7 +3,11 @@
 
 use std::time::Duration;
 
-use batch_core::{ColumnMismatch, Schema, SchemaMismatch, SinkError, SinkErrorKind};
+use batch_core::{
+    changed_columns, ColumnMismatch, Schema, SchemaMismatch, SinkError, SinkErrorKind,
+};
+
+use crate::rowbinary::RowBinary;
 use clickhouse::Client;
 
 use crate::classify::classify;
@@ -266,35 +270,6 @@ pub(crate) fn check(
     }
 }
 
-/// Compares the types resolved at start with the ones the table has now: a column
-/// whose type changed (even to one the field still fits) was encoded for the old type.
-pub(crate) fn changed(
-    table_label: &str,
-    schema: &Schema,
-    before: &[ChType],
-    now: &[ChType],
-) -> Option<SchemaMismatch> {
-    let columns: Vec<ColumnMismatch> = schema
-        .columns
-        .iter()
-        .zip(before.iter().zip(now))
-        .filter(|(_, (b, n))| b != n)
-        .map(|(c, (b, n))| ColumnMismatch {
-            column: c.name.to_owned(),
-            rust_type: Some(c.rust_type.to_owned()),
-            server_type: Some(n.to_string()),
-            reason: format!(
-                "the column's type changed from `{b}` after the sink started; batches \
-                 were encoded for the old type: restart the batcher"
-            ),
-        })
-        .collect();
-    (!columns.is_empty()).then(|| SchemaMismatch {
-        table: table_label.to_owned(),
-        columns,
-    })
-}
-
 /// Whether a server error code may mean that the table changed under the sink.
 pub(crate) fn may_be_schema_change(code: Option<u32>) -> bool {
     code.is_some_and(|c| codes::MAYBE_SCHEMA_CHANGE.contains(&c))
@@ -312,7 +287,7 @@ pub(crate) async fn recheck(
     let server = load(client, database, table).await?;
     Ok(match check(table_label, schema, &server) {
         Err(m) => Some(m),
-        Ok(now) => changed(table_label, schema, before, &now),
+        Ok(now) => changed_columns::<RowBinary>(table_label, schema.columns, before, &now),
     })
 }
 
@@ -680,9 +655,13 @@ mod tests {
         ];
         let mut now = before.clone();
         now[1] = ChType::FixedString(8);
-        let m = changed("db.events", &SCHEMA, &before, &now).unwrap();
+        let m = changed_columns::<RowBinary>("db.events", SCHEMA.columns, &before, &now).unwrap();
         assert_eq!(m.columns.len(), 1);
         assert_eq!(m.columns[0].column, "name");
-        assert!(changed("db.events", &SCHEMA, &before, &before).is_none());
+        assert_eq!(m.columns[0].server_type.as_deref(), Some("FixedString(8)"));
+        assert!(m.columns[0].reason.contains("changed from `String`"), "{m}");
+        assert!(
+            changed_columns::<RowBinary>("db.events", SCHEMA.columns, &before, &before).is_none()
+        );
     }
 }

@@ -47,7 +47,7 @@ pub use outcome::{CommittedBatch, Outcome, Receipt};
 pub use position::{Position, PositionRange};
 pub use retry::RetryPolicy;
 pub use row::{BatchRow, Column, ColumnCheck, EncodeRow, Schema};
-pub use schema::{check_columns, ColumnMismatch, SchemaMismatch};
+pub use schema::{changed_columns, check_columns, ColumnMismatch, SchemaMismatch};
 pub use sink::{Sink, SinkError, SinkErrorKind};
 pub use stats::{Count, Stats};
 pub use value::{ColumnValue, EnumVariant, ValueKind};

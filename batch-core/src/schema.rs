@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::format::Format;
-use crate::row::EncodeRow;
+use crate::row::{Column, EncodeRow};
 
 /// One column of the row type that does not fit the live table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +96,62 @@ pub fn check_columns<R: EncodeRow<F> + ?Sized, F: Format>(
             columns: mismatches,
         })
     }
+}
+
+/// Compares the column types a sink resolved before the first row (`before`) with the
+/// ones the table has now (`now`, in the same order), and lists every column whose type
+/// changed, even to one the field still fits: rows were encoded for the old type, so the
+/// batcher must be restarted. `None` when nothing changed. Both built-in sinks report a
+/// table changed under them with it, after an insert failed in a way that suggests so.
+///
+/// # Examples
+///
+/// ```
+/// use batch_core::doc_support::{DocColumn, DocFormat, Event};
+/// use batch_core::{changed_columns, BatchRow};
+///
+/// let before = [DocColumn::U64, DocColumn::Str];
+/// let now = [DocColumn::U64, DocColumn::U64];
+/// let m = changed_columns::<DocFormat>("events", Event::COLUMNS, &before, &now).unwrap();
+/// assert_eq!(m.columns.len(), 1);
+/// assert_eq!(m.columns[0].column, "name");
+/// assert!(changed_columns::<DocFormat>("events", Event::COLUMNS, &before, &before).is_none());
+/// ```
+pub fn changed_columns<F: Format>(
+    table: &str,
+    columns: &[Column],
+    before: &[F::Column],
+    now: &[F::Column],
+) -> Option<SchemaMismatch>
+where
+    F::Column: PartialEq,
+{
+    let changed: Vec<ColumnMismatch> = columns
+        .iter()
+        .zip(before.iter().zip(now))
+        .filter(|(_, (b, n))| b != n)
+        .map(|(c, (b, n))| {
+            let (was, is) = (F::type_name(b), F::type_name(n));
+            let remade = if was == is {
+                " (a type of the same name was made again)"
+            } else {
+                ""
+            };
+            ColumnMismatch {
+                column: c.name.to_owned(),
+                rust_type: Some(c.rust_type.to_owned()),
+                server_type: Some(is),
+                reason: format!(
+                    "the column's type changed from `{was}`{remade} after the sink \
+                     started; batches were encoded for the old type: restart the batcher"
+                ),
+            }
+        })
+        .collect();
+    (!changed.is_empty()).then(|| SchemaMismatch {
+        table: table.to_owned(),
+        columns: changed,
+    })
 }
 
 #[cfg(test)]

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use batch_core::{ColumnMismatch, Schema, SchemaMismatch, SinkError, SinkErrorKind};
+use batch_core::{changed_columns, Schema, SinkError, SinkErrorKind};
 use tokio::time::{timeout, timeout_at, Instant};
 
 use super::attempt::Checkout;
 use super::classify::pool_error;
 use super::{ledger, upsert, PostgresSink, Prepared, PREPARE_TIMEOUT, RECHECK_GRACE};
-use crate::copy::PgType;
+use crate::copy::{PgBinary, PgType};
 use crate::schema::{self, TableName};
 
 impl PostgresSink {
@@ -109,37 +109,13 @@ impl PostgresSink {
         };
         match result {
             Err(e) => e,
-            Ok(now) => {
-                let was = &prepared.checked;
-                let changed: Vec<ColumnMismatch> = prepared
-                    .schema
-                    .columns
-                    .iter()
-                    .zip(now.columns.iter().zip(&was.columns))
-                    .filter(|(_, (now, was))| now != was)
-                    .map(|(col, (now, was))| ColumnMismatch {
-                        column: col.name.to_owned(),
-                        rust_type: Some(col.rust_type.to_owned()),
-                        server_type: Some(now.name().to_owned()),
-                        reason: format!(
-                            "the column type changed since the schema check (it was {}, \
-                             OID {}; now OID {}); restart the batcher so rows are encoded \
-                             for the new type",
-                            was.name(),
-                            was.oid(),
-                            now.oid()
-                        ),
-                    })
-                    .collect();
-                if changed.is_empty() {
-                    original
-                } else {
-                    SinkError::schema(SchemaMismatch {
-                        table: now.table.display(),
-                        columns: changed,
-                    })
-                }
-            }
+            Ok(now) => changed_columns::<PgBinary>(
+                &now.table.display(),
+                prepared.schema.columns,
+                &prepared.checked.columns,
+                &now.columns,
+            )
+            .map_or(original, SinkError::schema),
         }
     }
 }
