@@ -359,14 +359,12 @@ async fn a_declared_type_the_field_does_not_fit_is_refused_before_the_first_row(
          ENGINE = MergeTree ORDER BY tuple()",
     )
     .await;
-    let err = Batcher::builder(ClickHouseSink::new(client.clone()))
-        .spawn::<Misfit<String>>()
-        .await
-        .unwrap_err();
-    let batchrow::Error::Sink(err) = err else {
-        panic!("not a sink error: {err}");
-    };
-    assert_eq!(err.kind(), SinkErrorKind::Schema);
+    let err = batchrow_test_support::schema_error(
+        Batcher::builder(ClickHouseSink::new(client.clone()))
+            .spawn::<Misfit<String>>()
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(
         err.to_string(),
         "the row type does not match table batchrow_ch_misfit.misfit (4 columns):

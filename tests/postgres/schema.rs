@@ -500,14 +500,12 @@ async fn a_declared_type_the_field_does_not_fit_is_refused_before_the_first_row(
     ))
     .await
     .unwrap();
-    let err = Batcher::builder(pg::sink(&table))
-        .spawn::<Misfit<String>>()
-        .await
-        .unwrap_err();
-    let batchrow::Error::Sink(err) = err else {
-        panic!("not a sink error: {err}");
-    };
-    assert_eq!(err.kind(), SinkErrorKind::Schema);
+    let err = batchrow_test_support::schema_error(
+        Batcher::builder(pg::sink(&table))
+            .spawn::<Misfit<String>>()
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(
         err.to_string(),
         format!(
