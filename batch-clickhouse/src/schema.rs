@@ -165,8 +165,8 @@ fn check_error(e: clickhouse::error::Error, database: &str) -> SinkError {
 ///
 /// A [`SchemaMismatch`] that lists every column that does not fit: a field the table
 /// lacks, a type the field cannot be written to (nullability included: the field type's
-/// `Encode::accepts`, when `schema` carries the rules), a declared type that is not the
-/// server's, a column that cannot be inserted into (`MATERIALIZED`, `ALIAS`), and a table
+/// `Encode::accepts`, when `schema` carries the rules), a declared type the field type
+/// does not fit (the same rule) or that is not the server's, a column that cannot be inserted into (`MATERIALIZED`, `ALIAS`), and a table
 /// column the struct leaves out that has no default.
 pub(crate) fn check(
     table_label: &str,
@@ -223,6 +223,18 @@ pub(crate) fn check(
             match ChType::parse(d) {
                 Ok(declared) => {
                     let declared = complete(&c.kind, declared);
+                    // The declared type first: the field must fit it whatever the table
+                    // says (this was a compile error, through a second table of types).
+                    if let Some(Err(reason)) = schema.accepts(i, &declared) {
+                        mismatch(
+                            st,
+                            format!(
+                                "the field type does not fit its declared type `{declared}` \
+                                 (#[batch(type = \"{d}\")]): {reason}"
+                            ),
+                        );
+                        continue;
+                    }
                     if !declared_matches(&declared, &ty) {
                         mismatch(
                             st,
@@ -643,6 +655,63 @@ mod tests {
              spelling?); declare the ClickHouse type, such as `Decimal(12, 2)`, or remove \
              #[batch(type = \"..\")]"
         );
+    }
+
+    /// A declared type the field does not fit is reported by the field type's rule, with
+    /// the declared type named, whatever the server's type is (the derive used to make
+    /// this a compile error through a second table of types, `Fits`).
+    #[test]
+    fn a_declared_type_the_field_does_not_fit() {
+        static MISFIT: [Column; 2] = [
+            Column::new("count", "count", "i64", Some("Int32"), ValueKind::I64),
+            Column::new(
+                "code",
+                "code",
+                "[u8; 8]",
+                Some("FixedString(4)"),
+                ValueKind::FixedBytes(8),
+            ),
+        ];
+        struct Misfit;
+        impl BatchRow for Misfit {
+            const TABLE: &'static str = "misfit";
+            const COLUMNS: &'static [Column] = &MISFIT;
+            type Static = Misfit;
+        }
+        impl EncodeRow<RowBinary> for Misfit {
+            fn encode_row(&self, _: &[ChType], _: &mut Vec<u8>) -> Result<(), EncodeError> {
+                Ok(())
+            }
+
+            fn accepts_column(index: usize, c: &ChType) -> Option<Result<(), Reason>> {
+                Some(match index {
+                    0 => <i64 as Encode<RowBinary>>::accepts(c),
+                    1 => <[u8; 8] as Encode<RowBinary>>::accepts(c),
+                    _ => return None,
+                })
+            }
+        }
+        let schema = Schema::checked::<Misfit, RowBinary>();
+        let expected = "the row type does not match table db.misfit (2 columns):\n  \
+             - column `count`: field type `i64`, server type `{count}`: the field type does not \
+             fit its declared type `Int32` (#[batch(type = \"Int32\")]): this field type needs \
+             Int64\n  \
+             - column `code`: field type `[u8; 8]`, server type `{code}`: the field type does \
+             not fit its declared type `FixedString(4)` (#[batch(type = \"FixedString(4)\")]): \
+             this field type needs FixedString(8) or String";
+        // The table as declared, and a table of the field's types: the same report.
+        for (count, code) in [("Int32", "FixedString(4)"), ("Int64", "FixedString(8)")] {
+            let m = check(
+                "db.misfit",
+                &schema,
+                &server(&[("count", count, ""), ("code", code, "")]),
+            )
+            .unwrap_err();
+            assert_eq!(
+                m.to_string(),
+                expected.replace("{count}", count).replace("{code}", code)
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Items the derive's generated code names. Not public API: they may change in any
 //! release.
 
-pub use crate::fit::{assert_fits, decl, Fits};
 pub use crate::format::{Encode, EncodeError, EnumValue, Format, Reason};
 pub use crate::row::{BatchRow, Column, EncodeRow};
 pub use crate::value::{ColumnValue, EnumVariant, ValueKind};

@@ -15,7 +15,6 @@ mod dead_letter;
 mod dead_letter_file;
 mod decode;
 mod error;
-mod fit;
 mod format;
 mod outcome;
 mod position;
@@ -41,7 +40,6 @@ pub use dead_letter_file::{
 };
 pub use decode::{decode_row, DecodeError, DecodedRow, DecodedRows, Value};
 pub use error::{BatchesFailed, Error, InsertError, InsertManyError, Result};
-pub use fit::{decl, Fits};
 pub use format::{Encode, EncodeError, EnumValue, Format, Reason};
 pub use outcome::{CommittedBatch, Outcome, Receipt};
 pub use position::{Position, PositionRange};

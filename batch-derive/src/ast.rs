@@ -9,7 +9,7 @@ use syn::{Data, DeriveInput, Fields, Generics, Ident, LitStr, Path, Type};
 use crate::attr::{self, Attrs, Place};
 use crate::case;
 use crate::ctxt::Ctxt;
-use crate::decl::{self, Decl};
+use crate::decl;
 
 /// A `#[derive(BatchRow)]` struct.
 pub(crate) struct Row<'a> {
@@ -36,8 +36,8 @@ pub(crate) struct Field<'a> {
     pub(crate) name: String,
     /// Where to report a problem with the column name.
     pub(crate) name_span: Span,
-    /// `#[batch(type = "..")]`: the literal, and its parse when it parsed.
-    pub(crate) declared: Option<(LitStr, Option<Decl>)>,
+    /// `#[batch(type = "..")]`: the literal (a parse error is already reported).
+    pub(crate) declared: Option<LitStr>,
     pub(crate) attrs: Attrs,
 }
 
@@ -140,11 +140,9 @@ impl<'a> Row<'a> {
                         (name, ident.span())
                     }
                 };
-                let declared = attrs.ty.clone().map(|lit| match decl::parse(&lit.value()) {
-                    Ok(decl) => (lit, Some(decl)),
-                    Err(message) => {
-                        cx.error_at(&lit, message);
-                        (lit, None)
+                let declared = attrs.ty.clone().inspect(|lit| {
+                    if let Err(message) = decl::parse(&lit.value()) {
+                        cx.error_at(lit, message);
                     }
                 });
                 Some(Field {

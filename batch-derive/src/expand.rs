@@ -1,6 +1,6 @@
 //! Code generation from the parsed model.
 
-use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
+use proc_macro2::{Literal, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Generics, Path, Type};
@@ -34,15 +34,9 @@ pub(crate) fn derive(input: &DeriveInput) -> Expansion {
     if row.named {
         valid::check_row(&mut cx, &row);
     }
-    match cx.check() {
-        Ok(()) => Expansion {
-            errors: None,
-            impls: expand_row(&row, Checks::Emit),
-        },
-        Err(errors) => Expansion {
-            errors: Some(errors),
-            impls: expand_row(&row, Checks::Skip),
-        },
+    Expansion {
+        errors: cx.check().err(),
+        impls: expand_row(&row),
     }
 }
 
@@ -60,19 +54,11 @@ pub(crate) fn derive_enum(input: &DeriveInput) -> Expansion {
     }
 }
 
-/// Whether to emit the compile-time checks of declared types (`Fits`): not in the
-/// fallback after an error, where a declared type may be the second of two.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Checks {
-    Emit,
-    Skip,
-}
-
 fn private(krate: &Path) -> TokenStream {
     quote!(#krate::__private)
 }
 
-fn expand_row(row: &Row<'_>, checks: Checks) -> TokenStream {
+fn expand_row(row: &Row<'_>) -> TokenStream {
     let ident = row.ident;
     let p = private(&row.krate);
     let generics = row.generics;
@@ -86,7 +72,6 @@ fn expand_row(row: &Row<'_>, checks: Checks) -> TokenStream {
         let name = &param.ident;
         row_bounds.push(quote!(#name: 'static));
     }
-    let mut fits_checks = Vec::new();
     let mut columns = Vec::new();
     let mut encodes = Vec::new();
     let mut encode_bounds = Vec::new();
@@ -96,26 +81,14 @@ fn expand_row(row: &Row<'_>, checks: Checks) -> TokenStream {
         let ty = field.ty;
         let ty_span = ty.span();
         let static_ty = params.make_static(ty);
-        let generic = params.mentioned_in(ty);
-        if generic {
+        if params.mentioned_in(ty) {
             row_bounds.push(quote_spanned!(ty_span=> #static_ty: #p::ColumnValue));
         }
+        // Checked against the field type's `Encode::accepts` by the sink, before the
+        // first row.
         let declared = match &field.declared {
-            Some((lit, Some(_))) if checks == Checks::Skip => quote!(#p::Option::Some(#lit)),
-            Some((lit, Some(decl))) => {
-                let span = lit.span();
-                let marker = respan(decl.marker(&p), span);
-                if generic {
-                    row_bounds.push(quote_spanned!(span=> #static_ty: #p::Fits<#marker>));
-                } else {
-                    let checked = respan(static_ty.to_token_stream(), span);
-                    fits_checks.push(quote_spanned! {span=>
-                        const _: () = #p::assert_fits::<#checked, #marker>();
-                    });
-                }
-                quote!(#p::Option::Some(#lit))
-            }
-            _ => quote!(#p::Option::None),
+            Some(lit) => quote!(#p::Option::Some(#lit)),
+            None => quote!(#p::Option::None),
         };
         let name = &field.name;
         let field_name = &field.rust_name;
@@ -201,7 +174,6 @@ fn expand_row(row: &Row<'_>, checks: Checks) -> TokenStream {
         }
 
         #force_columns
-        #(#fits_checks)*
     }
 }
 
@@ -264,12 +236,6 @@ fn expand_enum(en: &Enum<'_>) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl #impl_generics #p::Fits<#p::decl::Enum> for #ident #ty_generics #where_clause {}
-
-        #[automatically_derived]
-        impl #impl_generics #p::Fits<#p::decl::Str> for #ident #ty_generics #where_clause {}
-
-        #[automatically_derived]
         impl<__F: #p::Format> #p::Encode<__F> for #ident #ty_generics #where_clause {
             #[inline]
             fn encode(
@@ -313,24 +279,6 @@ fn where_clause<'a>(bounds: impl IntoIterator<Item = &'a TokenStream>) -> TokenS
     } else {
         quote!(where #(#bounds,)*)
     }
-}
-
-/// Sets the span of every token, so that a trait error lands on the attribute.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|tt| match tt {
-            TokenTree::Group(group) => {
-                let mut g = Group::new(group.delimiter(), respan(group.stream(), span));
-                g.set_span(span);
-                TokenTree::Group(g)
-            }
-            mut other => {
-                other.set_span(span);
-                other
-            }
-        })
-        .collect()
 }
 
 /// The field type as written, with the spacing a person would use:

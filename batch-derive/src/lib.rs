@@ -15,7 +15,7 @@
 //!     user: &'a str,                           // borrowed fields work: no copy to insert
 //!     tags: Vec<String>,
 //!     note: Option<String>,                    // Option<T>: a nullable column
-//!     #[batch(type = "LowCardinality(String)")] // declared type, checked at compile time
+//!     #[batch(type = "LowCardinality(String)")] // declared type: parsed at compile time
 //!     kind: String,
 //!     level: Level,
 //!     #[batch(skip)]                           // not a column
@@ -62,7 +62,7 @@
 //! |---|---|
 //! | `#[batch(rename = "name")]` | the column name; default: the field name (after `rename_all`) |
 //! | `#[batch(skip)]` | the field is not a column; it may have any type |
-//! | `#[batch(type = "...")]` | the column type the table declares, for when the Rust type alone is ambiguous; parsed and checked at compile time, and against the live column by the sink |
+//! | `#[batch(type = "...")]` | the column type the table declares, for when the Rust type alone is ambiguous; parsed at compile time; checked against the field type and the live column by the sink, before the first row |
 //!
 //! `type` is the column type in the spelling of the database the table is in. A string
 //! whose first name is a ClickHouse type name (case-sensitive, as in ClickHouse) is a
@@ -74,8 +74,8 @@
 //! `Decimal32(S)`, `Decimal64(S)`, `Decimal128(S)`, `Decimal256(S)`,
 //! `Enum8('a' = 1, ..)`, `Enum16(..)`, `JSON` (with or without hints), `Array(T)`,
 //! `Map(K, V)`, with `Nullable(T)` and `LowCardinality(T)` looked through (nullability
-//! comes from the field's `Option`). `Int256`, `UInt256` and `Tuple(..)` are refused:
-//! batchrow cannot write them. Any other string is a PostgreSQL spelling
+//! comes from the field's `Option`), and `Int256`, `UInt256`. `Tuple(..)` and `Nothing`
+//! are refused: batchrow cannot write them. Any other string is a PostgreSQL spelling
 //! (case-insensitive): `smallint`/`int2`,
 //! `integer`/`int`/`int4`, `bigint`/`int8`, `real`/`float4`, `double precision`/
 //! `float8`, `boolean`/`bool`, `text`, `varchar(n)`, `character varying(n)`, `char(n)`,
@@ -92,8 +92,11 @@
 //! other database's spelling is a schema mismatch there: a row that declares types is
 //! for one database.
 //!
-//! The declared type must fit the field's Rust type (the trait `Fits`; the docs of
-//! `batchrow::decl` list which types fit which family):
+//! Whether the field's Rust type may be written to the declared type is the one rule
+//! the sinks use for every column, the field type's `Encode::accepts`: it is checked
+//! with the rest of the schema (by `spawn`, and by offline encoding), so a declared type
+//! that does not fit the field is an error before the first row, naming the column, the
+//! declared type and the types the field needs, not a compile error:
 //!
 //! ```
 //! # use batchrow::BatchRow;
@@ -111,22 +114,11 @@
 //! # let _ = Reading::COLUMNS;
 //! ```
 //!
-//! ```compile_fail
-//! # use batchrow::BatchRow;
-//! #[derive(BatchRow)]
-//! struct Event {
-//!     // error: the field type `String` does not fit the declared column type `DateTime`
-//!     #[batch(type = "DateTime64(3)")]
-//!     at: String,
-//! }
-//! ```
-//!
 //! # Generics and lifetimes
 //!
 //! Lifetime parameters may be anything: `type Static` replaces them by `'static`. Type
 //! parameters must be `'static` (the derive adds `T: 'static` and the column-trait
-//! bounds of the fields that use them, so a declared type on a generic field is checked
-//! where the row type is used):
+//! bounds of the fields that use them):
 //!
 //! ```
 //! # use batchrow::BatchRow;
@@ -145,8 +137,8 @@
 //!
 //! Every mistake in a struct is reported at once, each at its own token: unknown and
 //! duplicated attributes, duplicate column names after renaming, `skip` with `rename`
-//! or `type`, a struct without columns, a `type` string that does not parse or does
-//! not fit, a field type that is not a column type (through the `on_unimplemented`
+//! or `type`, a struct without columns, a `type` string that does not parse (or names a
+//! type batchrow cannot write), a field type that is not a column type (through the `on_unimplemented`
 //! message of `ColumnValue`), and enums, unions and tuple structs where a struct with
 //! named fields is needed.
 //!
@@ -230,8 +222,8 @@ pub fn derive_batch_row(input: TokenStream) -> TokenStream {
     expand::derive(&input).into_tokens().into()
 }
 
-/// Derives `ColumnValue`, `EnumValue`, `Encode<F>` for every format and
-/// `Fits<decl::Enum>` / `Fits<decl::Str>` for a fieldless enum, so that it can be a
+/// Derives `ColumnValue`, `EnumValue` and `Encode<F>` for every format for a fieldless
+/// enum, so that it can be a
 /// field stored in an enum column (`Enum8`/`Enum16`, a PostgreSQL enum) or a text
 /// column.
 ///

@@ -268,9 +268,8 @@ fn rust_type_strings() {
     }
 }
 
-/// With an attribute error, the impls are still generated from what parsed, without the
-/// declared-type checks (which could only add errors), so that the uses of the row do
-/// not each report a missing impl.
+/// With an attribute error, the impls are still generated from what parsed, so that the
+/// uses of the row do not each report a missing impl.
 #[test]
 fn fallback_after_an_error() {
     let input: DeriveInput = syn::parse_quote! {
@@ -291,7 +290,6 @@ fn fallback_after_an_error() {
     assert!(impls.contains("EncodeRow<__F> for Event"), "{impls}");
     assert!(impls.contains("Column::new(\n"), "{impls}");
     assert!(impls.contains("\"count\""), "{impls}");
-    assert!(!impls.contains("assert_fits"), "{impls}");
     // Not a struct: the impls of a row without columns.
     let expansion = expand::derive(&syn::parse_quote!(
         enum E {

@@ -9,7 +9,7 @@
 use batchrow_test_support::clickhouse as support;
 
 use batchrow::clickhouse::{ClickHouseSink, InsertFormat, RowBinary};
-use batchrow::{BatchRow, Schema, Sink, SinkErrorKind};
+use batchrow::{BatchRow, Batcher, Schema, Sink, SinkErrorKind};
 use support::{batch, exec, fresh_database, raw_batch, tsv};
 
 #[derive(BatchRow)]
@@ -327,4 +327,88 @@ async fn a_table_dropped_after_the_check_is_a_config_error() {
         err.to_string(),
         "table `batchrow_ch_table_dropped`.`plain` does not exist"
     );
+}
+
+/// Declared types that do not fit their fields (the field types of the derive's old
+/// UI tests `type_does_not_fit` and `generic_type_does_not_fit`, with `DateTime` for
+/// `DateTime64(3)`, which 18.16 lacks): the table is as declared.
+#[derive(BatchRow)]
+#[batch(table = "misfit")]
+struct Misfit<K> {
+    #[batch(type = "UInt64")]
+    key: K,
+    #[batch(type = "DateTime")]
+    at: String,
+    #[batch(type = "Int32")]
+    count: i64,
+    #[batch(type = "FixedString(4)")]
+    code: [u8; 8],
+}
+
+/// A declared type the field's Rust type does not fit is refused before the first row
+/// by the field type's `accepts` (the rule for every column), every such field at once,
+/// naming the declared type and what the field needs. It was a compile error through a
+/// second table of types (`Fits`); offline encoding refuses it the same way.
+#[tokio::test]
+async fn a_declared_type_the_field_does_not_fit_is_refused_before_the_first_row() {
+    let db = "batchrow_ch_misfit";
+    let client = fresh_database(db).await;
+    exec(
+        &client,
+        "CREATE TABLE misfit (key UInt64, at DateTime, count Int32, code FixedString(4)) \
+         ENGINE = MergeTree ORDER BY tuple()",
+    )
+    .await;
+    let err = batchrow_test_support::schema_error(
+        Batcher::builder(ClickHouseSink::new(client.clone()))
+            .spawn::<Misfit<String>>()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        err.to_string(),
+        "the row type does not match table batchrow_ch_misfit.misfit (4 columns):
+  - column `key`: field type `K`, server type `UInt64`: the field type does not fit its declared type `UInt64` (#[batch(type = \"UInt64\")]): this field type needs String, FixedString(N), Enum8/Enum16 (by label) or JSON
+  - column `at`: field type `String`, server type `DateTime`: the field type does not fit its declared type `DateTime` (#[batch(type = \"DateTime\")]): this field type needs String, FixedString(N), Enum8/Enum16 (by label) or JSON
+  - column `count`: field type `i64`, server type `Int32`: the field type does not fit its declared type `Int32` (#[batch(type = \"Int32\")]): this field type needs Int64
+  - column `code`: field type `[u8; 8]`, server type `FixedString(4)`: the field type does not fit its declared type `FixedString(4)` (#[batch(type = \"FixedString(4)\")]): this field type needs FixedString(8) or String"
+    );
+
+    // Offline, without a server: the same rule.
+    let err =
+        RowBinary::resolve_offline(Schema::checked::<Misfit<String>, RowBinary>()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "column `key`: the field type does not fit its declared type `UInt64` \
+         (#[batch(type = \"UInt64\")]): this field type needs String, FixedString(N), \
+         Enum8/Enum16 (by label) or JSON"
+    );
+
+    // The fitting field types pass the same table.
+    #[derive(BatchRow)]
+    #[batch(table = "misfit")]
+    struct Fits {
+        #[batch(type = "UInt64")]
+        key: u64,
+        #[batch(type = "DateTime")]
+        at: chrono::DateTime<chrono::Utc>,
+        #[batch(type = "Int32")]
+        count: i32,
+        #[batch(type = "FixedString(4)")]
+        code: [u8; 4],
+    }
+    let handle = Batcher::builder(ClickHouseSink::new(client))
+        .spawn::<Fits>()
+        .await
+        .unwrap();
+    handle
+        .insert(Fits {
+            key: 1,
+            at: chrono::DateTime::UNIX_EPOCH,
+            count: -1,
+            code: *b"abcd",
+        })
+        .await
+        .unwrap();
+    assert_eq!(handle.close().await.unwrap().committed.rows, 1);
 }

@@ -11,9 +11,7 @@
 use batchrow_test_support::clickhouse as support;
 
 use batchrow::clickhouse::{ChType, ClickHouseSink, InsertFormat, RowBinary};
-use batchrow::{
-    BatchRow, Batcher, ColumnValue, Encode, EncodeError, Reason, SinkErrorKind, ValueKind,
-};
+use batchrow::{BatchRow, Batcher, ColumnValue, Encode, EncodeError, Reason, ValueKind};
 use support::{exec, fresh_database, tsv};
 
 /// Money in cents: written as the `i64` it holds, with `i64`'s rule.
@@ -143,14 +141,12 @@ async fn the_rules_of_user_types_are_in_the_schema_check() {
          palette Array(FixedString(4))) ENGINE = MergeTree ORDER BY id",
     )
     .await;
-    let err = Batcher::builder(ClickHouseSink::new(client))
-        .spawn::<Paint>()
-        .await
-        .unwrap_err();
-    let batchrow::Error::Sink(err) = err else {
-        panic!("not a sink error: {err}");
-    };
-    assert_eq!(err.kind(), SinkErrorKind::Schema);
+    let err = batchrow_test_support::schema_error(
+        Batcher::builder(ClickHouseSink::new(client))
+            .spawn::<Paint>()
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(
         err.to_string(),
         "the row type does not match table batchrow_ch_user_wrong.paint (4 columns):

@@ -470,3 +470,50 @@ async fn declared_types_are_checked_against_the_table() {
         .await
         .unwrap();
 }
+
+/// Declared types that do not fit their fields (the field types of the derive's old UI
+/// tests `type_does_not_fit` and `generic_type_does_not_fit`, in PostgreSQL spellings):
+/// the table is as declared.
+#[derive(BatchRow)]
+struct Misfit<K> {
+    #[batch(type = "bigint")]
+    key: K,
+    #[batch(type = "timestamp(3)")]
+    at: String,
+    #[batch(type = "integer")]
+    count: i64,
+    #[batch(type = "bytea")]
+    code: Vec<i32>,
+}
+
+/// A declared type the field's Rust type does not fit is refused before the first row
+/// by the field type's `accepts` (the rule for every column), every such field at once,
+/// naming the declared type and what the field needs. It was a compile error through a
+/// second table of types (`Fits`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declared_type_the_field_does_not_fit_is_refused_before_the_first_row() {
+    let c = pg::client().await;
+    let table = pg::unique("misfit");
+    c.batch_execute(&format!(
+        "CREATE TABLE {table} (key bigint NOT NULL, at timestamp(3) NOT NULL, \
+         count integer NOT NULL, code bytea NOT NULL)"
+    ))
+    .await
+    .unwrap();
+    let err = batchrow_test_support::schema_error(
+        Batcher::builder(pg::sink(&table))
+            .spawn::<Misfit<String>>()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the row type does not match table public.{table} (4 columns):
+  - column `key`: field type `K`, server type `bigint`: the field type does not fit the column, declared `bigint` (#[batch(type = \"bigint\")]): this field type needs text, varchar(n), character(n), name, citext, an enum type, json or jsonb
+  - column `at`: field type `String`, server type `timestamp(3) without time zone`: the field type does not fit the column, declared `timestamp(3)` (#[batch(type = \"timestamp(3)\")]): this field type needs text, varchar(n), character(n), name, citext, an enum type, json or jsonb
+  - column `count`: field type `i64`, server type `integer`: the field type does not fit the column, declared `integer` (#[batch(type = \"integer\")]): this field type needs bigint
+  - column `code`: field type `Vec<i32>`, server type `bytea`: the field type does not fit the column, declared `bytea` (#[batch(type = \"bytea\")]): this field type needs an array of integer"
+        )
+    );
+}

@@ -19,3 +19,12 @@ pub mod counting;
 pub mod instance;
 pub mod postgres;
 pub mod proxy;
+
+/// The sink error of a `spawn` refused by the schema check (panics on any other error).
+pub fn schema_error(err: batchrow::Error) -> batchrow::SinkError {
+    let batchrow::Error::Sink(err) = err else {
+        panic!("not a sink error: {err}");
+    };
+    assert_eq!(err.kind(), batchrow::SinkErrorKind::Schema, "{err}");
+    err
+}

@@ -38,14 +38,13 @@
 //! [`ColumnValue`](batch_core::ColumnValue) (its [`ValueKind`](batch_core::ValueKind):
 //! the kind it is stored as, which gives its column type where no server says, or
 //! [`ValueKind::Other`](batch_core::ValueKind::Other)) and `Encode<RowBinary>`, with
-//! the `accepts` rule of which columns take it. To declare its column type with
-//! `#[batch(type = "...")]`, it also says which declared families it fits
-//! ([`Fits`](batch_core::Fits), checked at compile time):
+//! the `accepts` rule of which columns take it. That rule is also what checks a column
+//! type declared with `#[batch(type = "...")]`, before the first row:
 //!
 //! ```
 //! # use batch_core as batchrow;
 //! # use batch_derive::BatchRow;
-//! use batchrow::{decl, ColumnValue, Encode, EncodeError, Fits, Reason, Schema, ValueKind};
+//! use batchrow::{ColumnValue, Encode, EncodeError, Reason, Schema, ValueKind};
 //! use batch_clickhouse::{ChType, RowBinary};
 //!
 //! /// Money in cents, stored as `Int64` (or `Decimal(18, 2)`).
@@ -54,8 +53,6 @@
 //! impl ColumnValue for Cents {
 //!     const KIND: ValueKind = ValueKind::I64;
 //! }
-//!
-//! impl Fits<decl::Decimal> for Cents {}
 //!
 //! impl Encode<RowBinary> for Cents {
 //!     fn encode(&self, column: &ChType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {

@@ -59,7 +59,13 @@ impl RowBinary {
                     None => default_type(&c.kind).map_err(err)?,
                 };
                 if let Some(Err(r)) = schema.accepts(i, &ty) {
-                    return Err(err(format!("declared type `{ty}`: {r}")));
+                    return Err(err(match c.declared {
+                        Some(d) => format!(
+                            "the field type does not fit its declared type `{ty}` \
+                             (#[batch(type = \"{d}\")]): {r}"
+                        ),
+                        None => format!("the field type does not fit its default type `{ty}`: {r}"),
+                    }));
                 }
                 Ok(ty)
             })

@@ -6,14 +6,14 @@ use std::ops::RangeInclusive;
 
 use batch_clickhouse_types::lex::{Tok, Token};
 
-use super::{expected, Decl};
+use super::expected;
 
-/// Parses a PostgreSQL type string (already split into `tokens`) into its family.
-pub(super) fn parse(input: &str, tokens: &[Token]) -> Result<Decl, String> {
+/// Parses a PostgreSQL type string (already split into `tokens`).
+pub(super) fn parse(input: &str, tokens: &[Token]) -> Result<(), String> {
     let mut p = Parser { tokens, pos: 0 };
-    let decl = p.ty()?;
+    p.ty()?;
     match p.peek() {
-        None => Ok(decl),
+        None => Ok(()),
         Some(tok) => Err(format!(
             "unexpected {} after the type in \"{input}\"",
             tok.describe()
@@ -106,19 +106,19 @@ impl Parser<'_> {
     }
 
     /// A whole type, with `[]` suffixes.
-    fn ty(&mut self) -> Result<Decl, String> {
-        let mut decl = self.named()?;
+    fn ty(&mut self) -> Result<(), String> {
+        self.named()?;
         while self.eat_punct('[') {
             if let Some(Tok::Int(_)) = self.peek() {
                 self.pos += 1;
             }
             self.expect_punct(']', "to close the array suffix `[]`")?;
-            decl = Decl::Array(Box::new(decl));
         }
-        Ok(decl)
+        Ok(())
     }
 
-    fn named(&mut self) -> Result<Decl, String> {
+    /// A type name the derive knows, with its modifiers.
+    fn named(&mut self) -> Result<(), String> {
         let name = match self.next() {
             Some(Tok::Word(w)) => w.to_ascii_lowercase(),
             other => {
@@ -129,21 +129,15 @@ impl Parser<'_> {
                 ))
             }
         };
-        Ok(match name.as_str() {
-            "smallint" | "int2" => Decl::I16,
-            "integer" | "int" | "int4" => Decl::I32,
-            "bigint" | "int8" => Decl::I64,
-            "real" | "float4" => Decl::F32,
-            "float8" => Decl::F64,
+        match name.as_str() {
+            "smallint" | "int2" | "integer" | "int" | "int4" | "bigint" | "int8" | "real"
+            | "float4" | "float8" | "boolean" | "bool" | "text" | "citext" | "name" | "bpchar"
+            | "bytea" | "uuid" | "date" | "json" | "jsonb" | "inet" => {}
             "double" => {
                 self.expect_word("precision", "after `double` (`double precision`)")?;
-                Decl::F64
             }
-            "boolean" | "bool" => Decl::Bool,
-            "text" | "citext" | "name" | "bpchar" => Decl::Str,
             "varchar" | "char" => {
                 self.opt_int("a length", &format!("`{name}(n)`"), 1..=10_485_760)?;
-                Decl::Str
             }
             "character" => {
                 let context = if self.eat_word("varying") {
@@ -152,18 +146,13 @@ impl Parser<'_> {
                     "`character(n)`"
                 };
                 self.opt_int("a length", context, 1..=10_485_760)?;
-                Decl::Str
             }
-            "bytea" => Decl::Bytes,
-            "uuid" => Decl::Uuid,
-            "date" => Decl::Date,
             "timestamp" | "timestamptz" => {
                 self.opt_int("a precision", &format!("`{name}(p)`"), 0..=6)?;
                 if name == "timestamp" && (self.eat_word("with") || self.eat_word("without")) {
                     self.expect_word("time", "in `timestamp with[out] time zone`")?;
                     self.expect_word("zone", "in `timestamp with[out] time zone`")?;
                 }
-                Decl::DateTime
             }
             "numeric" | "decimal" => {
                 let context = format!("`{name}(p, s)`");
@@ -174,10 +163,7 @@ impl Parser<'_> {
                     }
                     self.expect_punct(')', &format!("to close {context}"))?;
                 }
-                Decl::Decimal
             }
-            "json" | "jsonb" => Decl::Json,
-            "inet" => Decl::Inet,
             _ => {
                 let shown = match &self.tokens[self.pos - 1].tok {
                     Tok::Word(w) => w.clone(),
@@ -185,7 +171,8 @@ impl Parser<'_> {
                 };
                 return Err(format!("unknown column type `{shown}`; {}", expected()));
             }
-        })
+        }
+        Ok(())
     }
 }
 
@@ -195,68 +182,63 @@ mod tests {
     use batch_clickhouse_types::lex::lex;
 
     use super::*;
-    use Decl::*;
 
-    fn parse_pg(s: &str) -> Result<Decl, String> {
+    fn parse_pg(s: &str) -> Result<(), String> {
         parse(s, &lex(s).unwrap())
     }
 
-    fn arr(d: Decl) -> Decl {
-        Array(Box::new(d))
-    }
-
     #[test]
-    fn families() {
+    fn accepted() {
         let cases = [
-            ("smallint", I16),
-            ("int2", I16),
-            ("integer", I32),
-            ("INTEGER", I32),
-            ("int", I32),
-            ("int4", I32),
-            ("bigint", I64),
-            ("int8", I64),
-            ("INT8", I64),
-            ("real", F32),
-            ("float4", F32),
-            ("double precision", F64),
-            ("DOUBLE PRECISION", F64),
-            ("float8", F64),
-            ("boolean", Bool),
-            ("bool", Bool),
-            ("text", Str),
-            ("varchar", Str),
-            ("varchar(20)", Str),
-            ("character varying(20)", Str),
-            ("character varying", Str),
-            ("char(3)", Str),
-            ("character(3)", Str),
-            ("bpchar", Str),
-            ("citext", Str),
-            ("name", Str),
-            ("bytea", Bytes),
-            ("uuid", Uuid),
-            ("date", Date),
-            ("timestamp", DateTime),
-            ("timestamp(3)", DateTime),
-            ("timestamp without time zone", DateTime),
-            ("timestamptz", DateTime),
-            ("timestamp with time zone", DateTime),
-            ("TIMESTAMP(6) WITH TIME ZONE", DateTime),
-            ("numeric", Decimal),
-            ("numeric(10)", Decimal),
-            ("numeric(18, 4)", Decimal),
-            ("decimal(5,2)", Decimal),
-            ("json", Json),
-            ("jsonb", Json),
-            ("inet", Inet),
-            ("int4[]", arr(I32)),
-            ("text[][]", arr(arr(Str))),
-            ("double precision[3]", arr(F64)),
-            ("character varying(5)[]", arr(Str)),
+            "smallint",
+            "int2",
+            "integer",
+            "INTEGER",
+            "int",
+            "int4",
+            "bigint",
+            "int8",
+            "INT8",
+            "real",
+            "float4",
+            "double precision",
+            "DOUBLE PRECISION",
+            "float8",
+            "boolean",
+            "bool",
+            "text",
+            "varchar",
+            "varchar(20)",
+            "character varying(20)",
+            "character varying",
+            "char(3)",
+            "character(3)",
+            "bpchar",
+            "citext",
+            "name",
+            "bytea",
+            "uuid",
+            "date",
+            "timestamp",
+            "timestamp(3)",
+            "timestamp without time zone",
+            "timestamptz",
+            "timestamp with time zone",
+            "TIMESTAMP(6) WITH TIME ZONE",
+            "numeric",
+            "numeric(10)",
+            "numeric(18, 4)",
+            "decimal(5,2)",
+            "json",
+            "jsonb",
+            "inet",
+            "int4[]",
+            "text[][]",
+            "double precision[3]",
+            "character varying(5)[]",
         ];
-        for (s, expected) in cases {
-            assert_eq!(parse_pg(s).unwrap(), expected, "{s}");
+        for s in cases {
+            assert_eq!(parse_pg(s), Ok(()), "{s}");
         }
     }
 

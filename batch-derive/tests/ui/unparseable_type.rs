@@ -6,8 +6,8 @@ struct Event {
     at: String,
     #[batch(type = "Decimal(77, 2)")]
     price: String,
-    #[batch(type = "Int256")]
-    big: i128,
+    #[batch(type = "Tuple(String, UInt8)")]
+    pair: String,
 }
 
 fn main() {}

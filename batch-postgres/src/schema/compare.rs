@@ -66,7 +66,16 @@ pub(crate) fn compare(
             continue;
         }
         if let Some(Err(reason)) = schema.accepts(i, &server.ty) {
-            mismatches.push(mismatch(Some(&server.ty), reason.to_string()));
+            // A declared type is named: the rule is what checks it (it was a compile
+            // error, through a second table of types).
+            let reason = match col.declared {
+                Some(d) => format!(
+                    "the field type does not fit the column, declared `{d}` \
+                     (#[batch(type = \"{d}\")]): {reason}"
+                ),
+                None => reason.to_string(),
+            };
+            mismatches.push(mismatch(Some(&server.ty), reason));
             continue;
         }
         if col.nullable() && server.not_null {
