@@ -11,7 +11,6 @@ use batch_core::{Batch, Sink, SinkErrorKind};
 use super::{ClickHouseSink, INSERT_TIMEOUT, SCHEMA_TIMEOUT};
 use crate::frame::InsertCompression;
 use crate::native::InsertFormat;
-use crate::types::ChType;
 
 impl ClickHouseSink {
     /// A sink that writes through `client`.
@@ -29,7 +28,6 @@ impl ClickHouseSink {
             urls: Vec::new(),
             format: InsertFormat::default(),
             compression: InsertCompression::default(),
-            prepared: None,
         }
     }
 
@@ -223,31 +221,5 @@ impl ClickHouseSink {
     pub fn deduplicate_batches(mut self, on: bool) -> Self {
         self.deduplicate = on;
         self
-    }
-
-    /// The column types resolved by the schema check, in the row type's column order
-    /// (`None` before [`Sink::prepare`]).
-    #[must_use]
-    pub fn columns(&self) -> Option<&[ChType]> {
-        self.prepared.as_ref().map(|p| p.columns.as_slice())
-    }
-
-    /// The `INSERT` statement batches are sent with (`None` before
-    /// [`Sink::prepare`]): `... FORMAT Native` when the sink sends Native (batches of
-    /// rows LZ4 cannot shrink then go as `... FORMAT RowBinary`, see
-    /// [`insert_format`](ClickHouseSink::insert_format)), else `... FORMAT RowBinary`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sink = batch_clickhouse::ClickHouseSink::new(clickhouse::Client::default());
-    /// assert_eq!(sink.statement(), None); // not prepared yet
-    /// ```
-    #[must_use]
-    pub fn statement(&self) -> Option<&str> {
-        self.prepared.as_ref().map(|p| match &p.native {
-            Some((_, sql)) => sql.as_str(),
-            None => p.sql.as_str(),
-        })
     }
 }
