@@ -143,7 +143,8 @@ pub use copy::{oid, Interval, PgBinary, PgElement, PgType, PgTypeKind, HEADER, T
 pub use error::{Error, Result};
 pub use schema::{describe_table, TableColumn};
 pub use sink::{
-    compact_ledger, LedgerCompaction, LedgerStats, OnConflict, PostgresSink, PostgresSinkBuilder,
+    compact_ledger, LedgerCompaction, LedgerStats, OnConflict, PostgresSender, PostgresSink,
+    PostgresSinkBuilder,
     DEFAULT_COMMIT_STATUS_WINDOW, DEFAULT_CONNECT_TIMEOUT,
 };
 

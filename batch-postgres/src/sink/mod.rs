@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use batch_core::{Batch, Schema, Sink, SinkError};
+use batch_core::{Batch, Schema, Sender, Sink, SinkError};
 use deadpool_postgres::Pool;
 use tokio::time::Instant;
 
@@ -142,7 +142,6 @@ pub struct PostgresSink {
     ledger: Option<LedgerConfig>,
     ledger_stats: LedgerStats,
     on_conflict: Option<OnConflict>,
-    prepared: Option<Arc<Prepared>>,
 }
 
 /// What [`Sink::prepare`] found.
@@ -174,13 +173,59 @@ impl fmt::Debug for PostgresSink {
             .field("commit_status_window", &self.commit_status_window)
             .field("ledger", &self.ledger)
             .field("on_conflict", &self.on_conflict)
-            .field("copy", &self.prepared.as_ref().map(|p| p.copy_sql()))
             .finish()
+    }
+}
+
+/// A [`PostgresSink`] whose schema check passed ([`Sink::prepare`]): it sends batches
+/// ([`Sender`]). The batcher makes it and owns it; tests and tools that send batches
+/// themselves get one from `prepare`.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # #[derive(batch_derive::BatchRow)] struct Event { id: i64 }
+/// use batch_core::{Schema, Sink};
+/// use batch_postgres::{PgBinary, PostgresSink};
+///
+/// let sink = PostgresSink::new("postgres://batchrow:batchrow@127.0.0.1:5432/batchrow")?;
+/// let sender = sink.prepare(Schema::checked::<Event, PgBinary>()).await?;
+/// println!("{}", sender.statement());
+/// # Ok(()) }
+/// ```
+pub struct PostgresSender {
+    sink: PostgresSink,
+    prepared: Arc<Prepared>,
+}
+
+impl fmt::Debug for PostgresSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresSender")
+            .field("sink", &self.sink)
+            .field("copy", &self.prepared.copy_sql())
+            .finish()
+    }
+}
+
+impl PostgresSender {
+    /// The COPY statement each batch is sent with (in upsert mode, the COPY into the
+    /// staging table).
+    #[must_use]
+    pub fn statement(&self) -> &str {
+        self.prepared.copy_sql()
+    }
+
+    /// The sink's connection pool.
+    #[must_use]
+    pub fn pool(&self) -> &Pool {
+        &self.sink.pool
     }
 }
 
 impl Sink for PostgresSink {
     type Format = PgBinary;
+    type Sender = PostgresSender;
 
     /// Checks `schema` against the table and resolves the column types, within 60 s
     /// (and within the pool's create timeout to connect: 10 s by default).
@@ -192,9 +237,18 @@ impl Sink for PostgresSink {
     /// privileges or active row-level security; connection errors and timeouts as
     /// classified (a server that accepts the connection and never answers is reported
     /// as such, with its address).
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<PgType>, SinkError> {
+    async fn prepare(self, schema: Schema) -> Result<PostgresSender, SinkError> {
         self.run_prepare(schema).await
     }
+}
+
+impl Sender for PostgresSender {
+    type Format = PgBinary;
+
+    fn columns(&self) -> &[PgType] {
+        &self.prepared.checked.columns
+    }
+
 
     /// Writes the batch in one transaction, giving up 30 s from now; see
     /// [`send_by`](PostgresSink::send_by).
