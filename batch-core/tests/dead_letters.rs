@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use batch_core::doc_support::{DocColumn, DocFormat, Event, Keep, Refuse};
 use batch_core::{
-    replay, Batch, Batcher, DeadLetterFile, ReplayError, ReplayOptions, RetryPolicy, Schema, Sender,
-    Sink, SinkError, Value,
+    replay, Batch, Batcher, DeadLetterFile, ReplayError, ReplayOptions, RetryPolicy, Schema,
+    Sender, Sink, SinkError, Value,
 };
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -26,8 +26,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// A sink whose every send ends with an unknown outcome.
-#[derive(Debug)]
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Unknown(Vec<DocColumn>);
 
 impl Sink for Unknown {

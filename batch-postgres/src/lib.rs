@@ -144,8 +144,7 @@ pub use error::{Error, Result};
 pub use schema::{describe_table, TableColumn};
 pub use sink::{
     compact_ledger, LedgerCompaction, LedgerStats, OnConflict, PostgresSender, PostgresSink,
-    PostgresSinkBuilder,
-    DEFAULT_COMMIT_STATUS_WINDOW, DEFAULT_CONNECT_TIMEOUT,
+    PostgresSinkBuilder, DEFAULT_COMMIT_STATUS_WINDOW, DEFAULT_CONNECT_TIMEOUT,
 };
 
 /// Re-exported so that users configure connections and pools with the same versions.

@@ -73,10 +73,10 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///   [`schema_timeout`](ClickHouseSink::schema_timeout), 10 s by default, with a
 ///   [`SinkErrorKind::Retryable`] error that says the server did not answer: a server
 ///   that accepts connections and never answers fails `Batcher::spawn` after 10 s.
-/// - **Each insert** ends at the deadline the batcher gives ([`Sink::send_by`]: the
+/// - **Each insert** ends at the deadline the batcher gives ([`Sender::send_by`](batch_core::Sender::send_by): the
 ///   earlier of its attempt timeout, 30 s by default, and the retry deadline), and at
 ///   the latest after [`insert_timeout`](ClickHouseSink::insert_timeout), 30 s by
-///   default, also when [`Sink::send`] is called directly. The time limit covers
+///   default, also when [`Sender::send`](batch_core::Sender::send) is called directly. The time limit covers
 ///   connecting, sending and the server's answer. The insert is then aborted and its
 ///   connection closed, and it fails as [`SinkErrorKind::Retryable`]: the batcher sends
 ///   the same bytes again (see `# Delivery` for what that means).
@@ -152,7 +152,7 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///   sink's inserts in flight, round robin among equals.
 /// - **Retries go elsewhere.** When an attempt fails as [`SinkErrorKind::Retryable`]
 ///   (a network error, a timeout, a read-only replica, a lost ZooKeeper session...),
-///   the batcher sends the batch again ([`Sink::send_by`] with the same batch), and the
+///   the batcher sends the batch again ([`Sender::send_by`](batch_core::Sender::send_by) with the same batch), and the
 ///   sink picks another endpoint than the one it last failed on, whenever one is in the
 ///   rotation.
 /// - **Ejection and probes.** An endpoint whose insert failed as retryable leaves the
@@ -241,7 +241,7 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// and every batch with [`InsertCompression::None`], are stored as they are, without a
 /// copy: the frame's checksum is computed over the batch's chunks, which are then sent
 /// themselves after 25 bytes of checksum and header. The sink reports what it holds
-/// ([`Sink::send_memory`]), so that the batcher counts it within its
+/// ([`Sender::send_memory`](batch_core::Sender::send_memory)), so that the batcher counts it within its
 /// `max_buffered_bytes`.
 ///
 /// # Examples
@@ -366,13 +366,12 @@ impl Sender for ClickHouseSender {
         &self.prepared.columns
     }
 
-
     /// Sends one batch as one `INSERT`, within
-    /// [`insert_timeout`](ClickHouseSink::insert_timeout); see [`Sink::send_by`].
+    /// [`insert_timeout`](ClickHouseSink::insert_timeout); see [`Sender::send_by`](batch_core::Sender::send_by).
     ///
     /// # Errors
     ///
-    /// As [`send_by`](ClickHouseSink::send_by).
+    /// As [`send_by`](ClickHouseSender::send_by).
     ///
     /// # Cancel safety
     ///

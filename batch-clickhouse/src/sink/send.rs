@@ -41,7 +41,8 @@ impl ClickHouseSender {
             Some((_, sql)) => sql.as_str(),
             None => p.sql.as_str(),
         };
-        let compress = framing::frames(batch, native.map(|(n, _)| n.clone()), self.sink.compression);
+        let compress =
+            framing::frames(batch, native.map(|(n, _)| n.clone()), self.sink.compression);
         let frames = match tokio::time::timeout_at(deadline, compress).await {
             Ok(frames) => frames?,
             Err(_) => return Err(out_of_time(false, "")),

@@ -42,7 +42,7 @@ impl ClickHouseSink {
     ///   lists the layout of each type. Two exceptions go in RowBinary:
     ///   - a table with a column the Native writer does not support (`JSON`), decided
     ///     by [`Sink::prepare`], logged, and shown by
-    ///     [`statement`](ClickHouseSink::statement);
+    ///     [`ClickHouseSender::statement`](crate::ClickHouseSender::statement);
     ///   - a batch whose rows LZ4 cannot shrink (random or encrypted payloads; judged on
     ///     its first 64 KiB, the same on every attempt): it is sent in a stored frame
     ///     made of the batch's own chunks, without a copy (see `# Memory`), where a
@@ -157,7 +157,7 @@ impl ClickHouseSink {
     }
 
     /// The longest one insert may take, from connecting to the server's answer
-    /// (default: 30 s). The batcher's deadline ([`Sink::send_by`]) ends it earlier when
+    /// (default: 30 s). The batcher's deadline ([`Sender::send_by`](batch_core::Sender::send_by)) ends it earlier when
     /// it comes first; to let inserts run longer, raise both this and the batcher's
     /// attempt timeout (`RetryPolicy::attempt_timeout`). An insert that runs out of time
     /// is aborted and fails as [`SinkErrorKind::Retryable`]; see `# Time limits` in

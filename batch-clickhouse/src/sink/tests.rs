@@ -29,7 +29,10 @@ fn batch(rows: u64, per_chunk: u64) -> Batch {
 
 /// A sink prepared by hand for `url`, with `token_prefix`.
 fn prepared_sink(url: String, token_prefix: Option<&str>) -> ClickHouseSender {
-    prepared(ClickHouseSink::new(Client::default().with_url(url)), token_prefix)
+    prepared(
+        ClickHouseSink::new(Client::default().with_url(url)),
+        token_prefix,
+    )
 }
 
 /// `sink` prepared by hand, with `token_prefix`.
@@ -237,8 +240,8 @@ fn native(mut sender: ClickHouseSender) -> ClickHouseSender {
 
 /// A Native sender for `url` that sends without compression.
 fn uncompressed_native_sink(url: String) -> ClickHouseSender {
-    let sink = ClickHouseSink::new(Client::default().with_url(url))
-        .compression(InsertCompression::None);
+    let sink =
+        ClickHouseSink::new(Client::default().with_url(url)).compression(InsertCompression::None);
     native(prepared(sink, None))
 }
 

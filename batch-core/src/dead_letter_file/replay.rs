@@ -136,7 +136,7 @@ struct Pending {
 /// runs); rows of other tables are skipped, and rows encoded for other column types than
 /// the sink resolves now are refused with [`ReplayError::SchemaChanged`], since their
 /// bytes would be misread. The encoded bytes of each row are sent as they were, in
-/// batches of [`ReplayOptions::max_rows`], each with one [`Sink::send`] (no retries).
+/// batches of [`ReplayOptions::max_rows`], each with one [`Sender::send`](crate::Sender::send) (no retries).
 ///
 /// Rows whose batch may have been written (`possibly_persisted`) are skipped unless
 /// [`ReplayOptions::possibly_persisted`] is set.

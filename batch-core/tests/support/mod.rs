@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use batch_core::{
-    Batch, BatchRow, Column, Encode, EncodeError, EncodeRow, Format, Schema, Sender, Sink, SinkError,
-    ValueKind,
+    Batch, BatchRow, Column, Encode, EncodeError, EncodeRow, Format, Schema, Sender, Sink,
+    SinkError, ValueKind,
 };
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;

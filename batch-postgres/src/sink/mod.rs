@@ -41,7 +41,7 @@ pub use upsert::OnConflict;
 /// ```
 pub const DEFAULT_COMMIT_STATUS_WINDOW: Duration = Duration::from_secs(60);
 
-/// The deadline [`Sink::send`] gives itself (the batcher calls [`Sink::send_by`] with
+/// The deadline [`Sender::send`](batch_core::Sender::send) gives itself (the batcher calls [`Sender::send_by`](batch_core::Sender::send_by) with
 /// its own): the batcher's default attempt timeout.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -60,7 +60,7 @@ const RECHECK_GRACE: Duration = Duration::from_secs(5);
 /// - Each batch is one transaction on a connection from the pool: `BEGIN`, the COPY,
 ///   `COMMIT` only after the COPY succeeded. Batches sent concurrently (a batcher's
 ///   `max_in_flight > 1`) use separate connections, so their COPYs run in parallel.
-/// - Each attempt ends by the deadline the batcher gives [`Sink::send_by`]. Before
+/// - Each attempt ends by the deadline the batcher gives [`Sender::send_by`](batch_core::Sender::send_by). Before
 ///   `COMMIT` is sent, a timeout closes the connection (the server rolls the
 ///   transaction back) and is [`SinkErrorKind::Retryable`](batch_core::SinkErrorKind::Retryable); the server stops by then
 ///   too (`SET LOCAL statement_timeout` and `idle_in_transaction_session_timeout` to
@@ -249,17 +249,16 @@ impl Sender for PostgresSender {
         &self.prepared.checked.columns
     }
 
-
     /// Writes the batch in one transaction, giving up 30 s from now; see
-    /// [`send_by`](PostgresSink::send_by).
+    /// [`send_by`](PostgresSender::send_by).
     ///
     /// # Errors
     ///
-    /// As [`send_by`](PostgresSink::send_by).
+    /// As [`send_by`](PostgresSender::send_by).
     ///
     /// # Cancel safety
     ///
-    /// As [`send_by`](PostgresSink::send_by).
+    /// As [`send_by`](PostgresSender::send_by).
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
         self.send_by(batch, Instant::now() + SEND_TIMEOUT).await
     }

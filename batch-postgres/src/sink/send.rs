@@ -9,7 +9,7 @@ use super::classify::{classify, pool_error, Outcome};
 use super::{commit_status, ledger, PostgresSender};
 
 impl PostgresSender {
-    /// One attempt of [`Sink::send_by`](batch_core::Sink::send_by): one transaction, by `deadline`.
+    /// One attempt of [`Sender::send_by`](batch_core::Sender::send_by): one transaction, by `deadline`.
     pub(super) async fn run_send(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
         let prepared = self.prepared.clone();
         if batch.is_empty() {
@@ -90,8 +90,17 @@ impl PostgresSender {
             Failure::Commit { txn, error } => match (&prepared.ledger, &keys) {
                 (Some(ledger), Some(keys)) => {
                     let window = self.sink.commit_status_window;
-                    ledger::resolve(&self.sink.pool, ledger, keys, txn, error, window, &what, planned)
-                        .await
+                    ledger::resolve(
+                        &self.sink.pool,
+                        ledger,
+                        keys,
+                        txn,
+                        error,
+                        window,
+                        &what,
+                        planned,
+                    )
+                    .await
                 }
                 _ => {
                     commit_status::resolve(
