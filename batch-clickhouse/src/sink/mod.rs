@@ -289,7 +289,7 @@ pub struct ClickHouseSink {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), batch_core::SinkError> {
-/// # #[derive(batch_derive::BatchRow)] struct Event { id: u64 }
+/// # #[derive(batch_derive::BatchRow)] #[batch(crate = "batch_core")] struct Event { id: u64 }
 /// use batch_clickhouse::{ClickHouseSink, RowBinary};
 /// use batch_core::{Schema, Sender, Sink};
 ///

@@ -185,7 +185,7 @@ impl fmt::Debug for PostgresSink {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// # #[derive(batch_derive::BatchRow)] struct Event { id: i64 }
+/// # #[derive(batch_derive::BatchRow)] #[batch(crate = "batch_core")] struct Event { id: i64 }
 /// use batch_core::{Schema, Sink};
 /// use batch_postgres::{PgBinary, PostgresSink};
 ///
