@@ -6,8 +6,8 @@
 //!   `Format::encode_enum`; a row with any other field type does not compile with this
 //!   sink);
 //! - [`Sink::prepare`](batchrow::Sink::prepare), the schema check that runs before the
-//!   first row, reporting every unsupported column at once;
-//! - [`Sink::send`](batchrow::Sink::send), which writes one batch and classifies its
+//!   first row, reporting every unsupported column at once, and returning the sender;
+//! - [`Sender::send`](batchrow::Sender::send), which writes one batch and classifies its
 //!   errors so the batcher knows whether to retry.
 //!
 //! Run it with `cargo run --example custom_sink`.
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use batchrow::{
     Batch, BatchEnum, BatchRow, Batcher, ColumnMismatch, Encode, EncodeError, Format, RetryPolicy,
-    Schema, SchemaMismatch, Sink, SinkError, ValueKind,
+    Schema, SchemaMismatch, Sender, Sink, SinkError, ValueKind,
 };
 
 /// Comma-separated values, one line per row.
@@ -26,7 +26,7 @@ use batchrow::{
 struct Csv;
 
 /// What `prepare` resolved for a column: here only whether it is the first of its row.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct CsvColumn {
     first: bool,
 }
@@ -109,14 +109,20 @@ impl Encode<Csv> for String {
 
 /// A sink that writes each batch to standard output, one CSV line per row.
 #[derive(Debug, Default)]
-struct StdoutSink {
+struct StdoutSink;
+
+/// The sink once its check passed: what it writes with.
+#[derive(Debug)]
+struct StdoutSender {
+    columns: Vec<CsvColumn>,
     out: Mutex<Vec<u8>>,
 }
 
 impl Sink for StdoutSink {
     type Format = Csv;
+    type Sender = StdoutSender;
 
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<CsvColumn>, SinkError> {
+    async fn prepare(self, schema: Schema) -> Result<StdoutSender, SinkError> {
         // The schema check: every column must be of a kind this sink writes. Report all
         // the columns that are not, at once.
         let unsupported: Vec<ColumnMismatch> = schema
@@ -147,9 +153,20 @@ impl Sink for StdoutSink {
         }
         let header: Vec<&str> = schema.columns.iter().map(|c| c.name).collect();
         println!("# table {}: {}", schema.table, header.join(","));
-        Ok((0..schema.columns.len())
-            .map(|i| CsvColumn { first: i == 0 })
-            .collect())
+        Ok(StdoutSender {
+            columns: (0..schema.columns.len())
+                .map(|i| CsvColumn { first: i == 0 })
+                .collect(),
+            out: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+impl Sender for StdoutSender {
+    type Format = Csv;
+
+    fn columns(&self) -> &[CsvColumn] {
+        &self.columns
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
@@ -197,7 +214,7 @@ enum Status {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let handle = Batcher::builder(StdoutSink::default())
+    let handle = Batcher::builder(StdoutSink)
         .max_rows(4)
         .max_wait(Duration::from_millis(200))
         .retry(RetryPolicy::default().attempts(3))

@@ -4,7 +4,7 @@
 //! 32 MiB above what it was before the batcher started, both while the server is frozen
 //! (SIGSTOP) and the producers push until they block, and while it drains afterwards.
 //!
-//! The batcher reserves what the sink reports in `Sink::send_memory` (the compressed
+//! The batcher reserves what the sink reports in `Sender::send_memory` (the compressed
 //! frame and the copy made to compress it) from `max_buffered_bytes`; without that, two
 //! batches in flight added their frames to the budget (+132 MiB at the peak while frozen).
 //! Rows LZ4 cannot shrink, as here, go out in stored frames sent straight from the

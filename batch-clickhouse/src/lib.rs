@@ -65,7 +65,7 @@ pub use frame::InsertCompression;
 pub use native::InsertFormat;
 pub use rowbinary::{Int256, RowBinary, UInt256};
 pub use schema::{describe_table, TableColumn};
-pub use sink::ClickHouseSink;
+pub use sink::{ClickHouseSender, ClickHouseSink};
 pub use types::{ChType, EnumDef, TypeError};
 
 /// The official `clickhouse` crate, re-exported so that users build the

@@ -16,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use batch_core::{
-    Batch, BatchRow, Batcher, Column, EncodeError, EncodeRow, Format, Handle, Schema, Sink,
+    Batch, BatchRow, Batcher, Column, EncodeError, EncodeRow, Format, Handle, Schema, Sender, Sink,
     SinkError, ValueKind,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -69,13 +69,21 @@ impl EncodeRow<Bin> for Event<'_> {
 }
 
 /// Accepts every batch and discards it.
-#[derive(Debug)]
-struct Discard;
+#[derive(Debug, Default)]
+struct Discard(Vec<()>);
 
 impl Sink for Discard {
     type Format = Bin;
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<()>, SinkError> {
-        Ok(vec![(); schema.columns.len()])
+    type Sender = Discard;
+    async fn prepare(self, schema: Schema) -> Result<Discard, SinkError> {
+        Ok(Discard(vec![(); schema.columns.len()]))
+    }
+}
+
+impl Sender for Discard {
+    type Format = Bin;
+    fn columns(&self) -> &[()] {
+        &self.0
     }
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
         std::hint::black_box(batch.len());
@@ -216,7 +224,7 @@ where
 fn producers(c: &mut Criterion) {
     let rt = runtime();
     let handle = rt.block_on(async {
-        Batcher::builder(Discard)
+        Batcher::builder(Discard::default())
             .max_rows(100_000)
             .max_wait(Duration::from_millis(100))
             .spawn::<Event>()

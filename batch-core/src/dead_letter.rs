@@ -14,7 +14,7 @@ use crate::sink::SinkError;
 /// it from the next [`Handle::flush`](crate::Handle::flush) or
 /// [`Handle::close`](crate::Handle::close) in an [`Error::Failed`](crate::Error::Failed).
 /// The bytes are exactly those that were sent, so they can be stored and replayed later
-/// with [`Sink::send`](crate::Sink::send), or read back as values with
+/// with [`Sender::send`](crate::Sender::send), or read back as values with
 /// [`decoded_rows`](FailedBatch::decoded_rows). [`DeadLetterFile`](crate::DeadLetterFile)
 /// keeps them in files and [`replay`](crate::replay) sends them again.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use crate::batch::Batch;
 use crate::decode::{DecodeError, Value};
 use crate::format::{EncodeError, Format};
 use crate::row::{BatchRow, Column, EncodeRow, Schema};
-use crate::sink::{Sink, SinkError};
+use crate::sink::{Sender, Sink, SinkError};
 use crate::value::ValueKind;
 
 /// What the doc sinks resolve for a column: how its values are written.
@@ -118,15 +118,40 @@ impl<'a> EncodeRow<DocFormat> for Event<'a> {
     }
 }
 
+/// A doc sink once prepared: the sink and the columns it resolved.
+#[derive(Debug, Clone)]
+pub struct Resolved<T> {
+    sink: T,
+    columns: Vec<DocColumn>,
+}
+
+impl<T> Resolved<T> {
+    fn new(sink: T, schema: Schema) -> Self {
+        Resolved {
+            sink,
+            columns: resolve(schema),
+        }
+    }
+}
+
 /// A sink that accepts every batch and discards it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Discard;
 
 impl Sink for Discard {
     type Format = DocFormat;
+    type Sender = Resolved<Discard>;
 
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<DocColumn>, SinkError> {
-        Ok(resolve(schema))
+    async fn prepare(self, schema: Schema) -> Result<Resolved<Discard>, SinkError> {
+        Ok(Resolved::new(self, schema))
+    }
+}
+
+impl Sender for Resolved<Discard> {
+    type Format = DocFormat;
+
+    fn columns(&self) -> &[DocColumn] {
+        &self.columns
     }
 
     async fn send(&self, _batch: &Batch) -> Result<(), SinkError> {
@@ -140,9 +165,18 @@ pub struct Refuse;
 
 impl Sink for Refuse {
     type Format = DocFormat;
+    type Sender = Resolved<Refuse>;
 
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<DocColumn>, SinkError> {
-        Ok(resolve(schema))
+    async fn prepare(self, schema: Schema) -> Result<Resolved<Refuse>, SinkError> {
+        Ok(Resolved::new(self, schema))
+    }
+}
+
+impl Sender for Resolved<Refuse> {
+    type Format = DocFormat;
+
+    fn columns(&self) -> &[DocColumn] {
+        &self.columns
     }
 
     async fn send(&self, _batch: &Batch) -> Result<(), SinkError> {
@@ -156,13 +190,23 @@ pub struct Keep(pub std::sync::Arc<std::sync::Mutex<Vec<Batch>>>);
 
 impl Sink for Keep {
     type Format = DocFormat;
+    type Sender = Resolved<Keep>;
 
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<DocColumn>, SinkError> {
-        Ok(resolve(schema))
+    async fn prepare(self, schema: Schema) -> Result<Resolved<Keep>, SinkError> {
+        Ok(Resolved::new(self, schema))
+    }
+}
+
+impl Sender for Resolved<Keep> {
+    type Format = DocFormat;
+
+    fn columns(&self) -> &[DocColumn] {
+        &self.columns
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
-        self.0
+        self.sink
+            .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(batch.clone());

@@ -22,7 +22,7 @@ use crate::decode::{DecodeError, Value};
 pub trait Format: Send + Sync + 'static {
     /// What the sink resolved for one column before the first row: the server's column
     /// type, and anything else the encoder needs (an enum's labels, a jsonb version byte).
-    type Column: Send + Sync + fmt::Debug + 'static;
+    type Column: Clone + Send + Sync + fmt::Debug + 'static;
 
     /// A short name for messages, such as `"ClickHouse RowBinary"`.
     const NAME: &'static str;

@@ -46,6 +46,6 @@ pub use position::{Position, PositionRange};
 pub use retry::RetryPolicy;
 pub use row::{BatchRow, Column, ColumnCheck, EncodeRow, Schema};
 pub use schema::{changed_columns, check_columns, ColumnMismatch, SchemaMismatch};
-pub use sink::{Sink, SinkError, SinkErrorKind};
+pub use sink::{Sender, Sink, SinkError, SinkErrorKind};
 pub use stats::{Count, Stats};
 pub use value::{ColumnValue, EnumVariant, ValueKind};

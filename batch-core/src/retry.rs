@@ -14,7 +14,7 @@ use std::time::Duration;
 ///
 /// Each attempt ends at the earlier of its [`attempt_timeout`](RetryPolicy::attempt_timeout)
 /// and the deadline: the deadline bounds the attempt that is running, too. The sink
-/// decides what a timed-out attempt means ([`Sink::send_by`](crate::Sink::send_by)): the
+/// decides what a timed-out attempt means ([`Sender::send_by`](crate::Sender::send_by)): the
 /// built-in sinks retry it when the batch cannot have been written, and otherwise find
 /// out or report it as possibly persisted, never resend it blindly.
 ///
@@ -102,7 +102,7 @@ impl RetryPolicy {
     }
 
     /// Ends a single attempt after `timeout` (30 s by default); see
-    /// [`Sink::send_by`](crate::Sink::send_by) for what a timed-out attempt means.
+    /// [`Sender::send_by`](crate::Sender::send_by) for what a timed-out attempt means.
     #[must_use]
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = Some(timeout);

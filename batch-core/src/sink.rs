@@ -9,27 +9,82 @@ use crate::format::Format;
 use crate::row::Schema;
 use crate::schema::SchemaMismatch;
 
-/// A destination for batches of encoded rows: a ClickHouse table, a PostgreSQL table,
-/// or anything a user writes.
+/// A destination for batches of encoded rows, before it was checked: a ClickHouse
+/// table, a PostgreSQL table, or anything a user writes.
 ///
-/// The batcher owns the sink. It calls [`Sink::prepare`] once, before the first row is
-/// accepted, then [`Sink::send`] for each sealed batch, possibly concurrently (up to the
-/// batcher's `max_in_flight`) and more than once for the same batch when retrying.
-pub trait Sink: Send + Sync + 'static {
+/// The batcher takes the sink and calls [`Sink::prepare`] once, before the first row is
+/// accepted. `prepare` checks the row type against the destination and returns the
+/// [`Sender`] that writes batches, so nothing can be sent to a destination that was not
+/// checked. The batcher then calls [`Sender::send_by`] for each sealed batch, possibly
+/// concurrently (up to its `max_in_flight`) and more than once for the same batch when
+/// retrying.
+///
+/// # Examples
+///
+/// A sink that counts rows; it is its own sender once prepared:
+///
+/// ```
+/// # use batch_core::doc_support::{DocColumn, DocFormat, Event};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use batch_core::{Batch, Schema, Sender, Sink, SinkError};
+///
+/// struct Count {
+///     columns: Vec<DocColumn>,
+///     rows: AtomicUsize,
+/// }
+///
+/// impl Sink for Count {
+///     type Format = DocFormat;
+///     type Sender = Count;
+///
+///     async fn prepare(mut self, schema: Schema) -> Result<Count, SinkError> {
+///         self.columns = schema.columns.iter().map(|_| DocColumn::U64).collect();
+///         Ok(self)
+///     }
+/// }
+///
+/// impl Sender for Count {
+///     type Format = DocFormat;
+///
+///     fn columns(&self) -> &[DocColumn] {
+///         &self.columns
+///     }
+///
+///     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
+///         self.rows.fetch_add(batch.rows(), Ordering::Relaxed);
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Sink: Send + 'static {
     /// The wire format rows are encoded in.
     type Format: Format;
 
-    /// Checks the row type against the destination and resolves what the encoder needs
-    /// for each column, in the order of `schema.columns`.
+    /// What writes batches once [`prepare`](Sink::prepare) has checked the destination.
+    type Sender: Sender<Format = Self::Format>;
+
+    /// Checks the row type against the destination and returns the sender, which knows
+    /// what the encoder needs for each column ([`Sender::columns`], in the order of
+    /// `schema.columns`).
     ///
     /// # Errors
     ///
     /// A [`SinkError`] of kind [`SinkErrorKind::Schema`] listing every mismatched column,
     /// or any other error that prevents writing (missing table, bad credentials).
     fn prepare(
-        &mut self,
+        self,
         schema: Schema,
-    ) -> impl Future<Output = Result<Vec<<Self::Format as Format>::Column>, SinkError>> + Send;
+    ) -> impl Future<Output = Result<Self::Sender, SinkError>> + Send;
+}
+
+/// Writes batches to a destination [`Sink::prepare`] checked.
+pub trait Sender: Send + Sync + 'static {
+    /// The wire format rows are encoded in.
+    type Format: Format;
+
+    /// What the encoder needs for each column, resolved by the check, in the order of
+    /// the row type's columns.
+    fn columns(&self) -> &[<Self::Format as Format>::Column];
 
     /// Writes one batch, all or nothing where the destination allows it.
     ///
@@ -40,21 +95,21 @@ pub trait Sink: Send + Sync + 'static {
     fn send(&self, batch: &Batch) -> impl Future<Output = Result<(), SinkError>> + Send;
 
     /// Writes one batch, giving up at `deadline`. The batcher calls this, not
-    /// [`send`](Sink::send), with the earlier of the attempt's timeout and the retry
+    /// [`send`](Sender::send), with the earlier of the attempt's timeout and the retry
     /// deadline ([`RetryPolicy`](crate::RetryPolicy)).
     ///
-    /// The provided implementation stops waiting for [`send`](Sink::send) at `deadline`
+    /// The provided implementation stops waiting for [`send`](Sender::send) at `deadline`
     /// and reports [`SinkErrorKind::PossiblyPersisted`]: the batcher cannot know how far
-    /// an interrupted send got, so the batch is reported, never sent again. A sink that
+    /// an interrupted send got, so the batch is reported, never sent again. A sender that
     /// knows the point after which the destination may have written the batch overrides
     /// this method: before that point a timeout is [`SinkErrorKind::Retryable`]; after it,
-    /// the sink finds out (a PostgreSQL sink asks whether the transaction committed) or
+    /// the sender finds out (a PostgreSQL sink asks whether the transaction committed) or
     /// reports the batch as possibly persisted. An override must return soon after
     /// `deadline`.
     ///
     /// # Errors
     ///
-    /// As [`send`](Sink::send), and a [`SinkErrorKind::PossiblyPersisted`] error when
+    /// As [`send`](Sender::send), and a [`SinkErrorKind::PossiblyPersisted`] error when
     /// `deadline` passes.
     fn send_by(
         &self,
@@ -71,7 +126,7 @@ pub trait Sink: Send + Sync + 'static {
         }
     }
 
-    /// The bytes the sink holds, beyond the batch itself, while it sends `batch` (a copy
+    /// The bytes the sender holds, beyond the batch itself, while it sends `batch` (a copy
     /// made contiguous, a compressed frame). The batcher reserves them from
     /// `max_buffered_bytes` before the send starts, so that the memory bound covers them.
     /// The provided implementation returns 0.

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use batch_core::doc_support::{DocColumn, DocFormat, Event, Keep, Refuse};
 use batch_core::{
-    replay, Batch, Batcher, DeadLetterFile, ReplayError, ReplayOptions, RetryPolicy, Schema, Sink,
-    SinkError, Value,
+    replay, Batch, Batcher, DeadLetterFile, ReplayError, ReplayOptions, RetryPolicy, Schema,
+    Sender, Sink, SinkError, Value,
 };
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -26,14 +26,24 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// A sink whose every send ends with an unknown outcome.
-#[derive(Debug)]
-struct Unknown;
+#[derive(Debug, Default)]
+struct Unknown(Vec<DocColumn>);
 
 impl Sink for Unknown {
     type Format = DocFormat;
+    type Sender = Unknown;
 
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<DocColumn>, SinkError> {
-        Refuse.prepare(schema).await
+    async fn prepare(mut self, schema: Schema) -> Result<Unknown, SinkError> {
+        self.0 = Refuse.prepare(schema).await?.columns().to_vec();
+        Ok(self)
+    }
+}
+
+impl Sender for Unknown {
+    type Format = DocFormat;
+
+    fn columns(&self) -> &[DocColumn] {
+        &self.0
     }
 
     async fn send(&self, _: &Batch) -> Result<(), SinkError> {
@@ -108,8 +118,8 @@ async fn files_rotate_by_size_and_replay_sends_the_bytes_that_failed() {
         );
     }
 
-    let mut sink = Keep::default();
-    let replayed = replay::<Event, _>(&dir, &mut sink, ReplayOptions::default().max_rows(2))
+    let sink = Keep::default();
+    let replayed = replay::<Event, _>(&dir, sink.clone(), ReplayOptions::default().max_rows(2))
         .await
         .unwrap();
     assert_eq!((replayed.rows, replayed.batches), (5, 3));
@@ -133,7 +143,7 @@ async fn files_rotate_by_size_and_replay_sends_the_bytes_that_failed() {
 async fn replay_skips_possibly_persisted_rows_unless_asked() {
     let dir = temp_dir("dl-unknown");
     let file = DeadLetterFile::new(&dir).open().unwrap();
-    let handle = Batcher::builder(Unknown)
+    let handle = Batcher::builder(Unknown::default())
         .retry(RetryPolicy::default().attempts(1))
         .dead_letter(file.handler())
         .spawn::<Event>()
@@ -154,15 +164,15 @@ async fn replay_skips_possibly_persisted_rows_unless_asked() {
         "{text}"
     );
 
-    let mut sink = Keep::default();
-    let replayed = replay::<Event, _>(&dir, &mut sink, ReplayOptions::default())
+    let sink = Keep::default();
+    let replayed = replay::<Event, _>(&dir, sink.clone(), ReplayOptions::default())
         .await
         .unwrap();
     assert_eq!((replayed.rows, replayed.skipped_possibly_persisted), (0, 1));
     assert!(sink.0.lock().unwrap().is_empty());
     let replayed = replay::<Event, _>(
         &dir,
-        &mut sink,
+        sink.clone(),
         ReplayOptions::default().possibly_persisted(true),
     )
     .await
@@ -182,7 +192,7 @@ async fn replay_refuses_rows_encoded_for_other_column_types() {
          {\"kind\":\"row\",\"table\":\"events\",\"possibly_persisted\":false,\"bytes\":\"AA==\"}\n",
     )
     .unwrap();
-    let err = replay::<Event, _>(&dir, &mut Keep::default(), ReplayOptions::default())
+    let err = replay::<Event, _>(&dir, Keep::default(), ReplayOptions::default())
         .await
         .unwrap_err();
     assert!(
@@ -195,7 +205,7 @@ async fn replay_refuses_rows_encoded_for_other_column_types() {
         "{\"kind\":1}\n",
     )
     .unwrap();
-    let err = replay::<Event, _>(&dir, &mut Keep::default(), ReplayOptions::default())
+    let err = replay::<Event, _>(&dir, Keep::default(), ReplayOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ReplayError::Format { line: 1, .. }), "{err}");
@@ -235,13 +245,26 @@ async fn a_failed_batch_held_for_flush_decodes_too() {
 
 /// A sink whose sends wait until the test opens the gate.
 #[derive(Debug, Clone)]
-struct Gate(std::sync::Arc<(tokio::sync::Notify, tokio::sync::Semaphore)>);
+struct Gate(
+    std::sync::Arc<(tokio::sync::Notify, tokio::sync::Semaphore)>,
+    Vec<DocColumn>,
+);
 
 impl Sink for Gate {
     type Format = DocFormat;
+    type Sender = Gate;
 
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<DocColumn>, SinkError> {
-        Refuse.prepare(schema).await
+    async fn prepare(mut self, schema: Schema) -> Result<Gate, SinkError> {
+        self.1 = Refuse.prepare(schema).await?.columns().to_vec();
+        Ok(self)
+    }
+}
+
+impl Sender for Gate {
+    type Format = DocFormat;
+
+    fn columns(&self) -> &[DocColumn] {
+        &self.1
     }
 
     async fn send(&self, _: &Batch) -> Result<(), SinkError> {
@@ -253,10 +276,10 @@ impl Sink for Gate {
 
 #[tokio::test]
 async fn a_dump_holds_every_row_not_being_sent_once_in_order() {
-    let gate = Gate(std::sync::Arc::new((
-        tokio::sync::Notify::new(),
-        tokio::sync::Semaphore::new(0),
-    )));
+    let gate = Gate(
+        std::sync::Arc::new((tokio::sync::Notify::new(), tokio::sync::Semaphore::new(0))),
+        Vec::new(),
+    );
     let handle = Batcher::builder(gate.clone())
         .max_rows(2)
         .max_in_flight(1)

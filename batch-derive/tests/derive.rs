@@ -15,7 +15,7 @@ use batchrow::{
 struct Text;
 
 /// What the "sink" resolved for a column: here just its name.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Col(&'static str);
 
 impl Format for Text {

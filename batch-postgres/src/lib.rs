@@ -143,8 +143,8 @@ pub use copy::{oid, Interval, PgBinary, PgElement, PgType, PgTypeKind, HEADER, T
 pub use error::{Error, Result};
 pub use schema::{describe_table, TableColumn};
 pub use sink::{
-    compact_ledger, LedgerCompaction, LedgerStats, OnConflict, PostgresSink, PostgresSinkBuilder,
-    DEFAULT_COMMIT_STATUS_WINDOW, DEFAULT_CONNECT_TIMEOUT,
+    compact_ledger, LedgerCompaction, LedgerStats, OnConflict, PostgresSender, PostgresSink,
+    PostgresSinkBuilder, DEFAULT_COMMIT_STATUS_WINDOW, DEFAULT_CONNECT_TIMEOUT,
 };
 
 /// Re-exported so that users configure connections and pools with the same versions.

@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use batchrow::clickhouse::{ClickHouseSink, InsertFormat};
-use batchrow::{BatchRow, Batcher, Schema, Sink, Stats};
+use batchrow::{BatchRow, Batcher, Schema, Sender, Sink, Stats};
 use bytes::Bytes;
 use counting::{Counting, Log};
 use proxy::Proxy;
@@ -555,11 +555,13 @@ async fn deduplication_ignores_how_the_block_was_framed() {
         })
         .collect();
     // In RowBinary: the same rows go to the other replica as the batch's bytes.
-    let mut sink = ClickHouseSink::new(Cluster::client(0).with_database("framing"))
+    let sink = ClickHouseSink::new(Cluster::client(0).with_database("framing"))
         .endpoints([Cluster::url(0)])
-        .insert_format(InsertFormat::RowBinary);
-    sink.prepare(Schema::of::<Event>()).await.unwrap();
-    let sql = sink.statement().unwrap().to_owned();
+        .insert_format(InsertFormat::RowBinary)
+        .prepare(Schema::of::<Event>())
+        .await
+        .unwrap();
+    let sql = sink.statement().to_owned();
     for (rows, other) in [
         (&compressible, clickhouse::Compression::None),
         (&incompressible, clickhouse::Compression::Lz4),
@@ -575,16 +577,18 @@ async fn deduplication_ignores_how_the_block_was_framed() {
         insert.end().await.unwrap();
     }
     // And the same bytes from the sink again, on the second replica.
-    let mut again = ClickHouseSink::new(Cluster::client(1).with_database("framing"))
-        .endpoints([Cluster::url(1)]);
-    again.prepare(Schema::of::<Event>()).await.unwrap();
+    let again = ClickHouseSink::new(Cluster::client(1).with_database("framing"))
+        .endpoints([Cluster::url(1)])
+        .prepare(Schema::of::<Event>())
+        .await
+        .unwrap();
     again
         .send(&ch::batch(&again, &incompressible).unwrap())
         .await
         .unwrap();
     // And the compressible rows as a Native block (the sink's default format): the
     // same parsed block, dropped too.
-    assert!(again.statement().unwrap().ends_with("FORMAT Native"));
+    assert!(again.statement().ends_with("FORMAT Native"));
     again
         .send(&ch::batch(&again, &compressible).unwrap())
         .await

@@ -173,10 +173,10 @@ async fn a_refused_batch_comes_back_decoded_and_replays_from_its_file() {
     // The same table without the guard takes the rows as they were sent.
     let accepting = fresh_database("batchrow_ch_dl_accept").await;
     exec(&accepting, &format!("CREATE TABLE events {DDL}")).await;
-    let mut sink = ClickHouseSink::new(accepting.clone());
+    let sink = ClickHouseSink::new(accepting.clone());
     let replayed = tokio::time::timeout(
         Duration::from_secs(60),
-        replay::<Event, _>(&dir, &mut sink, ReplayOptions::default()),
+        replay::<Event, _>(&dir, sink, ReplayOptions::default()),
     )
     .await
     .unwrap()

@@ -38,9 +38,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use batchrow::clickhouse::{ChType, ClickHouseSink};
+use batchrow::clickhouse::{ChType, ClickHouseSender, ClickHouseSink};
 use batchrow::{
-    Batch, BatchRow, Batcher, RetryPolicy, Schema, Sink, SinkError, SinkErrorKind, Stats,
+    Batch, BatchRow, Batcher, RetryPolicy, Schema, Sender, Sink, SinkError, SinkErrorKind, Stats,
 };
 use proxy::{Proxy, Truncation};
 use support::{exec, fresh_database, tsv};
@@ -120,16 +120,28 @@ struct Sent {
 
 /// A sink that passes everything to a [`ClickHouseSink`] and records, for each batch,
 /// its ids and the outcome of each attempt.
-struct Recording {
-    inner: ClickHouseSink,
+struct Recording<S = ClickHouseSink> {
+    inner: S,
     log: Arc<Mutex<HashMap<u64, Sent>>>,
 }
 
 impl Sink for Recording {
     type Format = batchrow::clickhouse::RowBinary;
+    type Sender = Recording<ClickHouseSender>;
 
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
-        self.inner.prepare(schema).await
+    async fn prepare(self, schema: Schema) -> Result<Recording<ClickHouseSender>, SinkError> {
+        Ok(Recording {
+            inner: self.inner.prepare(schema).await?,
+            log: self.log,
+        })
+    }
+}
+
+impl Sender for Recording<ClickHouseSender> {
+    type Format = batchrow::clickhouse::RowBinary;
+
+    fn columns(&self) -> &[ChType] {
+        self.inner.columns()
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {

@@ -24,9 +24,9 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use batchrow::clickhouse::{ChType, ClickHouseSink, RowBinary};
+use batchrow::clickhouse::{ChType, ClickHouseSender, ClickHouseSink, RowBinary};
 use batchrow::{
-    Batch, BatchRow, Batcher, ColumnValue, Encode, EncodeError, FailedBatch, Schema, Sink,
+    Batch, BatchRow, Batcher, ColumnValue, Encode, EncodeError, FailedBatch, Schema, Sender, Sink,
     SinkError, Stats, ValueKind,
 };
 use instance::Instance;
@@ -98,12 +98,12 @@ struct Log {
 }
 
 /// A sink that delegates everything to a [`ClickHouseSink`] and records each send.
-struct Counting {
-    inner: ClickHouseSink,
+struct Counting<S = ClickHouseSink> {
+    inner: S,
     log: Arc<Mutex<Log>>,
 }
 
-impl Counting {
+impl<S> Counting<S> {
     fn record(&self, batch: &Batch, started: Instant, ok: bool) {
         let mut log = self.log.lock().unwrap();
         let range = batch.range();
@@ -126,9 +126,21 @@ impl Counting {
 
 impl Sink for Counting {
     type Format = RowBinary;
+    type Sender = Counting<ClickHouseSender>;
 
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
-        self.inner.prepare(schema).await
+    async fn prepare(self, schema: Schema) -> Result<Counting<ClickHouseSender>, SinkError> {
+        Ok(Counting {
+            inner: self.inner.prepare(schema).await?,
+            log: self.log,
+        })
+    }
+}
+
+impl Sender for Counting<ClickHouseSender> {
+    type Format = RowBinary;
+
+    fn columns(&self) -> &[ChType] {
+        self.inner.columns()
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {

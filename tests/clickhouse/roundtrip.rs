@@ -546,9 +546,12 @@ async fn round_trip_with(format: InsertFormat, compression: InsertCompression, d
     let sink = ClickHouseSink::new(client.clone())
         .insert_format(format)
         .compression(compression);
-    let mut prepared = sink.clone();
-    prepared.prepare(Schema::of::<AllTypes>()).await.unwrap();
-    let sql = prepared.statement().unwrap();
+    let prepared = sink
+        .clone()
+        .prepare(Schema::of::<AllTypes>())
+        .await
+        .unwrap();
+    let sql = prepared.statement();
     assert!(sql.ends_with(&format!("FORMAT {format}")), "{sql}");
     // Through the batcher, in batches of at most 200 rows (several inserts).
     let handle = Batcher::builder(sink)

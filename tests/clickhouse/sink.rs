@@ -9,7 +9,7 @@
 use batchrow_test_support::clickhouse as support;
 
 use batchrow::clickhouse::{ClickHouseSink, InsertFormat, RowBinary};
-use batchrow::{BatchRow, Batcher, Schema, Sink, SinkErrorKind};
+use batchrow::{BatchRow, Batcher, Schema, Sender, Sink, SinkErrorKind};
 use support::{batch, exec, fresh_database, raw_batch, tsv};
 
 #[derive(BatchRow)]
@@ -33,7 +33,7 @@ async fn the_schema_check_names_every_mismatched_column() {
          ENGINE = MergeTree ORDER BY tuple()",
     )
     .await;
-    let mut sink = ClickHouseSink::new(client);
+    let sink = ClickHouseSink::new(client);
     let err = sink
         .prepare(Schema::checked::<Wrong, RowBinary>())
         .await
@@ -150,8 +150,10 @@ async fn a_column_dropped_after_the_check_is_reported_as_a_schema_error() {
         "CREATE TABLE plain (id UInt64, s String) ENGINE = MergeTree ORDER BY id",
     )
     .await;
-    let mut sink = ClickHouseSink::new(client.clone());
-    sink.prepare(Schema::of::<Plain>()).await.unwrap();
+    let sink = ClickHouseSink::new(client.clone())
+        .prepare(Schema::of::<Plain>())
+        .await
+        .unwrap();
     let rows = [Plain {
         id: 1,
         s: "a".into(),
@@ -195,8 +197,11 @@ async fn data_the_server_refuses_is_permanent_with_its_code_and_row() {
     )
     .await;
     // The server's parse error, in RowBinary.
-    let mut sink = ClickHouseSink::new(client.clone()).insert_format(InsertFormat::RowBinary);
-    sink.prepare(Schema::of::<Plain>()).await.unwrap();
+    let sink = ClickHouseSink::new(client.clone())
+        .insert_format(InsertFormat::RowBinary)
+        .prepare(Schema::of::<Plain>())
+        .await
+        .unwrap();
     // Row 0 is whole; row 1 ends in the middle of its string.
     let err = sink
         .send(&raw_batch(&[
@@ -213,8 +218,11 @@ async fn data_the_server_refuses_is_permanent_with_its_code_and_row() {
     assert_eq!(tsv(&client, "SELECT count() FROM plain").await, "0\n");
 
     // In Native, the sink finds the row it cannot transcode before sending anything.
-    let mut sink = ClickHouseSink::new(client.clone()).insert_format(InsertFormat::Native);
-    sink.prepare(Schema::of::<Plain>()).await.unwrap();
+    let sink = ClickHouseSink::new(client.clone())
+        .insert_format(InsertFormat::Native)
+        .prepare(Schema::of::<Plain>())
+        .await
+        .unwrap();
     let err = sink
         .send(&raw_batch(&[
             b"\x01\0\0\0\0\0\0\0\x01a",
@@ -258,7 +266,7 @@ async fn identifiers_are_quoted() {
     .await
     .unwrap();
     assert_eq!(
-        sink.statement().unwrap(),
+        sink.statement(),
         "INSERT INTO `batchrow_ch_quoting`.`we\\`ird ta\\\\ble` (`col\\`umn`, `naïve space`) \
          FORMAT Native"
     );
@@ -310,8 +318,10 @@ async fn a_table_dropped_after_the_check_is_a_config_error() {
         "CREATE TABLE plain (id UInt64, s String) ENGINE = MergeTree ORDER BY id",
     )
     .await;
-    let mut sink = ClickHouseSink::new(client.clone());
-    sink.prepare(Schema::of::<Plain>()).await.unwrap();
+    let sink = ClickHouseSink::new(client.clone())
+        .prepare(Schema::of::<Plain>())
+        .await
+        .unwrap();
     let b = batch(
         &sink,
         &[Plain {

@@ -148,8 +148,8 @@ async fn a_refused_row_comes_back_decoded_and_replays_once_the_table_accepts_it(
         ))
         .await
         .unwrap();
-    let mut sink = pg::sink(&table);
-    let replayed = replay::<Event, _>(&dir, &mut sink, ReplayOptions::default())
+    let sink = pg::sink(&table);
+    let replayed = replay::<Event, _>(&dir, sink, ReplayOptions::default())
         .await
         .unwrap();
     assert_eq!((replayed.rows, replayed.batches), (1, 1));

@@ -28,7 +28,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use batchrow::postgres::PostgresSink;
-use batchrow::{BatchRow, Batcher, FailedBatch, RetryPolicy, Schema, Sink, SinkErrorKind, Stats};
+use batchrow::{
+    BatchRow, Batcher, FailedBatch, RetryPolicy, Schema, Sender, Sink, SinkErrorKind, Stats,
+};
 use counting::Counting;
 use proxy::{Proxy, Stall};
 use tokio::time::{timeout, Instant};
@@ -210,12 +212,15 @@ async fn a_cancelled_send_takes_its_connection_out_of_the_pool() {
     let c = pg::client().await;
     let table = event_table(&c, "hard_cancel").await;
     let proxy = Proxy::start(pg::host_port(&pg::url())).await;
-    let mut sink = PostgresSink::builder(pg::config_via(&pg::url(), proxy.port()))
+    let sink = PostgresSink::builder(pg::config_via(&pg::url(), proxy.port()))
         .pool_size(1)
         .build()
         .unwrap()
-        .table(&table);
-    let columns = sink.prepare(Schema::of::<Event>()).await.unwrap();
+        .table(&table)
+        .prepare(Schema::of::<Event>())
+        .await
+        .unwrap();
+    let columns = sink.columns().to_vec();
     let first: Vec<Event> = (0..100).map(event).collect();
     let second: Vec<Event> = (100..200).map(event).collect();
     let first = pg::batch_of(&first, &columns, 30).unwrap();
@@ -310,8 +315,14 @@ async fn a_read_only_server_is_retryable_and_a_refused_row_is_named() {
     // failover: SQLSTATE 25006, worth retrying (on another server, or later).
     let mut config: tokio_postgres::Config = pg::url().parse().unwrap();
     config.options("-c default_transaction_read_only=on");
-    let mut read_only = PostgresSink::builder(config).build().unwrap().table(&table);
-    let columns = read_only.prepare(Schema::of::<Event>()).await.unwrap();
+    let read_only = PostgresSink::builder(config)
+        .build()
+        .unwrap()
+        .table(&table)
+        .prepare(Schema::of::<Event>())
+        .await
+        .unwrap();
+    let columns = read_only.columns().to_vec();
     let batch = pg::batch_of(&rows, &columns, 4).unwrap();
     let e = read_only.send(&batch).await.unwrap_err();
     assert_eq!(e.code(), Some("25006"), "{e}");
@@ -319,8 +330,10 @@ async fn a_read_only_server_is_retryable_and_a_refused_row_is_named() {
     assert!(!e.is_caused_by_data());
 
     // A row the CHECK constraint refuses: permanent, caused by the data, and named.
-    let mut sink = pg::sink(&table);
-    sink.prepare(Schema::of::<Event>()).await.unwrap();
+    let sink = pg::sink(&table)
+        .prepare(Schema::of::<Event>())
+        .await
+        .unwrap();
     let e = sink.send(&batch).await.unwrap_err();
     assert_eq!(e.code(), Some("23514"), "{e}");
     assert_eq!(e.kind(), SinkErrorKind::Permanent, "{e}");

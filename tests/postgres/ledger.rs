@@ -189,8 +189,9 @@ async fn two_batchers_replaying_the_same_positions_at_once_write_each_row_once()
     let c = pg::client().await;
     let (table, ledger) = tables(&c, "ledger_race").await;
     // The ledger exists before both start, so that both race on rows only.
-    let mut creator = ledger_sink(&table, &ledger);
-    pg::prepare::<Msg>(&mut creator).await.unwrap();
+    pg::prepare::<Msg>(ledger_sink(&table, &ledger))
+        .await
+        .unwrap();
     let ((s1, l1), (s2, l2)) = tokio::join!(
         replay(ledger_sink(&table, &ledger), 0..4, 0..5_000, 1_000),
         replay(ledger_sink(&table, &ledger), 0..4, 0..5_000, 1_500),
@@ -275,8 +276,9 @@ async fn a_commit_that_never_reaches_the_server_is_missing_from_the_ledger_and_s
 async fn a_missing_or_malformed_ledger_is_a_config_error_and_create_ledger_makes_one() {
     let c = pg::client().await;
     let (table, ledger) = tables(&c, "ledger_check").await;
-    let mut sink = pg::sink(&table).ledger(&ledger);
-    let e = pg::prepare::<Msg>(&mut sink).await.unwrap_err();
+    let e = pg::prepare::<Msg>(pg::sink(&table).ledger(&ledger))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), SinkErrorKind::Config, "{e}");
     assert!(e.to_string().contains("does not exist"), "{e}");
     assert!(e.to_string().contains("create_ledger(true)"), "{e}");
@@ -287,7 +289,9 @@ async fn a_missing_or_malformed_ledger_is_a_config_error_and_create_ledger_makes
     ))
     .await
     .unwrap();
-    let e = pg::prepare::<Msg>(&mut sink).await.unwrap_err();
+    let e = pg::prepare::<Msg>(pg::sink(&table).ledger(&ledger))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), SinkErrorKind::Config, "{e}");
     let text = e.to_string();
     for part in [
@@ -301,8 +305,9 @@ async fn a_missing_or_malformed_ledger_is_a_config_error_and_create_ledger_makes
     c.batch_execute(&format!("DROP TABLE {ledger}"))
         .await
         .unwrap();
-    let mut sink = pg::sink(&table).ledger(&ledger).create_ledger(true);
-    pg::prepare::<Msg>(&mut sink).await.unwrap();
+    pg::prepare::<Msg>(pg::sink(&table).ledger(&ledger).create_ledger(true))
+        .await
+        .unwrap();
     let index: i64 = c
         .query_one(
             "SELECT count(*) FROM pg_indexes WHERE tablename = $1",

@@ -12,7 +12,7 @@ use batchrow_test_support::postgres as pg;
 use std::sync::{Arc, Mutex};
 
 use batchrow::postgres::PostgresSink;
-use batchrow::{BatchRow, Batcher, FailedBatch, FailureCause, Sink, SinkErrorKind};
+use batchrow::{BatchRow, Batcher, FailedBatch, FailureCause, Sender, SinkErrorKind};
 
 #[derive(BatchRow, Debug, Clone)]
 struct Item {
@@ -40,8 +40,8 @@ async fn five_mismatches_in_one_error() {
     ))
     .await
     .unwrap();
-    let mut sink = pg::sink(&table);
-    let err = pg::prepare::<Wrong>(&mut sink).await.unwrap_err();
+    let sink = pg::sink(&table);
+    let err = pg::prepare::<Wrong>(sink).await.unwrap_err();
     assert_eq!(err.kind(), SinkErrorKind::Schema);
     assert_eq!(
         err.to_string(),
@@ -70,9 +70,7 @@ async fn five_mismatches_in_one_error() {
 async fn missing_table_schema_and_views_are_config_errors() {
     let c = pg::client().await;
     let table = pg::unique("nosuch");
-    let err = pg::prepare::<Item>(&mut pg::sink(&table))
-        .await
-        .unwrap_err();
+    let err = pg::prepare::<Item>(pg::sink(&table)).await.unwrap_err();
     assert_eq!(err.kind(), SinkErrorKind::Config);
     assert_eq!(
         err.to_string(),
@@ -80,7 +78,7 @@ async fn missing_table_schema_and_views_are_config_errors() {
     );
 
     let schema = pg::unique("nosuch_schema");
-    let err = pg::prepare::<Item>(&mut pg::sink("item").schema(&schema))
+    let err = pg::prepare::<Item>(pg::sink("item").schema(&schema))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), SinkErrorKind::Config);
@@ -96,9 +94,7 @@ async fn missing_table_schema_and_views_are_config_errors() {
     ))
     .await
     .unwrap();
-    let err = pg::prepare::<Item>(&mut pg::sink(&table))
-        .await
-        .unwrap_err();
+    let err = pg::prepare::<Item>(pg::sink(&table)).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -106,14 +102,12 @@ async fn missing_table_schema_and_views_are_config_errors() {
              \"{other}\" has a table of that name: name the schema to use it"
         )
     );
-    let mut sink = pg::sink(&table).schema(&other);
-    pg::prepare::<Item>(&mut sink).await.unwrap();
+    let sink = pg::prepare::<Item>(pg::sink(&table).schema(&other))
+        .await
+        .unwrap();
     assert_eq!(
         sink.statement(),
-        Some(
-            format!("COPY \"{other}\".\"{table}\" (\"id\", \"name\") FROM STDIN (FORMAT binary)")
-                .as_str()
-        )
+        format!("COPY \"{other}\".\"{table}\" (\"id\", \"name\") FROM STDIN (FORMAT binary)")
     );
 
     let view = pg::unique("a_view");
@@ -122,7 +116,7 @@ async fn missing_table_schema_and_views_are_config_errors() {
     ))
     .await
     .unwrap();
-    let err = pg::prepare::<Item>(&mut pg::sink(&view)).await.unwrap_err();
+    let err = pg::prepare::<Item>(pg::sink(&view)).await.unwrap_err();
     assert_eq!(err.kind(), SinkErrorKind::Config);
     assert_eq!(
         err.to_string(),
@@ -154,7 +148,7 @@ async fn missing_privileges_are_config_errors() {
             .table(&table)
     };
 
-    let err = pg::prepare::<Item>(&mut as_role()).await.unwrap_err();
+    let err = pg::prepare::<Item>(as_role()).await.unwrap_err();
     assert_eq!(err.kind(), SinkErrorKind::Config);
     assert_eq!(
         err.to_string(),
@@ -164,7 +158,7 @@ async fn missing_privileges_are_config_errors() {
         )
     );
 
-    let err = pg::prepare::<Item>(&mut as_role().schema(&schema))
+    let err = pg::prepare::<Item>(as_role().schema(&schema))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), SinkErrorKind::Config);
@@ -180,8 +174,8 @@ async fn missing_privileges_are_config_errors() {
     c.batch_execute(&format!("GRANT INSERT (id, name) ON {table} TO {role}"))
         .await
         .unwrap();
-    let mut sink = as_role();
-    let columns = pg::prepare::<Item>(&mut sink).await.unwrap();
+    let sink = pg::prepare::<Item>(as_role()).await.unwrap();
+    let columns = sink.columns().to_vec();
     let rows = [Item {
         id: 1,
         name: "a".into(),
@@ -205,8 +199,8 @@ async fn a_table_that_changes_is_checked_again() {
     c.batch_execute(&format!("CREATE TABLE {table} (id int4, name text)"))
         .await
         .unwrap();
-    let mut sink = pg::sink(&table);
-    let columns = pg::prepare::<Item>(&mut sink).await.unwrap();
+    let sink = pg::prepare::<Item>(pg::sink(&table)).await.unwrap();
+    let columns = sink.columns().to_vec();
     let rows: Vec<Item> = (0..10)
         .map(|id| Item {
             id,
@@ -263,8 +257,8 @@ async fn bad_rows_are_permanent_errors_with_their_index() {
     ))
     .await
     .unwrap();
-    let mut sink = pg::sink(&table);
-    let columns = pg::prepare::<Item>(&mut sink).await.unwrap();
+    let sink = pg::prepare::<Item>(pg::sink(&table)).await.unwrap();
+    let columns = sink.columns().to_vec();
     let rows = |from: i32, n: i32| -> Vec<Item> {
         (from..from + n)
             .map(|id| Item {
@@ -326,8 +320,8 @@ async fn bad_rows_are_permanent_errors_with_their_index() {
         id: i32,
         n: rust_decimal::Decimal,
     }
-    let mut sink = pg::sink(&num);
-    let columns = pg::prepare::<Num>(&mut sink).await.unwrap();
+    let sink = pg::prepare::<Num>(pg::sink(&num)).await.unwrap();
+    let columns = sink.columns().to_vec();
     let mut nums: Vec<Num> = (0..50)
         .map(|id| Num {
             id,
@@ -450,7 +444,7 @@ async fn declared_types_are_checked_against_the_table() {
     ))
     .await
     .unwrap();
-    let err = pg::prepare::<DeclaredWrong>(&mut pg::sink(&table))
+    let err = pg::prepare::<DeclaredWrong>(pg::sink(&table))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), SinkErrorKind::Schema);
@@ -466,7 +460,7 @@ async fn declared_types_are_checked_against_the_table() {
              declare the PostgreSQL type, such as `text`, or remove #[batch(type = \"..\")]"
         )
     );
-    pg::prepare::<DeclaredRight>(&mut pg::sink(&table))
+    pg::prepare::<DeclaredRight>(pg::sink(&table))
         .await
         .unwrap();
 }

@@ -242,8 +242,7 @@ async fn user_types_round_trip_and_their_rules_are_checked() {
     ))
     .await
     .unwrap();
-    let mut sink = pg::sink(&wrong);
-    let err = pg::prepare::<Place>(&mut sink).await.unwrap_err();
+    let err = pg::prepare::<Place>(pg::sink(&wrong)).await.unwrap_err();
     assert_eq!(err.kind(), SinkErrorKind::Schema);
     assert_eq!(
         err.to_string(),

@@ -214,8 +214,8 @@ async fn the_schema_check_verifies_the_conflict_target() {
     let refused = |key: &'static str| {
         let table = table.clone();
         async move {
-            let mut sink = pg::sink(&table).on_conflict(OnConflict::update([key]));
-            let err = pg::prepare::<User>(&mut sink).await.unwrap_err();
+            let sink = pg::sink(&table).on_conflict(OnConflict::update([key]));
+            let err = pg::prepare::<User>(sink).await.unwrap_err();
             assert_eq!(err.kind(), SinkErrorKind::Config, "{key}: {err}");
             err.to_string()
         }
@@ -238,9 +238,10 @@ async fn the_schema_check_verifies_the_conflict_target() {
     c.batch_execute(&format!("ALTER TABLE {table} ADD PRIMARY KEY (id)"))
         .await
         .unwrap();
-    let mut sink = pg::sink(&table).on_conflict(OnConflict::do_nothing(["id"]));
-    pg::prepare::<User>(&mut sink).await.unwrap();
-    assert!(sink.statement().unwrap().contains("batchrow_stage"));
+    let sink = pg::prepare::<User>(pg::sink(&table).on_conflict(OnConflict::do_nothing(["id"])))
+        .await
+        .unwrap();
+    assert!(sink.statement().contains("batchrow_stage"));
 }
 
 /// Throughput of the same rows by plain COPY, by upsert into an empty table (every row

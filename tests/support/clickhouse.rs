@@ -5,8 +5,8 @@
 //! `bash scripts/servers.sh` starts one. A test that cannot reach it fails, naming the
 //! script. Each test works in its own database, so tests run in parallel.
 
-use batchrow::clickhouse::{ClickHouseSink, RowBinary};
-use batchrow::{Batch, EncodeRow, Schema, Sink, SinkError};
+use batchrow::clickhouse::{ClickHouseSender, ClickHouseSink, RowBinary};
+use batchrow::{Batch, EncodeRow, Schema, Sender, Sink, SinkError};
 
 pub use crate::batches::PushError;
 
@@ -53,22 +53,21 @@ pub async fn fresh_database(name: &str) -> clickhouse::Client {
 
 /// Encodes `rows` with the columns the sink resolved, into one batch.
 pub fn batch<R: EncodeRow<RowBinary>>(
-    sink: &ClickHouseSink,
+    sender: &ClickHouseSender,
     rows: &[R],
 ) -> Result<Batch, PushError> {
-    let columns = sink.columns().expect("prepare the sink first");
-    crate::batches::encode(0, rows, columns, usize::MAX)
+    crate::batches::encode(0, rows, sender.columns(), usize::MAX)
 }
 
 pub use crate::batches::raw as raw_batch;
 
 /// Prepares a sink for `R` and sends `rows` in one batch.
 pub async fn prepare_and_send<R: EncodeRow<RowBinary>>(
-    mut sink: ClickHouseSink,
+    sink: ClickHouseSink,
     rows: &[R],
-) -> Result<ClickHouseSink, SinkError> {
-    sink.prepare(Schema::checked::<R, RowBinary>()).await?;
-    let b = batch(&sink, rows).expect("rows encode");
-    sink.send(&b).await?;
-    Ok(sink)
+) -> Result<ClickHouseSender, SinkError> {
+    let sender = sink.prepare(Schema::checked::<R, RowBinary>()).await?;
+    let b = batch(&sender, rows).expect("rows encode");
+    sender.send(&b).await?;
+    Ok(sender)
 }

@@ -1,12 +1,12 @@
 //! A sink that passes everything to another sink and counts what happens: every send
-//! attempt (the batcher's [`Sink::send_by`]), its outcome, how long it took, and when
+//! attempt (the batcher's [`Sender::send_by`]), its outcome, how long it took, and when
 //! the last commit after a moment happened. The fault tests use it to bound the number
 //! of sends and to measure the time a fault took to recover from.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use batchrow::{Batch, Format, Schema, Sink, SinkError, SinkErrorKind};
+use batchrow::{Batch, Format, Schema, Sender, Sink, SinkError, SinkErrorKind};
 use tokio::time::Instant;
 
 /// One send attempt, as the wrapped sink answered it.
@@ -96,12 +96,21 @@ impl<S> Counting<S> {
 
 impl<S: Sink> Sink for Counting<S> {
     type Format = S::Format;
+    type Sender = Counting<S::Sender>;
 
-    async fn prepare(
-        &mut self,
-        schema: Schema,
-    ) -> Result<Vec<<Self::Format as Format>::Column>, SinkError> {
-        self.inner.prepare(schema).await
+    async fn prepare(self, schema: Schema) -> Result<Counting<S::Sender>, SinkError> {
+        Ok(Counting {
+            inner: self.inner.prepare(schema).await?,
+            log: self.log,
+        })
+    }
+}
+
+impl<S: Sender> Sender for Counting<S> {
+    type Format = S::Format;
+
+    fn columns(&self) -> &[<Self::Format as Format>::Column] {
+        self.inner.columns()
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {

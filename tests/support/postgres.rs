@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use batchrow::postgres::{PgBinary, PgType, PostgresSink};
+use batchrow::postgres::{PgBinary, PgType, PostgresSender, PostgresSink};
 use batchrow::{Batch, BatchRow, EncodeRow, Schema, Sink, SinkError};
 use tokio_postgres::{Client, NoTls};
 
@@ -58,10 +58,10 @@ pub fn batch_of<R: EncodeRow<PgBinary>>(
     crate::batches::encode(1, rows, columns, chunk_rows)
 }
 
-/// Runs the schema check of `R` on `sink`.
+/// Runs the schema check of `R` on `sink`, and returns what sends.
 pub async fn prepare<R: EncodeRow<PgBinary>>(
-    sink: &mut PostgresSink,
-) -> Result<Vec<PgType>, SinkError> {
+    sink: PostgresSink,
+) -> Result<PostgresSender, SinkError> {
     sink.prepare(Schema::checked::<R, PgBinary>()).await
 }
 

@@ -19,7 +19,7 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use batch_core::{Batch, Schema, Sink, SinkError};
+use batch_core::{Batch, Schema, Sender, Sink, SinkError};
 // Named in the docs.
 #[cfg(doc)]
 use batch_core::SinkErrorKind;
@@ -73,10 +73,10 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///   [`schema_timeout`](ClickHouseSink::schema_timeout), 10 s by default, with a
 ///   [`SinkErrorKind::Retryable`] error that says the server did not answer: a server
 ///   that accepts connections and never answers fails `Batcher::spawn` after 10 s.
-/// - **Each insert** ends at the deadline the batcher gives ([`Sink::send_by`]: the
+/// - **Each insert** ends at the deadline the batcher gives ([`Sender::send_by`](batch_core::Sender::send_by): the
 ///   earlier of its attempt timeout, 30 s by default, and the retry deadline), and at
 ///   the latest after [`insert_timeout`](ClickHouseSink::insert_timeout), 30 s by
-///   default, also when [`Sink::send`] is called directly. The time limit covers
+///   default, also when [`Sender::send`](batch_core::Sender::send) is called directly. The time limit covers
 ///   connecting, sending and the server's answer. The insert is then aborted and its
 ///   connection closed, and it fails as [`SinkErrorKind::Retryable`]: the batcher sends
 ///   the same bytes again (see `# Delivery` for what that means).
@@ -152,7 +152,7 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///   sink's inserts in flight, round robin among equals.
 /// - **Retries go elsewhere.** When an attempt fails as [`SinkErrorKind::Retryable`]
 ///   (a network error, a timeout, a read-only replica, a lost ZooKeeper session...),
-///   the batcher sends the batch again ([`Sink::send_by`] with the same batch), and the
+///   the batcher sends the batch again ([`Sender::send_by`](batch_core::Sender::send_by) with the same batch), and the
 ///   sink picks another endpoint than the one it last failed on, whenever one is in the
 ///   rotation.
 /// - **Ejection and probes.** An endpoint whose insert failed as retryable leaves the
@@ -241,7 +241,7 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// and every batch with [`InsertCompression::None`], are stored as they are, without a
 /// copy: the frame's checksum is computed over the batch's chunks, which are then sent
 /// themselves after 25 bytes of checksum and header. The sink reports what it holds
-/// ([`Sink::send_memory`]), so that the batcher counts it within its
+/// ([`Sender::send_memory`](batch_core::Sender::send_memory)), so that the batcher counts it within its
 /// `max_buffered_bytes`.
 ///
 /// # Examples
@@ -278,7 +278,30 @@ pub struct ClickHouseSink {
     urls: Vec<String>,
     format: InsertFormat,
     compression: InsertCompression,
-    prepared: Option<Prepared>,
+}
+
+/// A [`ClickHouseSink`] whose schema check passed ([`Sink::prepare`]): it sends batches
+/// ([`Sender`]). The batcher makes it and owns it; tests and tools that send batches
+/// themselves get one from `prepare`. Cloning shares the endpoints' health and the
+/// Native transcoder's buffers.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), batch_core::SinkError> {
+/// # #[derive(batch_derive::BatchRow)] #[batch(crate = "batch_core")] struct Event { id: u64 }
+/// use batch_clickhouse::{ClickHouseSink, RowBinary};
+/// use batch_core::{Schema, Sender, Sink};
+///
+/// let sink = ClickHouseSink::new(clickhouse::Client::default().with_url("http://127.0.0.1:8123"));
+/// let sender = sink.prepare(Schema::checked::<Event, RowBinary>()).await?;
+/// println!("{}", sender.statement());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClickHouseSender {
+    sink: ClickHouseSink,
+    prepared: Prepared,
 }
 
 /// What the schema check resolved.
@@ -304,8 +327,23 @@ struct Prepared {
     native: Option<(Arc<NativeBlock>, String)>,
 }
 
+impl ClickHouseSender {
+    /// The `INSERT` statement batches are sent with: `... FORMAT Native` when the sink
+    /// sends Native (batches of rows LZ4 cannot shrink then go as
+    /// `... FORMAT RowBinary`, see [`insert_format`](ClickHouseSink::insert_format)),
+    /// else `... FORMAT RowBinary`.
+    #[must_use]
+    pub fn statement(&self) -> &str {
+        match &self.prepared.native {
+            Some((_, sql)) => sql.as_str(),
+            None => self.prepared.sql.as_str(),
+        }
+    }
+}
+
 impl Sink for ClickHouseSink {
     type Format = RowBinary;
+    type Sender = ClickHouseSender;
 
     /// Runs the schema check (see [`ClickHouseSink`]) and builds the `INSERT`, within
     /// [`schema_timeout`](ClickHouseSink::schema_timeout).
@@ -316,22 +354,30 @@ impl Sink for ClickHouseSink {
     /// [`SinkErrorKind::Config`] for a missing database or table or refused
     /// credentials; network errors and a server that does not answer in time as
     /// [`SinkErrorKind::Retryable`].
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
+    async fn prepare(self, schema: Schema) -> Result<ClickHouseSender, SinkError> {
         self.run_prepare(schema).await
+    }
+}
+
+impl Sender for ClickHouseSender {
+    type Format = RowBinary;
+
+    fn columns(&self) -> &[ChType] {
+        &self.prepared.columns
     }
 
     /// Sends one batch as one `INSERT`, within
-    /// [`insert_timeout`](ClickHouseSink::insert_timeout); see [`Sink::send_by`].
+    /// [`insert_timeout`](ClickHouseSink::insert_timeout); see [`Sender::send_by`](batch_core::Sender::send_by).
     ///
     /// # Errors
     ///
-    /// As [`send_by`](ClickHouseSink::send_by).
+    /// As [`send_by`](ClickHouseSender::send_by).
     ///
     /// # Cancel safety
     ///
     /// Dropping the future aborts the `INSERT`: the server discards what it received.
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
-        self.run_send(batch, Instant::now() + self.insert_timeout)
+        self.run_send(batch, Instant::now() + self.sink.insert_timeout)
             .await
     }
 
@@ -352,7 +398,7 @@ impl Sink for ClickHouseSink {
     ///
     /// Dropping the future aborts the `INSERT`: the server discards what it received.
     async fn send_by(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
-        let deadline = deadline.min(Instant::now() + self.insert_timeout);
+        let deadline = deadline.min(Instant::now() + self.sink.insert_timeout);
         self.run_send(batch, deadline).await
     }
 
@@ -367,16 +413,14 @@ impl Sink for ClickHouseSink {
     /// format): the frame's 25 bytes of checksum and header and the list of its pieces,
     /// which point into the batch's chunks.
     fn send_memory(&self, batch: &Batch) -> usize {
-        let Some(p) = self.prepared.as_ref() else {
-            return frame::send_memory(batch, MAX_FRAME, frame::compressible(batch));
-        };
-        match native_for(p, self.compression, batch) {
+        let p = &self.prepared;
+        match native_for(p, self.sink.compression, batch) {
             Some((native, _)) => {
-                let lz4 = self.compression == InsertCompression::Lz4;
+                let lz4 = self.sink.compression == InsertCompression::Lz4;
                 native.memory_bound(batch)
                     + frame::block_send_memory(native.block_bound(batch), MAX_FRAME, lz4)
             }
-            None => frame::send_memory(batch, MAX_FRAME, self.compression.lz4_for(batch)),
+            None => frame::send_memory(batch, MAX_FRAME, self.sink.compression.lz4_for(batch)),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use batch_core::{Schema, SinkError};
 use tokio::time::Instant;
 
-use super::{ClickHouseSink, Prepared, DISTRIBUTED_SYNC};
+use super::{ClickHouseSender, ClickHouseSink, Prepared, DISTRIBUTED_SYNC};
 use crate::dedup;
 use crate::endpoints::{Endpoint, Endpoints};
 use crate::native::{InsertFormat, NativeBlock};
@@ -15,7 +15,7 @@ use crate::sql::quote_ident;
 use crate::types::ChType;
 
 impl ClickHouseSink {
-    pub(super) async fn run_prepare(&mut self, schema: Schema) -> Result<Vec<ChType>, SinkError> {
+    pub(super) async fn run_prepare(self, schema: Schema) -> Result<ClickHouseSender, SinkError> {
         dedup::refuse_fixed_token(&self.client, &self.settings)?;
         let endpoints = self.build_endpoints();
         let table = self
@@ -102,19 +102,22 @@ impl ClickHouseSink {
             // the node spools the batch and answers at once (see `# Shards`).
             implied.push((DISTRIBUTED_SYNC, "1"));
         }
-        self.prepared = Some(Prepared {
+        let prepared = Prepared {
             database,
             table,
             label,
             sql,
             schema,
-            columns: columns.clone(),
+            columns,
             implied,
             token_prefix: self.deduplicate.then(dedup::prefix),
             endpoints: Arc::new(endpoints),
             native,
-        });
-        Ok(columns)
+        };
+        Ok(ClickHouseSender {
+            sink: self,
+            prepared,
+        })
     }
 
     /// The endpoints a sink with these settings sends to.

@@ -5,23 +5,18 @@ use batch_core::{Batch, SinkError, SinkErrorKind};
 use tokio::time::Instant;
 
 use super::framing::{self, native_for};
-use super::{ClickHouseSink, Prepared, GRACE};
+use super::{ClickHouseSender, Prepared, GRACE};
 use crate::classify::{classify, server_code};
 use crate::dedup;
 use crate::endpoints::{Endpoint, Pick, PROBE_TIMEOUT};
 use crate::frame::Frame;
 use crate::schema::{self, check_endpoint};
 
-impl ClickHouseSink {
+impl ClickHouseSender {
     /// Sends `batch` as one `INSERT` by `deadline`: its frames made, an endpoint chosen,
     /// one attempt, and the endpoint's health updated from the outcome.
     pub(super) async fn run_send(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
-        let Some(p) = &self.prepared else {
-            return Err(SinkError::new(
-                SinkErrorKind::Config,
-                "ClickHouseSink::send was called before prepare",
-            ));
-        };
+        let p = &self.prepared;
         // Written as it is, without a copy, when the batch goes in RowBinary.
         if batch.is_empty() {
             return Ok(());
@@ -41,12 +36,13 @@ impl ClickHouseSink {
                 deadline.saturating_duration_since(started)
             ))
         };
-        let native = native_for(p, self.compression, batch);
+        let native = native_for(p, self.sink.compression, batch);
         let sql = match native {
             Some((_, sql)) => sql.as_str(),
             None => p.sql.as_str(),
         };
-        let compress = framing::frames(batch, native.map(|(n, _)| n.clone()), self.compression);
+        let compress =
+            framing::frames(batch, native.map(|(n, _)| n.clone()), self.sink.compression);
         let frames = match tokio::time::timeout_at(deadline, compress).await {
             Ok(frames) => frames?,
             Err(_) => return Err(out_of_time(false, "")),
@@ -199,7 +195,7 @@ impl ClickHouseSink {
             &p.schema,
             &p.columns,
         );
-        let recheck_by = (Instant::now() + self.schema_timeout).min(deadline + GRACE);
+        let recheck_by = (Instant::now() + self.sink.schema_timeout).min(deadline + GRACE);
         match tokio::time::timeout_at(recheck_by, recheck).await {
             Ok(Ok(Some(mismatch))) => {
                 let mut e = SinkError::schema(mismatch);
@@ -234,11 +230,11 @@ impl ClickHouseSink {
             .with_timeouts(left, left)
             .with_setting("decompress", "1");
         for (name, value) in &p.implied {
-            if !self.settings.iter().any(|(n, _)| n == name) {
+            if !self.sink.settings.iter().any(|(n, _)| n == name) {
                 insert = insert.with_setting(*name, *value);
             }
         }
-        for (name, value) in &self.settings {
+        for (name, value) in &self.sink.settings {
             insert = insert.with_setting(name.as_str(), value.as_str());
         }
         if let Some(prefix) = &p.token_prefix {

@@ -11,7 +11,6 @@ use batch_core::{Batch, Sink, SinkErrorKind};
 use super::{ClickHouseSink, INSERT_TIMEOUT, SCHEMA_TIMEOUT};
 use crate::frame::InsertCompression;
 use crate::native::InsertFormat;
-use crate::types::ChType;
 
 impl ClickHouseSink {
     /// A sink that writes through `client`.
@@ -29,7 +28,6 @@ impl ClickHouseSink {
             urls: Vec::new(),
             format: InsertFormat::default(),
             compression: InsertCompression::default(),
-            prepared: None,
         }
     }
 
@@ -44,7 +42,7 @@ impl ClickHouseSink {
     ///   lists the layout of each type. Two exceptions go in RowBinary:
     ///   - a table with a column the Native writer does not support (`JSON`), decided
     ///     by [`Sink::prepare`], logged, and shown by
-    ///     [`statement`](ClickHouseSink::statement);
+    ///     [`ClickHouseSender::statement`](crate::ClickHouseSender::statement);
     ///   - a batch whose rows LZ4 cannot shrink (random or encrypted payloads; judged on
     ///     its first 64 KiB, the same on every attempt): it is sent in a stored frame
     ///     made of the batch's own chunks, without a copy (see `# Memory`), where a
@@ -159,7 +157,7 @@ impl ClickHouseSink {
     }
 
     /// The longest one insert may take, from connecting to the server's answer
-    /// (default: 30 s). The batcher's deadline ([`Sink::send_by`]) ends it earlier when
+    /// (default: 30 s). The batcher's deadline ([`Sender::send_by`](batch_core::Sender::send_by)) ends it earlier when
     /// it comes first; to let inserts run longer, raise both this and the batcher's
     /// attempt timeout (`RetryPolicy::attempt_timeout`). An insert that runs out of time
     /// is aborted and fails as [`SinkErrorKind::Retryable`]; see `# Time limits` in
@@ -223,31 +221,5 @@ impl ClickHouseSink {
     pub fn deduplicate_batches(mut self, on: bool) -> Self {
         self.deduplicate = on;
         self
-    }
-
-    /// The column types resolved by the schema check, in the row type's column order
-    /// (`None` before [`Sink::prepare`]).
-    #[must_use]
-    pub fn columns(&self) -> Option<&[ChType]> {
-        self.prepared.as_ref().map(|p| p.columns.as_slice())
-    }
-
-    /// The `INSERT` statement batches are sent with (`None` before
-    /// [`Sink::prepare`]): `... FORMAT Native` when the sink sends Native (batches of
-    /// rows LZ4 cannot shrink then go as `... FORMAT RowBinary`, see
-    /// [`insert_format`](ClickHouseSink::insert_format)), else `... FORMAT RowBinary`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sink = batch_clickhouse::ClickHouseSink::new(clickhouse::Client::default());
-    /// assert_eq!(sink.statement(), None); // not prepared yet
-    /// ```
-    #[must_use]
-    pub fn statement(&self) -> Option<&str> {
-        self.prepared.as_ref().map(|p| match &p.native {
-            Some((_, sql)) => sql.as_str(),
-            None => p.sql.as_str(),
-        })
     }
 }

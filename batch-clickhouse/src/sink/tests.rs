@@ -28,9 +28,16 @@ fn batch(rows: u64, per_chunk: u64) -> Batch {
 }
 
 /// A sink prepared by hand for `url`, with `token_prefix`.
-fn prepared_sink(url: String, token_prefix: Option<&str>) -> ClickHouseSink {
-    let mut sink = ClickHouseSink::new(Client::default().with_url(url));
-    sink.prepared = Some(Prepared {
+fn prepared_sink(url: String, token_prefix: Option<&str>) -> ClickHouseSender {
+    prepared(
+        ClickHouseSink::new(Client::default().with_url(url)),
+        token_prefix,
+    )
+}
+
+/// `sink` prepared by hand, with `token_prefix`.
+fn prepared(sink: ClickHouseSink, token_prefix: Option<&str>) -> ClickHouseSender {
+    let prepared = Prepared {
         database: "db".into(),
         table: "t".into(),
         label: "db.t".into(),
@@ -45,8 +52,8 @@ fn prepared_sink(url: String, token_prefix: Option<&str>) -> ClickHouseSink {
         token_prefix: token_prefix.map(str::to_owned),
         endpoints: Arc::new(sink.build_endpoints()),
         native: None,
-    });
-    sink
+    };
+    ClickHouseSender { sink, prepared }
 }
 
 #[derive(batch_derive::BatchRow)]
@@ -217,16 +224,25 @@ async fn an_incompressible_batch_goes_out_as_one_stored_frame() {
 
 /// A sink prepared by hand for `url` that sends Native blocks of one `UInt64`
 /// column `id`.
-fn native_sink(url: String) -> ClickHouseSink {
-    let mut sink = prepared_sink(url, None);
-    if let Some(p) = sink.prepared.as_mut() {
-        let native = NativeBlock::new([("id", &ChType::UInt64)]).unwrap();
-        p.native = Some((
-            Arc::new(native),
-            "INSERT INTO db.t (id) FORMAT Native".into(),
-        ));
-    }
-    sink
+fn native_sink(url: String) -> ClickHouseSender {
+    native(prepared_sink(url, None))
+}
+
+/// `sender`, sending Native blocks of one `UInt64` column `id`.
+fn native(mut sender: ClickHouseSender) -> ClickHouseSender {
+    let block = NativeBlock::new([("id", &ChType::UInt64)]).unwrap();
+    sender.prepared.native = Some((
+        Arc::new(block),
+        "INSERT INTO db.t (id) FORMAT Native".into(),
+    ));
+    sender
+}
+
+/// A Native sender for `url` that sends without compression.
+fn uncompressed_native_sink(url: String) -> ClickHouseSender {
+    let sink =
+        ClickHouseSink::new(Client::default().with_url(url)).compression(InsertCompression::None);
+    native(prepared(sink, None))
 }
 
 /// Sends `batch` through a Native sink to a one-request HTTP server.
@@ -275,7 +291,7 @@ async fn without_compression_the_block_goes_in_one_stored_frame() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(serve_one(listener));
-        let sink = native_sink(url).compression(InsertCompression::None);
+        let sink = uncompressed_native_sink(url);
         sink.send(&b).await.unwrap();
         let (request_line, body) = server.await.unwrap();
         assert!(request_line.contains("FORMAT+Native"), "{request_line}");
@@ -288,7 +304,7 @@ async fn without_compression_the_block_goes_in_one_stored_frame() {
     let checksum = u128::from_le_bytes(body[..16].try_into().unwrap()).rotate_left(64);
     assert_eq!(checksum, cityhash_rs::cityhash_102_128(&body[16..]));
     let lz4 = native_sink("http://127.0.0.1:1".into());
-    let none = native_sink("http://127.0.0.1:1".into()).compression(InsertCompression::None);
+    let none = uncompressed_native_sink("http://127.0.0.1:1".into());
     assert!(none.send_memory(&b) < lz4.send_memory(&b));
     assert!(none.send_memory(&b) >= block.len());
 }

@@ -15,7 +15,7 @@ use crate::outcome::CommittedBatch;
 use crate::retry::RetryPolicy;
 use crate::row::{EncodeRow, Schema};
 use crate::schema::check_columns;
-use crate::sink::{Sink, SinkError};
+use crate::sink::{Sender, Sink, SinkError};
 
 /// The largest `max_bytes`: 2 GiB (a batch's chunks address rows with 32-bit offsets).
 const MAX_BATCH_BYTES: usize = 1 << 31;
@@ -396,14 +396,14 @@ impl<S: Sink> Builder<S> {
     /// assert_eq!(stats.committed.rows, 1);
     /// # Ok(()) }
     /// ```
-    pub async fn spawn<R: EncodeRow<S::Format> + ?Sized>(mut self) -> Result<Handle<R::Static, S>> {
+    pub async fn spawn<R: EncodeRow<S::Format> + ?Sized>(self) -> Result<Handle<R::Static, S>> {
         self.check()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         // The fields' compatibility rules travel with the schema, so that the sink lists
         // type mismatches with every other mismatch; `check_columns` below covers sinks
         // that do not run them.
         let schema = Schema::checked::<R, S::Format>();
-        let columns = tokio::time::timeout(self.prepare_timeout, self.sink.prepare(schema))
+        let sender = tokio::time::timeout(self.prepare_timeout, self.sink.prepare(schema))
             .await
             .map_err(|_| {
                 SinkError::retryable(format!(
@@ -412,6 +412,7 @@ impl<S: Sink> Builder<S> {
                     schema.table, self.prepare_timeout
                 ))
             })??;
+        let columns = sender.columns().to_vec();
         if columns.len() != schema.columns.len() {
             return Err(Error::ColumnCount {
                 table: schema.table,
@@ -449,9 +450,9 @@ impl<S: Sink> Builder<S> {
             max_error_rows: self.max_error_rows,
             align: self.align,
         };
-        let worker = Worker::new(
+        let worker = Worker::<S::Sender>::new(
             shared.clone(),
-            Arc::new(self.sink),
+            Arc::new(sender),
             receiver,
             config,
             self.dead_letter,

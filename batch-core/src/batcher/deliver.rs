@@ -13,7 +13,7 @@ use crate::batch::Batch;
 use crate::batcher::shared::Shared;
 use crate::dead_letter::FailureCause;
 use crate::retry::RetryPolicy;
-use crate::sink::{Sink, SinkError};
+use crate::sink::{Sender, SinkError};
 
 /// The outcome of delivering one batch.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub(crate) struct Delivered {
 
 /// Sends `batch` until it is committed, refused, or out of retries. Every attempt sends
 /// the same bytes.
-pub(crate) async fn deliver<S: Sink>(
+pub(crate) async fn deliver<S: Sender>(
     sink: Arc<S>,
     batch: Batch,
     policy: RetryPolicy,
@@ -133,7 +133,7 @@ fn add(t: Instant, d: Duration) -> Instant {
 
 /// One attempt, ending by `deadline` as the sink implements it. A panic in the sink is a
 /// retryable failure.
-async fn attempt_once<S: Sink>(
+async fn attempt_once<S: Sender>(
     sink: &S,
     batch: &Batch,
     deadline: Instant,

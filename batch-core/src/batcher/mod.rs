@@ -7,7 +7,7 @@
 //! a background worker task, which seals them into batches and sends those to the sink.
 //!
 //! ```text
-//! insert(row) ─encode─► shard buffer ─chunk─► worker: open batch ─seal─► Sink::send
+//! insert(row) ─encode─► shard buffer ─chunk─► worker: open batch ─seal─► Sender::send
 //!                                                             committed │ retried │ failed
 //! ```
 //!
@@ -30,7 +30,7 @@
 //! in batches waiting, in batches being sent, and in failed batches held for the next
 //! `flush` or `close` — stay within [`max_buffered_bytes`](Builder::max_buffered_bytes)
 //! plus one row. What a sink holds while it sends a batch (a compressed frame, a copy
-//! made contiguous: [`Sink::send_memory`]) is reserved from the same budget before the
+//! made contiguous: [`Sender::send_memory`](crate::Sender::send_memory)) is reserved from the same budget before the
 //! send starts; one send may always proceed, so the bound is exceeded by at most that
 //! send's extra memory. At the bound, [`insert`](Handle::insert) waits and
 //! [`try_insert`](Handle::try_insert) hands the row back in

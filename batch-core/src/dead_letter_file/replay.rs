@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::batch::{Batch, ChunkFull, RowBuffer};
 use crate::decode::base64_decode;
 use crate::row::{BatchRow, Schema};
-use crate::sink::{Sink, SinkError};
+use crate::sink::{Sender, Sink, SinkError};
 
 use super::{files_of, JsonReader};
 
@@ -136,7 +136,7 @@ struct Pending {
 /// runs); rows of other tables are skipped, and rows encoded for other column types than
 /// the sink resolves now are refused with [`ReplayError::SchemaChanged`], since their
 /// bytes would be misread. The encoded bytes of each row are sent as they were, in
-/// batches of [`ReplayOptions::max_rows`], each with one [`Sink::send`] (no retries).
+/// batches of [`ReplayOptions::max_rows`], each with one [`Sender::send`](crate::Sender::send) (no retries).
 ///
 /// Rows whose batch may have been written (`possibly_persisted`) are skipped unless
 /// [`ReplayOptions::possibly_persisted`] is set.
@@ -162,8 +162,8 @@ struct Pending {
 /// dead.flush()?;
 ///
 /// // ...and are sent again, byte for byte, once the problem is fixed.
-/// let mut sink = Keep::default();
-/// let replayed = replay::<Event, _>(&dir, &mut sink, ReplayOptions::default()).await?;
+/// let sink = Keep::default(); // clones share what it keeps
+/// let replayed = replay::<Event, _>(&dir, sink.clone(), ReplayOptions::default()).await?;
 /// assert_eq!(replayed.rows, 1);
 /// assert_eq!(sink.0.lock().unwrap()[0].rows(), 1);
 /// # std::fs::remove_dir_all(&dir)?;
@@ -171,7 +171,7 @@ struct Pending {
 /// ```
 pub async fn replay<R, S>(
     path: impl AsRef<Path>,
-    sink: &mut S,
+    sink: S,
     options: ReplayOptions,
 ) -> Result<Replayed, ReplayError>
 where
@@ -179,11 +179,12 @@ where
     S: Sink,
 {
     let schema = Schema::of::<R>();
-    let columns = sink.prepare(schema).await.map_err(ReplayError::Prepare)?;
+    let sender = sink.prepare(schema).await.map_err(ReplayError::Prepare)?;
+    let columns = sender.columns();
     let now: Vec<String> = schema
         .columns
         .iter()
-        .zip(&columns)
+        .zip(columns)
         .map(|(c, t)| format!("{}: {t:?}", c.name))
         .collect();
     let root = path.as_ref().to_owned();
@@ -255,7 +256,7 @@ where
                         || (!pending.buf.is_empty()
                             && pending.buf.len() + bytes.len() > options.max_bytes);
                     if full {
-                        send(sink, &mut pending, &mut next_id, &mut done).await?;
+                        send(&sender, &mut pending, &mut next_id, &mut done).await?;
                     }
                     pending
                         .buf
@@ -270,7 +271,7 @@ where
             }
         }
     }
-    send(sink, &mut pending, &mut next_id, &mut done).await?;
+    send(&sender, &mut pending, &mut next_id, &mut done).await?;
     Ok(done)
 }
 
@@ -319,7 +320,7 @@ fn first_string(s: &str) -> Option<&str> {
     None
 }
 
-async fn send<S: Sink>(
+async fn send<S: Sender>(
     sink: &S,
     pending: &mut Pending,
     next_id: &mut u64,

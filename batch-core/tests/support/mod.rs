@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use batch_core::{
-    Batch, BatchRow, Column, Encode, EncodeError, EncodeRow, Format, Schema, Sink, SinkError,
-    ValueKind,
+    Batch, BatchRow, Column, Encode, EncodeError, EncodeRow, Format, Schema, Sender, Sink,
+    SinkError, ValueKind,
 };
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
@@ -285,10 +285,17 @@ impl Drop for Running<'_> {
     }
 }
 
+/// A [`MemorySink`] once prepared: it shares the sink's state.
+pub struct Ready {
+    sink: MemorySink,
+    columns: Vec<TestColumn>,
+}
+
 impl Sink for MemorySink {
     type Format = TestFormat;
+    type Sender = Ready;
 
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<TestColumn>, SinkError> {
+    async fn prepare(self, schema: Schema) -> Result<Ready, SinkError> {
         if let Some(e) = self.prepare_error.lock().unwrap().take() {
             return Err(e);
         }
@@ -298,38 +305,52 @@ impl Sink for MemorySink {
         {
             std::future::pending::<()>().await;
         }
-        Ok(schema.columns.iter().map(|c| TestColumn(c.name)).collect())
+        let columns = schema.columns.iter().map(|c| TestColumn(c.name)).collect();
+        Ok(Ready {
+            sink: self,
+            columns,
+        })
+    }
+}
+
+impl Sender for Ready {
+    type Format = TestFormat;
+
+    fn columns(&self) -> &[TestColumn] {
+        &self.columns
     }
 
     fn send_memory(&self, batch: &Batch) -> usize {
         batch.len()
             * self
+                .sink
                 .memory_factor
                 .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
+        let this = &self.sink;
         let ids = ids(batch);
         {
-            let mut c = self.inner.concurrent.lock().unwrap();
+            let mut c = this.inner.concurrent.lock().unwrap();
             c.0 += 1;
             c.1 = c.1.max(c.0);
         }
-        let _running = Running(&self.inner);
-        self.inner.attempts.lock().unwrap().push(Attempt {
+        let _running = Running(&this.inner);
+        this.inner.attempts.lock().unwrap().push(Attempt {
             batch: batch.id(),
             rows: batch.rows(),
             at: Instant::now(),
             ids: ids.clone(),
         });
-        self.inner.bytes_seen.lock().unwrap().push((
+        this.inner.bytes_seen.lock().unwrap().push((
             batch.id(),
             batch.chunks().flat_map(|c| c.to_vec()).collect(),
         ));
-        self.inner.changed.notify_waiters();
-        let mut gate = self.gate.subscribe();
+        this.inner.changed.notify_waiters();
+        let mut gate = this.gate.subscribe();
         gate.wait_for(|open| *open).await.unwrap();
-        let act = self.next_act(batch);
+        let act = this.next_act(batch);
         let result = match act {
             Act::Commit => Ok(()),
             Act::Delay(d) => {
@@ -341,9 +362,9 @@ impl Sink for MemorySink {
             Act::Hang => std::future::pending().await,
         };
         if result.is_ok() {
-            self.inner.committed.lock().unwrap().push(ids);
+            this.inner.committed.lock().unwrap().push(ids);
         }
-        self.inner.changed.notify_waiters();
+        this.inner.changed.notify_waiters();
         result
     }
 }

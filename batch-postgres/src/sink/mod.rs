@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use batch_core::{Batch, Schema, Sink, SinkError};
+use batch_core::{Batch, Schema, Sender, Sink, SinkError};
 use deadpool_postgres::Pool;
 use tokio::time::Instant;
 
@@ -41,7 +41,7 @@ pub use upsert::OnConflict;
 /// ```
 pub const DEFAULT_COMMIT_STATUS_WINDOW: Duration = Duration::from_secs(60);
 
-/// The deadline [`Sink::send`] gives itself (the batcher calls [`Sink::send_by`] with
+/// The deadline [`Sender::send`](batch_core::Sender::send) gives itself (the batcher calls [`Sender::send_by`](batch_core::Sender::send_by) with
 /// its own): the batcher's default attempt timeout.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -60,7 +60,7 @@ const RECHECK_GRACE: Duration = Duration::from_secs(5);
 /// - Each batch is one transaction on a connection from the pool: `BEGIN`, the COPY,
 ///   `COMMIT` only after the COPY succeeded. Batches sent concurrently (a batcher's
 ///   `max_in_flight > 1`) use separate connections, so their COPYs run in parallel.
-/// - Each attempt ends by the deadline the batcher gives [`Sink::send_by`]. Before
+/// - Each attempt ends by the deadline the batcher gives [`Sender::send_by`](batch_core::Sender::send_by). Before
 ///   `COMMIT` is sent, a timeout closes the connection (the server rolls the
 ///   transaction back) and is [`SinkErrorKind::Retryable`](batch_core::SinkErrorKind::Retryable); the server stops by then
 ///   too (`SET LOCAL statement_timeout` and `idle_in_transaction_session_timeout` to
@@ -142,7 +142,6 @@ pub struct PostgresSink {
     ledger: Option<LedgerConfig>,
     ledger_stats: LedgerStats,
     on_conflict: Option<OnConflict>,
-    prepared: Option<Arc<Prepared>>,
 }
 
 /// What [`Sink::prepare`] found.
@@ -174,13 +173,59 @@ impl fmt::Debug for PostgresSink {
             .field("commit_status_window", &self.commit_status_window)
             .field("ledger", &self.ledger)
             .field("on_conflict", &self.on_conflict)
-            .field("copy", &self.prepared.as_ref().map(|p| p.copy_sql()))
             .finish()
+    }
+}
+
+/// A [`PostgresSink`] whose schema check passed ([`Sink::prepare`]): it sends batches
+/// ([`Sender`]). The batcher makes it and owns it; tests and tools that send batches
+/// themselves get one from `prepare`.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # #[derive(batch_derive::BatchRow)] #[batch(crate = "batch_core")] struct Event { id: i64 }
+/// use batch_core::{Schema, Sink};
+/// use batch_postgres::{PgBinary, PostgresSink};
+///
+/// let sink = PostgresSink::new("postgres://batchrow:batchrow@127.0.0.1:5432/batchrow")?;
+/// let sender = sink.prepare(Schema::checked::<Event, PgBinary>()).await?;
+/// println!("{}", sender.statement());
+/// # Ok(()) }
+/// ```
+pub struct PostgresSender {
+    sink: PostgresSink,
+    prepared: Arc<Prepared>,
+}
+
+impl fmt::Debug for PostgresSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresSender")
+            .field("sink", &self.sink)
+            .field("copy", &self.prepared.copy_sql())
+            .finish()
+    }
+}
+
+impl PostgresSender {
+    /// The COPY statement each batch is sent with (in upsert mode, the COPY into the
+    /// staging table).
+    #[must_use]
+    pub fn statement(&self) -> &str {
+        self.prepared.copy_sql()
+    }
+
+    /// The sink's connection pool.
+    #[must_use]
+    pub fn pool(&self) -> &Pool {
+        &self.sink.pool
     }
 }
 
 impl Sink for PostgresSink {
     type Format = PgBinary;
+    type Sender = PostgresSender;
 
     /// Checks `schema` against the table and resolves the column types, within 60 s
     /// (and within the pool's create timeout to connect: 10 s by default).
@@ -192,20 +237,28 @@ impl Sink for PostgresSink {
     /// privileges or active row-level security; connection errors and timeouts as
     /// classified (a server that accepts the connection and never answers is reported
     /// as such, with its address).
-    async fn prepare(&mut self, schema: Schema) -> Result<Vec<PgType>, SinkError> {
+    async fn prepare(self, schema: Schema) -> Result<PostgresSender, SinkError> {
         self.run_prepare(schema).await
+    }
+}
+
+impl Sender for PostgresSender {
+    type Format = PgBinary;
+
+    fn columns(&self) -> &[PgType] {
+        &self.prepared.checked.columns
     }
 
     /// Writes the batch in one transaction, giving up 30 s from now; see
-    /// [`send_by`](PostgresSink::send_by).
+    /// [`send_by`](PostgresSender::send_by).
     ///
     /// # Errors
     ///
-    /// As [`send_by`](PostgresSink::send_by).
+    /// As [`send_by`](PostgresSender::send_by).
     ///
     /// # Cancel safety
     ///
-    /// As [`send_by`](PostgresSink::send_by).
+    /// As [`send_by`](PostgresSender::send_by).
     async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
         self.send_by(batch, Instant::now() + SEND_TIMEOUT).await
     }

@@ -8,13 +8,15 @@ use tokio::time::{timeout, timeout_at, Instant};
 
 use super::attempt::Checkout;
 use super::classify::pool_error;
-use super::{ledger, upsert, PostgresSink, Prepared, PREPARE_TIMEOUT, RECHECK_GRACE};
-use crate::copy::{PgBinary, PgType};
+use super::{
+    ledger, upsert, PostgresSender, PostgresSink, Prepared, PREPARE_TIMEOUT, RECHECK_GRACE,
+};
+use crate::copy::PgBinary;
 use crate::schema::{self, TableName};
 
 impl PostgresSink {
     /// The schema check of [`Sink::prepare`](batch_core::Sink::prepare), within [`PREPARE_TIMEOUT`].
-    pub(super) async fn run_prepare(&mut self, schema: Schema) -> Result<Vec<PgType>, SinkError> {
+    pub(super) async fn run_prepare(self, schema: Schema) -> Result<PostgresSender, SinkError> {
         let name = self.target(&schema);
         let check = async {
             let client = self
@@ -62,15 +64,17 @@ impl PostgresSink {
             ))
         })??;
         tracing::debug!(table = %checked.table.display(), copy = %checked.copy_sql, "schema check passed");
-        let columns = checked.columns.clone();
-        self.prepared = Some(Arc::new(Prepared {
+        let prepared = Arc::new(Prepared {
             schema,
             name,
             checked,
             ledger,
             merge,
-        }));
-        Ok(columns)
+        });
+        Ok(PostgresSender {
+            sink: self,
+            prepared,
+        })
     }
 
     pub(super) fn target(&self, schema: &Schema) -> TableName {

@@ -1,22 +1,17 @@
 //! Sending one batch: a transaction on a pooled connection, the COPY (or the upsert, or
 //! the ledger's steps), `COMMIT`, and what a failure means.
 
-use batch_core::{Batch, SinkError, SinkErrorKind};
+use batch_core::{Batch, SinkError};
 use tokio::time::{timeout_at, Instant};
 
 use super::attempt::{self, Checkout, Failure};
 use super::classify::{classify, pool_error, Outcome};
-use super::{commit_status, ledger, PostgresSink};
+use super::{commit_status, ledger, PostgresSender};
 
-impl PostgresSink {
-    /// One attempt of [`Sink::send_by`](batch_core::Sink::send_by): one transaction, by `deadline`.
+impl PostgresSender {
+    /// One attempt of [`Sender::send_by`](batch_core::Sender::send_by): one transaction, by `deadline`.
     pub(super) async fn run_send(&self, batch: &Batch, deadline: Instant) -> Result<(), SinkError> {
-        let Some(prepared) = self.prepared.clone() else {
-            return Err(SinkError::new(
-                SinkErrorKind::Config,
-                "PostgresSink::send called before prepare",
-            ));
-        };
+        let prepared = self.prepared.clone();
         if batch.is_empty() {
             return Ok(());
         }
@@ -28,9 +23,9 @@ impl PostgresSink {
             Some(ledger) => Some(ledger.keys(batch)?),
             None => None,
         };
-        let client = match timeout_at(deadline, self.pool.get()).await {
+        let client = match timeout_at(deadline, self.sink.pool.get()).await {
             Ok(Ok(client)) => client,
-            Ok(Err(e)) => return Err(pool_error(e, &self.pool, &self.endpoint)),
+            Ok(Err(e)) => return Err(pool_error(e, &self.sink.pool, &self.sink.endpoint)),
             Err(_) => {
                 return Err(SinkError::retryable(format!(
                     "{what}: no PostgreSQL connection before the attempt's deadline; \
@@ -82,7 +77,7 @@ impl PostgresSink {
         match failure {
             Failure::Error(err) => match classify(err, &what, batch.rows()) {
                 Outcome::Error(e) => Err(e),
-                Outcome::Recheck(e) => Err(self.recheck(&prepared, e, deadline).await),
+                Outcome::Recheck(e) => Err(self.sink.recheck(&prepared, e, deadline).await),
             },
             Failure::TimedOut { during } => Err(SinkError::retryable(format!(
                 "{what}: the attempt's deadline passed during {during}; the connection was \
@@ -94,16 +89,25 @@ impl PostgresSink {
             ))),
             Failure::Commit { txn, error } => match (&prepared.ledger, &keys) {
                 (Some(ledger), Some(keys)) => {
-                    let window = self.commit_status_window;
-                    ledger::resolve(&self.pool, ledger, keys, txn, error, window, &what, planned)
-                        .await
+                    let window = self.sink.commit_status_window;
+                    ledger::resolve(
+                        &self.sink.pool,
+                        ledger,
+                        keys,
+                        txn,
+                        error,
+                        window,
+                        &what,
+                        planned,
+                    )
+                    .await
                 }
                 _ => {
                     commit_status::resolve(
-                        &self.pool,
+                        &self.sink.pool,
                         txn,
                         error,
-                        self.commit_status_window,
+                        self.sink.commit_status_window,
                         &what,
                         batch.rows(),
                     )

@@ -9,7 +9,6 @@ use super::classify::Endpoint;
 use super::{
     LedgerStats, OnConflict, PostgresSink, PostgresSinkBuilder, DEFAULT_COMMIT_STATUS_WINDOW,
 };
-use crate::copy::PgType;
 use crate::error::{Error, Result};
 
 impl PostgresSink {
@@ -99,7 +98,6 @@ impl PostgresSink {
             ledger: None,
             ledger_stats: LedgerStats::default(),
             on_conflict: None,
-            prepared: None,
         }
     }
 
@@ -220,36 +218,6 @@ impl PostgresSink {
     #[must_use]
     pub fn pool(&self) -> &Pool {
         &self.pool
-    }
-
-    /// The column types resolved by the schema check, in the row type's column order
-    /// (`None` before [`Sink::prepare`](batch_core::Sink::prepare)).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sink = batch_postgres::PostgresSink::new("postgres://u@127.0.0.1/db")?;
-    /// assert!(sink.columns().is_none()); // not prepared yet
-    /// # Ok::<(), batch_postgres::Error>(())
-    /// ```
-    #[must_use]
-    pub fn columns(&self) -> Option<&[PgType]> {
-        self.prepared.as_ref().map(|p| p.checked.columns.as_slice())
-    }
-
-    /// The COPY statement, once [`Sink::prepare`](batch_core::Sink::prepare) has succeeded (in upsert mode, the
-    /// COPY into the staging table).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sink = batch_postgres::PostgresSink::new("postgres://u@127.0.0.1/db")?;
-    /// assert_eq!(sink.statement(), None); // not prepared yet
-    /// # Ok::<(), batch_postgres::Error>(())
-    /// ```
-    #[must_use]
-    pub fn statement(&self) -> Option<&str> {
-        self.prepared.as_ref().map(|p| p.copy_sql())
     }
 }
 

@@ -33,7 +33,7 @@ use crate::error::Result;
 use crate::format::Format;
 use crate::outcome::{CommittedBatch, Waiting};
 use crate::retry::RetryPolicy;
-use crate::sink::Sink;
+use crate::sink::Sender;
 use crate::stats::Stats;
 
 use barrier::Barriers;
@@ -146,7 +146,7 @@ impl<F: Format> Drop for Alive<F> {
     }
 }
 
-pub(crate) struct Worker<S: Sink> {
+pub(crate) struct Worker<S: Sender> {
     shared: Arc<Shared<S::Format>>,
     sink: Arc<S>,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -168,7 +168,7 @@ pub(crate) struct Worker<S: Sink> {
     on_commit: Option<CommitHook>,
 }
 
-impl<S: Sink> std::fmt::Debug for Worker<S> {
+impl<S: Sender> std::fmt::Debug for Worker<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
             .field("table", &self.shared.table)
@@ -187,7 +187,7 @@ fn add(t: Instant, d: Duration) -> Instant {
     t.checked_add(d).unwrap_or_else(far_future)
 }
 
-impl<S: Sink> Worker<S> {
+impl<S: Sender> Worker<S> {
     pub(crate) fn new(
         shared: Arc<Shared<S::Format>>,
         sink: Arc<S>,

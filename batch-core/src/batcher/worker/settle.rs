@@ -8,14 +8,14 @@ use crate::batcher::shared::{Settled, ERROR_BUDGET_USED};
 use crate::dead_letter::{FailedBatch, FailureCause};
 use crate::error::{BatchesFailed, Error};
 use crate::outcome::{CommittedBatch, Outcome};
-use crate::sink::{Sink, SinkErrorKind};
+use crate::sink::{Sender, SinkErrorKind};
 use crate::stats::Count;
 
 use super::bisect::{self, News, Signature};
 use super::report::{bytes_of, Delivery};
 use super::{Failed, Reply, Sealed, Worker};
 
-impl<S: Sink> Worker<S> {
+impl<S: Sender> Worker<S> {
     pub(super) fn commit(&mut self, sealed: Sealed, attempts: u32) {
         let count = Count::of(sealed.batch.rows(), sealed.batch.len());
         self.shared.settle(count, Settled::Committed);
