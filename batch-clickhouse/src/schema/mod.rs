@@ -1,13 +1,6 @@
 //! The schema check: the row type against the live table's columns, once, before any
 //! row is accepted (and again when an insert fails because the table changed).
 
-use batch_core::{changed_columns, Schema, SchemaMismatch, SinkError};
-
-use crate::rowbinary::RowBinary;
-use clickhouse::Client;
-
-use crate::codes;
-use crate::types::ChType;
 mod catalog;
 mod compare;
 mod endpoints;
@@ -16,6 +9,13 @@ pub(crate) use catalog::{current_database, engine, load, ServerColumn};
 pub use catalog::{describe_table, TableColumn};
 pub(crate) use compare::check;
 pub(crate) use endpoints::{check_endpoint, combine, Checked};
+
+use batch_core::{changed_columns, Schema, SchemaMismatch, SinkError};
+use clickhouse::Client;
+
+use crate::codes;
+use crate::rowbinary::RowBinary;
+use crate::types::ChType;
 
 /// Whether a server error code may mean that the table changed under the sink.
 pub(crate) fn may_be_schema_change(code: Option<u32>) -> bool {
