@@ -326,6 +326,27 @@ pub enum EncodeError {
 }
 
 impl EncodeError {
+    /// A value of Rust type `T` cannot be written to a column of type `server`: the
+    /// [`Unsupported`](EncodeError::Unsupported) error every backend reports, naming the
+    /// Rust type the same way (its path, as [`std::any::type_name`] gives it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use batch_core::EncodeError;
+    ///
+    /// let e = EncodeError::unsupported::<u64>("Date");
+    /// assert_eq!(e.to_string(), "a `u64` cannot be written to a column of type Date");
+    /// ```
+    #[must_use]
+    #[cold]
+    pub fn unsupported<T: ?Sized>(server: impl fmt::Display) -> Self {
+        EncodeError::Unsupported {
+            rust: std::any::type_name::<T>(),
+            server: server.to_string(),
+        }
+    }
+
     /// Wraps the error with the name of the column it happened in.
     #[must_use]
     #[cold]

@@ -97,7 +97,6 @@
 //! `tests/clickhouse/types.rs` inserts such types through a real server and reads them
 //! back.
 
-use std::any::type_name;
 use std::borrow::Cow;
 
 use batch_core::{DecodeError, Encode, EncodeError, EnumVariant, Format, Reason, Value};
@@ -208,10 +207,7 @@ pub(crate) fn expected_of<T: Encode<RowBinary> + ?Sized>() -> String {
 #[cold]
 #[inline(never)]
 pub(crate) fn unsupported<T: ?Sized>(column: &ChType) -> EncodeError {
-    EncodeError::Unsupported {
-        rust: type_name::<T>(),
-        server: column.to_string(),
-    }
+    EncodeError::unsupported::<T>(column)
 }
 
 /// Writes `n` as an unsigned LEB128 varint (RowBinary's length prefix).

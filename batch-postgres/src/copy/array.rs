@@ -56,7 +56,7 @@ fn accepts_bytes(column: &PgType) -> Result<(), Reason> {
 impl<T: Encode<PgBinary>> PgElement for T {
     fn encode_slice(items: &[T], column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         let Some(elem) = column.element() else {
-            return Err(unsupported("Vec<T>", column));
+            return Err(unsupported::<Vec<T>>(column));
         };
         let Ok(n) = i32::try_from(items.len()) else {
             return Err(too_long("a PostgreSQL array", items.len()));
@@ -100,7 +100,7 @@ impl<T: Encode<PgBinary>> PgElement for T {
 #[inline]
 fn encode_bytes(bytes: &[u8], column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
     if column.base_oid() != oid::BYTEA || column.element().is_some() {
-        return Err(unsupported("Vec<u8>", column));
+        return Err(unsupported::<Vec<u8>>(column));
     }
     let Ok(len) = i32::try_from(bytes.len()) else {
         return Err(too_long("a PostgreSQL bytea", bytes.len()));

@@ -95,7 +95,7 @@ mod chrono_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let days = i64::from(self.num_days_from_ce()) - CE_TO_PG_DAYS;
-            expect::<Self>(column, "NaiveDate")?;
+            expect::<Self>(column)?;
             put_date(days, buf)
         }
 
@@ -108,7 +108,7 @@ mod chrono_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = i128::from(self.and_utc().timestamp_micros());
-            expect::<Self>(column, "NaiveDateTime")?;
+            expect::<Self>(column)?;
             put_timestamp(micros, buf)
         }
 
@@ -121,7 +121,7 @@ mod chrono_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = i128::from(self.timestamp_micros());
-            expect::<Self>(column, "DateTime<Utc>")?;
+            expect::<Self>(column)?;
             put_timestamp(micros, buf)
         }
 
@@ -146,7 +146,7 @@ mod time_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let days = i64::from(self.to_julian_day()) - PG_EPOCH_JDATE;
-            expect::<Self>(column, "time::Date")?;
+            expect::<Self>(column)?;
             put_date(days, buf)
         }
 
@@ -159,7 +159,7 @@ mod time_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = self.assume_utc().unix_timestamp_nanos().div_euclid(1000);
-            expect::<Self>(column, "PrimitiveDateTime")?;
+            expect::<Self>(column)?;
             put_timestamp(micros, buf)
         }
 
@@ -172,7 +172,7 @@ mod time_impls {
         #[inline]
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             let micros = self.unix_timestamp_nanos().div_euclid(1000);
-            expect::<Self>(column, "OffsetDateTime")?;
+            expect::<Self>(column)?;
             put_timestamp(micros, buf)
         }
 

@@ -131,7 +131,7 @@ impl ColumnValue for Interval {
 impl Encode<PgBinary> for Interval {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        expect::<Self>(column, "Interval")?;
+        expect::<Self>(column)?;
         put_fixed(buf, self.to_be_bytes());
         Ok(())
     }

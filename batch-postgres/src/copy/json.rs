@@ -13,7 +13,7 @@ mod value {
             let jsonb = match (column.kind(), column.base_oid()) {
                 (PgTypeKind::Base, oid::JSONB) => true,
                 (PgTypeKind::Base, oid::JSON | oid::TEXT) | (PgTypeKind::Citext, _) => false,
-                _ => return Err(unsupported("serde_json::Value", column)),
+                _ => return Err(unsupported::<serde_json::Value>(column)),
             };
             put_with_len(buf, |buf| {
                 if jsonb {

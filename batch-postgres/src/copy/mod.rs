@@ -243,13 +243,10 @@ pub(crate) fn too_long(what: &'static str, len: usize) -> EncodeError {
     }
 }
 
-/// The Rust type cannot be written to the column type.
+/// A `T` cannot be written to the column type.
 #[cold]
-pub(crate) fn unsupported(rust: &'static str, column: &PgType) -> EncodeError {
-    EncodeError::Unsupported {
-        rust,
-        server: column.name().to_owned(),
-    }
+pub(crate) fn unsupported<T: ?Sized>(column: &PgType) -> EncodeError {
+    EncodeError::unsupported::<T>(column.name())
 }
 
 /// The rule of a type written in the binary format of one of the base types `oids`
@@ -284,11 +281,8 @@ pub(crate) fn expected_of<T: Encode<PgBinary> + ?Sized>() -> String {
 }
 
 /// Refuses a column that `T`'s own rule ([`Encode::accepts`]) refuses: an encoder asks
-/// the rule rather than restating it. `rust` names the type in the error.
+/// the rule rather than restating it.
 #[inline]
-pub(crate) fn expect<T: Encode<PgBinary> + ?Sized>(
-    column: &PgType,
-    rust: &'static str,
-) -> Result<(), EncodeError> {
-    T::accepts(column).map_err(|_| unsupported(rust, column))
+pub(crate) fn expect<T: Encode<PgBinary> + ?Sized>(column: &PgType) -> Result<(), EncodeError> {
+    T::accepts(column).map_err(|_| unsupported::<T>(column))
 }

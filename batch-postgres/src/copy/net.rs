@@ -19,11 +19,11 @@ const AF_INET: u8 = 2;
 const AF_INET6: u8 = 3;
 
 #[inline]
-fn is_cidr(column: &PgType, rust: &'static str) -> Result<u8, EncodeError> {
+fn is_cidr<T: ?Sized>(column: &PgType) -> Result<u8, EncodeError> {
     match (column.kind(), column.base_oid()) {
         (PgTypeKind::Base, oid::INET) => Ok(0),
         (PgTypeKind::Base, oid::CIDR) => Ok(1),
-        _ => Err(unsupported(rust, column)),
+        _ => Err(unsupported::<T>(column)),
     }
 }
 
@@ -44,7 +44,7 @@ fn put_v6(ip: Ipv6Addr, cidr: u8, buf: &mut Vec<u8>) {
 impl Encode<PgBinary> for Ipv4Addr {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        put_v4(*self, is_cidr(column, "Ipv4Addr")?, buf);
+        put_v4(*self, is_cidr::<Ipv4Addr>(column)?, buf);
         Ok(())
     }
 
@@ -56,7 +56,7 @@ impl Encode<PgBinary> for Ipv4Addr {
 impl Encode<PgBinary> for Ipv6Addr {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        put_v6(*self, is_cidr(column, "Ipv6Addr")?, buf);
+        put_v6(*self, is_cidr::<Ipv6Addr>(column)?, buf);
         Ok(())
     }
 
@@ -68,7 +68,7 @@ impl Encode<PgBinary> for Ipv6Addr {
 impl Encode<PgBinary> for IpAddr {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let cidr = is_cidr(column, "IpAddr")?;
+        let cidr = is_cidr::<IpAddr>(column)?;
         match self {
             IpAddr::V4(ip) => put_v4(*ip, cidr, buf),
             IpAddr::V6(ip) => put_v6(*ip, cidr, buf),

@@ -56,7 +56,7 @@ mod decimal {
 
     impl Encode<PgBinary> for Decimal {
         fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-            expect::<Self>(column, "Decimal")?;
+            expect::<Self>(column)?;
             let (value, dscale) = fit_typmod(*self, column)?;
             let out_of_range = || EncodeError::OutOfRange {
                 what: "numeric display scale",

@@ -11,11 +11,11 @@ use batch_core::{Encode, EncodeError, Reason};
 use super::{accept_base, expect, oid, put_fixed, PgBinary, PgType};
 
 macro_rules! fixed {
-    ($($ty:ty => $oid:expr, $name:literal, $pg:literal;)*) => {$(
+    ($($ty:ty => $oid:expr, $pg:literal;)*) => {$(
         impl Encode<PgBinary> for $ty {
             #[inline]
             fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-                expect::<Self>(column, $name)?;
+                expect::<Self>(column)?;
                 put_fixed(buf, self.to_be_bytes());
                 Ok(())
             }
@@ -28,17 +28,17 @@ macro_rules! fixed {
 }
 
 fixed! {
-    i16 => oid::INT2, "i16", "smallint";
-    i32 => oid::INT4, "i32", "integer";
-    i64 => oid::INT8, "i64", "bigint";
-    f32 => oid::FLOAT4, "f32", "real";
-    f64 => oid::FLOAT8, "f64", "double precision";
+    i16 => oid::INT2, "smallint";
+    i32 => oid::INT4, "integer";
+    i64 => oid::INT8, "bigint";
+    f32 => oid::FLOAT4, "real";
+    f64 => oid::FLOAT8, "double precision";
 }
 
 impl Encode<PgBinary> for bool {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        expect::<Self>(column, "bool")?;
+        expect::<Self>(column)?;
         put_fixed(buf, [u8::from(*self)]);
         Ok(())
     }

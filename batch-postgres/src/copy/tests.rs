@@ -680,3 +680,21 @@ fn intervals_are_microseconds_days_months() {
         assert_eq!(v.to_string(), iso, "{v:?}");
     }
 }
+
+#[test]
+fn an_unsupported_type_is_named_by_its_path_as_every_backend_names_it() {
+    let err = enc_err(&std::net::Ipv4Addr::LOCALHOST, &t(oid::INT8, "bigint"));
+    assert_eq!(
+        err.to_string(),
+        "a `core::net::ip_addr::Ipv4Addr` cannot be written to a column of type bigint"
+    );
+    assert_eq!(
+        err.to_string(),
+        batch_core::EncodeError::unsupported::<std::net::Ipv4Addr>("bigint").to_string()
+    );
+    let err = enc_err(&String::from("x"), &t(oid::INT8, "bigint"));
+    assert_eq!(
+        err.to_string(),
+        "a `alloc::string::String` cannot be written to a column of type bigint"
+    );
+}

@@ -78,10 +78,9 @@ fn not_a_label(value: &str, column: &PgType) -> EncodeError {
     ))
 }
 
-/// Writes a string to a text-like, enum or JSON column.
-pub(crate) fn encode_str(
+/// Writes a string held in a `T` to a text-like, enum or JSON column.
+pub(crate) fn encode_str<T: ?Sized>(
     s: &str,
-    rust: &'static str,
     column: &PgType,
     buf: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
@@ -125,9 +124,9 @@ pub(crate) fn encode_str(
                     Ok(())
                 })
             }
-            _ => Err(unsupported(rust, column)),
+            _ => Err(unsupported::<T>(column)),
         },
-        _ => Err(unsupported(rust, column)),
+        _ => Err(unsupported::<T>(column)),
     }
 }
 
@@ -173,17 +172,19 @@ pub(crate) fn encode_label(
     column: &PgType,
     buf: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
+    // The enum's own type is not known here (`Format::encode_enum`): the label is
+    // written as the string it is.
     if column.enum_labels().is_some() || column.is_text() {
-        encode_str(label, "enum", column, buf)
+        encode_str::<str>(label, column, buf)
     } else {
-        Err(unsupported("enum", column))
+        Err(unsupported::<str>(column))
     }
 }
 
 impl Encode<PgBinary> for str {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_str(self, "&str", column, buf)
+        encode_str::<str>(self, column, buf)
     }
 
     fn accepts(column: &PgType) -> Result<(), Reason> {
@@ -194,7 +195,7 @@ impl Encode<PgBinary> for str {
 impl Encode<PgBinary> for String {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_str(self, "String", column, buf)
+        encode_str::<String>(self, column, buf)
     }
 
     fn accepts(column: &PgType) -> Result<(), Reason> {
@@ -205,7 +206,7 @@ impl Encode<PgBinary> for String {
 impl Encode<PgBinary> for Cow<'_, str> {
     #[inline]
     fn encode(&self, column: &PgType, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_str(self, "Cow<str>", column, buf)
+        encode_str::<Cow<'_, str>>(self, column, buf)
     }
 
     fn accepts(column: &PgType) -> Result<(), Reason> {

@@ -8,7 +8,7 @@ impl batch_core::Encode<super::PgBinary> for uuid::Uuid {
         column: &super::PgType,
         buf: &mut Vec<u8>,
     ) -> Result<(), batch_core::EncodeError> {
-        super::expect::<Self>(column, "Uuid")?;
+        super::expect::<Self>(column)?;
         super::put_fixed(buf, *self.as_bytes());
         Ok(())
     }
