@@ -698,3 +698,35 @@ fn an_unsupported_type_is_named_by_its_path_as_every_backend_names_it() {
         "a `alloc::string::String` cannot be written to a column of type bigint"
     );
 }
+
+/// The OID constants the encoders match on (patterns need constants, and
+/// `postgres_types::Type::oid` is not `const`) are postgres-types' own.
+#[test]
+fn oid_constants_are_postgres_types_oids() {
+    let pairs = [
+        (oid::BOOL, Type::BOOL),
+        (oid::BYTEA, Type::BYTEA),
+        (oid::NAME, Type::NAME),
+        (oid::INT8, Type::INT8),
+        (oid::INT2, Type::INT2),
+        (oid::INT4, Type::INT4),
+        (oid::TEXT, Type::TEXT),
+        (oid::JSON, Type::JSON),
+        (oid::CIDR, Type::CIDR),
+        (oid::FLOAT4, Type::FLOAT4),
+        (oid::FLOAT8, Type::FLOAT8),
+        (oid::INET, Type::INET),
+        (oid::BPCHAR, Type::BPCHAR),
+        (oid::VARCHAR, Type::VARCHAR),
+        (oid::DATE, Type::DATE),
+        (oid::TIMESTAMP, Type::TIMESTAMP),
+        (oid::TIMESTAMPTZ, Type::TIMESTAMPTZ),
+        (oid::INTERVAL, Type::INTERVAL),
+        (oid::NUMERIC, Type::NUMERIC),
+        (oid::UUID, Type::UUID),
+        (oid::JSONB, Type::JSONB),
+    ];
+    for (ours, theirs) in pairs {
+        assert_eq!(ours, theirs.oid(), "{theirs}");
+    }
+}
