@@ -11,8 +11,6 @@ use crate::workload::{Checksum, Workload};
 
 /// The database the benchmark owns (dropped and created anew by each run of it).
 pub(crate) const DATABASE: &str = "batchrow_bench_e2e";
-/// Rows per `insert_many` call of a batchrow producer, and per chunk of the generator.
-const CHUNK: usize = 10_000;
 /// The batch size of batchrow's batcher by default, given to the crate's `Inserter`.
 pub(crate) const BATCH_ROWS: u64 = 100_000;
 
@@ -141,31 +139,7 @@ pub(crate) async fn batchrow(
         .spawn::<Event>()
         .await
         .expect("the batcher starts (schema check)");
-    let tasks: Vec<_> = (0..producers)
-        .map(|p| {
-            let handle = handle.clone();
-            tokio::spawn(async move {
-                let mut batch = Vec::with_capacity(CHUNK);
-                let mut i = p;
-                while i < rows {
-                    batch.push(event(w, i));
-                    if batch.len() == CHUNK {
-                        handle
-                            .insert_many(std::mem::take(&mut batch))
-                            .await
-                            .expect("insert_many");
-                    }
-                    i += producers;
-                }
-                handle.insert_many(batch).await.expect("insert_many");
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.expect("a producer task");
-    }
-    let stats = handle.close().await.expect("close");
-    assert_eq!(stats.committed.rows, rows, "{stats:?}");
+    crate::workload::insert_all(handle, w, rows, producers, event).await;
 }
 
 /// The `clickhouse` crate: one `Insert` of all rows.

@@ -13,7 +13,6 @@ use crate::workload::{Checksum, Workload};
 
 /// The table the benchmark owns (dropped and created anew by each run of it).
 pub(crate) const TABLE: &str = "bench_e2e_events";
-const CHUNK: usize = 10_000;
 const COLUMNS: &str = "id, ts, user_id, event, value, payload";
 
 #[derive(BatchRow)]
@@ -141,31 +140,7 @@ pub(crate) async fn batchrow(
         .spawn::<Event>()
         .await
         .expect("the batcher starts (schema check)");
-    let tasks: Vec<_> = (0..producers)
-        .map(|p| {
-            let handle = handle.clone();
-            tokio::spawn(async move {
-                let mut batch = Vec::with_capacity(CHUNK);
-                let mut i = p;
-                while i < rows {
-                    batch.push(event(w, i));
-                    if batch.len() == CHUNK {
-                        handle
-                            .insert_many(std::mem::take(&mut batch))
-                            .await
-                            .expect("insert_many");
-                    }
-                    i += producers;
-                }
-                handle.insert_many(batch).await.expect("insert_many");
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.expect("a producer task");
-    }
-    let stats = handle.close().await.expect("close");
-    assert_eq!(stats.committed.rows, rows, "{stats:?}");
+    crate::workload::insert_all(handle, w, rows, producers, event).await;
 }
 
 /// tokio-postgres: all rows in one COPY through `BinaryCopyInWriter`.

@@ -114,3 +114,47 @@ pub(crate) struct Checksum {
     pub(crate) sum_value_cents: u64,
     pub(crate) sum_payload_len: u64,
 }
+
+/// How many rows a producer hands to `insert_many` at once.
+const CHUNK: usize = 10_000;
+
+/// batchrow's producers: `producers` tasks insert rows `0..rows` (task `p` the rows
+/// `p, p + producers, ...`) through `handle` in `insert_many` calls of [`CHUNK`] rows,
+/// then the batcher closes and must have committed every row.
+pub(crate) async fn insert_all<R, S, T>(
+    handle: batchrow::Handle<R, S>,
+    w: &'static Workload,
+    rows: u64,
+    producers: u64,
+    event: fn(&'static Workload, u64) -> T,
+) where
+    R: Send + Sync + 'static,
+    S: batchrow::Sink,
+    T: batchrow::EncodeRow<S::Format> + batchrow::BatchRow<Static = R> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..producers)
+        .map(|p| {
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let mut batch = Vec::with_capacity(CHUNK);
+                let mut i = p;
+                while i < rows {
+                    batch.push(event(w, i));
+                    if batch.len() == CHUNK {
+                        handle
+                            .insert_many(std::mem::take(&mut batch))
+                            .await
+                            .expect("insert_many");
+                    }
+                    i += producers;
+                }
+                handle.insert_many(batch).await.expect("insert_many");
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("a producer task");
+    }
+    let stats = handle.close().await.expect("close");
+    assert_eq!(stats.committed.rows, rows, "{stats:?}");
+}
