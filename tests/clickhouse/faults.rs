@@ -11,10 +11,13 @@
 //!   sends each batch as one compressed frame, which the server reads whole and checks
 //!   before it parses a row. It holds as well for rows LZ4 cannot shrink, whose frame is
 //!   stored (method "none") and sent as its header followed by the batch's chunks, each
-//!   an HTTP chunk of its own: a cut between two of them is a cut inside the frame. ClickHouse 18.16 takes the end of a cut-off HTTP body for
-//!   the end of the data (ClickHouse issue #9666, fixed in 21.x): before the sink sent
-//!   one frame per batch, a cut that fell between two frames inserted the first part of
-//!   the batch, and the retry inserted it again.
+//!   an HTTP chunk of its own: a cut between two of them is a cut inside the frame.
+//!   ClickHouse 18.16 takes the end of a cut-off HTTP body for the end of the data
+//!   (ClickHouse issue #9666, fixed in 21.x), so a batch sent as several frames and cut
+//!   between two of them would be inserted in part, and again by the retry. For the
+//!   same reason a cut that withholds only the end of the chunked body (its last 7
+//!   bytes, after the data) is a cut after the server has the whole batch: 18.16 stores
+//!   it. The proxy does not make such cuts.
 //! - **A cut after the server has the whole batch** (the proxy drops the server's answer
 //!   to the `INSERT`) loses nothing, but the retry inserts the batch a second time: an
 //!   18.16 `MergeTree` has no insert deduplication. Delivery is at-least-once, and a
@@ -37,6 +40,8 @@ use batchrow_test_support::proxy;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use batchrow::clickhouse::{ChType, ClickHouseSender, ClickHouseSink};
 use batchrow::{
@@ -393,6 +398,47 @@ async fn cuts_before_the_server_has_a_stored_batch_lose_and_duplicate_nothing() 
         run.log.len()
     );
     check_truncated_run(&run, db).await;
+}
+
+/// A cut that withholds only the end of a chunked body (the CRLF after the last chunk's
+/// data and the last chunk) leaves the server every byte of the data, and ClickHouse
+/// 18.16 stores it: the proxy lets such a request through rather than counting a
+/// truncation, so that the runs above cut only requests whose data the server lacks. A
+/// cut one byte earlier withholds data, and is one.
+#[tokio::test]
+async fn the_proxy_truncates_only_requests_whose_data_it_withholds() {
+    const REQUEST: &[u8] = b"POST /?query=INSERT+INTO+t HTTP/1.1\r\nHost: x\r\n\
+        Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    let marker_at = REQUEST
+        .windows(INSERT.len())
+        .position(|w| w == INSERT)
+        .unwrap();
+    for withheld in 1..=8 {
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = server.local_addr().unwrap().port();
+        let proxy = Proxy::start(("127.0.0.1".to_owned(), port)).await;
+        let cut = REQUEST.len() - withheld - marker_at;
+        proxy.truncate_requests(INSERT, &[Truncation::At(cut)]);
+        let mut client = tokio::net::TcpStream::connect(("127.0.0.1", proxy.port()))
+            .await
+            .unwrap();
+        client.write_all(REQUEST).await.unwrap();
+        client.shutdown().await.unwrap();
+        let (mut conn, _) = server.accept().await.unwrap();
+        let mut received = Vec::new();
+        conn.read_to_end(&mut received).await.unwrap();
+        if withheld <= 7 {
+            assert_eq!(received, REQUEST, "withholding {withheld} bytes");
+            assert_eq!(proxy.truncated(), 0, "withholding {withheld} bytes");
+        } else {
+            assert_eq!(
+                received,
+                REQUEST[..REQUEST.len() - withheld],
+                "{withheld} bytes"
+            );
+            assert_eq!(proxy.truncated(), 1, "withholding {withheld} bytes");
+        }
+    }
 }
 
 /// Checks a run with [`Fault::TruncateRequests`]: every row stored once; then drops its

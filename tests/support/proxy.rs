@@ -82,6 +82,13 @@ pub enum Stall {
 }
 
 /// Where a truncated request is cut, in bytes counted from the start of its marker.
+///
+/// A cut that would withhold only the end of a chunked body (a suffix of
+/// `\r\n0\r\n\r\n`: the CRLF after the last chunk's data and the last chunk) is not
+/// made: the server already has every byte of the data, and a server that takes a
+/// cut-off body for a whole one (ClickHouse before 21.x) stores it, so such a cut is a
+/// lost answer rather than a truncation. The request goes through whole, and the cut is
+/// not counted in [`Proxy::truncated`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Truncation {
     /// Exactly after this many bytes.
@@ -159,7 +166,8 @@ impl Proxy {
 
     /// Truncates the next requests that contain `marker`, one for each of `cuts`: each
     /// is forwarded up to the cut and then its connection is closed. A request that is
-    /// shorter than its cut goes through whole, and the cut is not counted in
+    /// shorter than its cut, or whose cut would withhold only the end of its chunked
+    /// body (see [`Truncation`]), goes through whole, and the cut is not counted in
     /// [`Proxy::truncated`]. The cuts are added to those still armed (with the same
     /// marker).
     pub fn truncate_requests(&self, marker: &'static [u8], cuts: &[Truncation]) {
@@ -343,10 +351,22 @@ async fn upstream(
                 // Cut only on seeing bytes past the cut, so that a request that ends right
                 // at the cut goes through whole rather than counting as truncated.
                 let room = usize::try_from(at.saturating_sub(forwarded)).unwrap_or(usize::MAX);
-                match (room >= n, whole_reads) {
-                    (true, _) => (n, false),
-                    (false, true) => (0, true),
-                    (false, false) => (room, true),
+                let cut = match (room >= n, whole_reads) {
+                    (true, _) => None,
+                    (false, true) => Some(0),
+                    (false, false) => Some(room),
+                };
+                match cut {
+                    None => (n, false),
+                    // The cut would withhold only the end of a chunked body: the server
+                    // has every byte of the data, and takes the cut for the body's end
+                    // (see `Truncation`). Such a cut is a lost answer, not a truncation:
+                    // the request goes through whole and the cut is not used.
+                    Some(end) if body_end(&chunk[end..]) => {
+                        *plan.lock().unwrap() = Plan::Forward;
+                        (n, false)
+                    }
+                    Some(end) => (end, true),
                 }
             }
             _ => (n, false),
@@ -361,6 +381,12 @@ async fn upstream(
         }
         keep_tail(&mut tail, chunk, 64);
     }
+}
+
+/// Whether `withheld`, the rest of a read from the client, is only (a part of) the end of
+/// a chunked HTTP body, with no byte of data in it.
+fn body_end(withheld: &[u8]) -> bool {
+    !withheld.is_empty() && b"\r\n0\r\n\r\n".ends_with(withheld)
 }
 
 /// Server to client: forwards, or drops the server's answer if that is planned.
