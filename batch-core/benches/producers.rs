@@ -16,8 +16,8 @@
 use std::time::{Duration, Instant};
 
 use batch_core::{
-    Batch, BatchRow, Batcher, Column, EncodeError, EncodeRow, Format, Handle, Schema, Sender, Sink,
-    SinkError, ValueKind,
+    Batch, BatchRow, Batcher, ChunkFull, Column, EncodeError, EncodeRow, Format, Handle, RowBuffer,
+    Schema, Sender, Sink, SinkError, ValueKind,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio::runtime::Runtime;
@@ -183,6 +183,24 @@ async fn batcher_many_round(handle: &Handle<Event<'static>, Discard>, producers:
     took
 }
 
+/// The floor of any producer path: the rows encoded into a [`RowBuffer`] on one thread,
+/// frozen into a chunk every 64 KiB, with no lock, accounting or hand-off.
+fn encode_only_round() -> Duration {
+    let start = Instant::now();
+    let mut buf = RowBuffer::with_capacity(68 << 10, 4096);
+    for i in 0..ROWS {
+        buf.push_row(|b| {
+            EncodeRow::<Bin>::encode_row(&event(i), &[(), (), ()], b).map_err(|_| ChunkFull)
+        })
+        .unwrap();
+        if buf.len() >= 64 << 10 {
+            std::hint::black_box(buf.take());
+        }
+    }
+    std::hint::black_box(buf.take());
+    start.elapsed()
+}
+
 async fn mpsc_round(producers: u64) -> Duration {
     let (tx, mut rx) = mpsc::channel::<Event<'static>>(4096);
     let consumer = tokio::spawn(async move {
@@ -233,6 +251,9 @@ fn producers(c: &mut Criterion) {
     });
     let mut group = c.benchmark_group("producers");
     group.throughput(Throughput::Elements(ROWS));
+    group.bench_function(BenchmarkId::new("encode_only", 1), |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| encode_only_round()).sum());
+    });
     for p in [1_u64, 4, 16] {
         group.bench_function(BenchmarkId::new("batcher", p), |b| {
             b.iter_custom(|iters| timed(&rt, iters, || batcher_round(&handle, p)));

@@ -279,3 +279,57 @@ async fn spawn_gives_up_on_a_schema_check_that_never_answers() {
         "{err}"
     );
 }
+
+/// What the test sink makes of a batch before sending it, kept for the retries.
+#[derive(Debug)]
+struct Made(u64);
+
+/// A sink keeps what it made of a batch for the next attempt of the same delivery
+/// ([`batch_core::Batch::keep_encoded`]); the batcher forgets it when the delivery ends,
+/// committed or failed for good, so it never outlives the memory reserved for the send.
+#[tokio::test(start_paused = true)]
+async fn what_a_sink_keeps_for_retries_lives_as_long_as_the_delivery() {
+    use std::sync::{Arc, Mutex, Weak};
+
+    let kept: Arc<Mutex<Vec<Weak<Made>>>> = Arc::default();
+    let reused = Arc::new(Mutex::new(Vec::new()));
+    let sink = MemorySink::new();
+    {
+        let (kept, reused) = (kept.clone(), reused.clone());
+        // Batch 0 fails once, then commits; batch 1 fails every attempt.
+        sink.rule(move |batch| match batch.encoded::<Made>() {
+            None => {
+                let made = Arc::new(Made(batch.id()));
+                kept.lock().unwrap().push(Arc::downgrade(&made));
+                batch.keep_encoded(made);
+                Act::Fail(SinkError::retryable("the first attempt fails"))
+            }
+            Some(made) => {
+                reused.lock().unwrap().push((batch.id(), made.0));
+                if batch.id() == 0 {
+                    Act::Commit
+                } else {
+                    Act::Fail(SinkError::retryable("and so do the retries"))
+                }
+            }
+        });
+    }
+    let policy = RetryPolicy::default()
+        .attempts(3)
+        .backoff(Duration::from_millis(1), Duration::from_millis(1));
+    let h = spawn(&sink, |b| b.max_rows(10).retry(policy)).await;
+    h.insert_many((0..20).map(Ev::new)).await.unwrap();
+    let err = h.close().await.unwrap_err();
+    assert_eq!(failed_rows(&err), 10);
+
+    // Each batch was made once; each retry got what its first attempt made.
+    assert_eq!(kept.lock().unwrap().len(), 2);
+    let mut reused = reused.lock().unwrap().clone();
+    reused.sort_unstable();
+    assert_eq!(reused, [(0, 0), (1, 1), (1, 1)]);
+    // And nothing is kept now: not by the committed batch, nor by the failed one that
+    // the error hands back.
+    assert!(kept.lock().unwrap().iter().all(|w| w.upgrade().is_none()));
+    let failed = &err.failed_batches()[0];
+    assert!(failed.batch().encoded::<Made>().is_none());
+}

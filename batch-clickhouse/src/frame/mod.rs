@@ -119,8 +119,14 @@ pub(crate) struct Frame {
 
 impl Frame {
     /// The pieces, to be sent in order.
+    #[cfg(test)]
     pub(crate) fn into_pieces(self) -> Vec<Bytes> {
         self.pieces
+    }
+
+    /// The pieces, to be sent in order (each a reference-counted view).
+    pub(crate) fn pieces(&self) -> &[Bytes] {
+        &self.pieces
     }
 }
 

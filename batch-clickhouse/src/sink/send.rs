@@ -1,6 +1,8 @@
 //! One send: the batch's frames made, an endpoint chosen (probing an ejected one), one
 //! `INSERT`, and its answer classified.
 
+use std::sync::Arc;
+
 use batch_core::{Batch, SinkError, SinkErrorKind};
 use tokio::time::Instant;
 
@@ -11,6 +13,9 @@ use crate::dedup;
 use crate::endpoints::{Endpoint, Pick, PROBE_TIMEOUT};
 use crate::frame::Frame;
 use crate::schema::{self, check_endpoint};
+
+/// The frames of a batch's insert, kept on the batch between the attempts of a delivery.
+pub(super) struct Frames(pub(super) Vec<Frame>);
 
 impl ClickHouseSender {
     /// Sends `batch` as one `INSERT` by `deadline`: its frames made, an endpoint chosen,
@@ -41,11 +46,20 @@ impl ClickHouseSender {
             Some((_, sql)) => sql.as_str(),
             None => p.sql.as_str(),
         };
-        let compress =
-            framing::frames(batch, native.map(|(n, _)| n.clone()), self.sink.compression);
-        let frames = match tokio::time::timeout_at(deadline, compress).await {
-            Ok(frames) => frames?,
-            Err(_) => return Err(out_of_time(false, "")),
+        // Made once per delivery: a retry sends the frames of the first attempt (the
+        // batcher forgets them when the delivery ends; `send_memory` counts them).
+        let frames = match batch.encoded::<Frames>() {
+            Some(frames) => frames,
+            None => {
+                let compress =
+                    framing::frames(batch, native.map(|(n, _)| n.clone()), self.sink.compression);
+                let frames = match tokio::time::timeout_at(deadline, compress).await {
+                    Ok(frames) => Arc::new(Frames(frames?)),
+                    Err(_) => return Err(out_of_time(false, "")),
+                };
+                batch.keep_encoded(frames.clone());
+                frames
+            }
         };
         let Some(index) = self.choose(p, batch, deadline).await else {
             return Err(SinkError::retryable(format!(
@@ -59,7 +73,7 @@ impl ClickHouseSender {
         let endpoint = p.endpoints.get(index);
         let result = {
             let _in_flight = p.endpoints.begin(index);
-            self.attempt(p, endpoint, batch, (sql, frames), deadline, &out_of_time)
+            self.attempt(p, endpoint, batch, (sql, &frames), deadline, &out_of_time)
                 .await
         };
         match &result {
@@ -163,7 +177,7 @@ impl ClickHouseSender {
         p: &Prepared,
         endpoint: &Endpoint,
         batch: &Batch,
-        sent: (&str, Vec<Frame>),
+        sent: (&str, &Frames),
         deadline: Instant,
         out_of_time: &(dyn Fn(bool, &str) -> SinkError + Sync),
     ) -> Result<(), SinkError> {
@@ -220,7 +234,7 @@ impl ClickHouseSender {
         endpoint: &Endpoint,
         p: &Prepared,
         batch: &Batch,
-        (sql, frames): (&str, Vec<Frame>),
+        (sql, frames): (&str, &Frames),
         deadline: Instant,
     ) -> Result<(), clickhouse::error::Error> {
         let left = Some(deadline.saturating_duration_since(Instant::now()));
@@ -240,8 +254,8 @@ impl ClickHouseSender {
         if let Some(prefix) = &p.token_prefix {
             insert = insert.with_setting(dedup::SETTING, dedup::token(prefix, batch));
         }
-        for piece in frames.into_iter().flat_map(Frame::into_pieces) {
-            insert.send(piece).await?;
+        for piece in frames.0.iter().flat_map(Frame::pieces) {
+            insert.send(piece.clone()).await?;
         }
         insert.end().await
     }

@@ -2,9 +2,11 @@
 //! attempt.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use super::send::Frames;
 use super::test_server::{frames_of, serve_one, silent_server};
 use super::*;
 use crate::dedup;
+use crate::frame::Frame;
 use batch_core::RowBuffer;
 use batch_core::SinkErrorKind;
 use tokio::net::TcpListener;
@@ -165,28 +167,71 @@ async fn a_batch_of_many_chunks_goes_out_as_one_compressed_frame() {
 /// a retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_attempt_sends_the_same_bytes() {
-    let compressible = batch(5000, 250);
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut chunks = Vec::new();
-    let mut buf = RowBuffer::default();
-    for _ in 0..20_000 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        buf.push_row(|b| {
-            b.extend_from_slice(&seed.to_le_bytes());
-            Ok::<_, batch_core::ChunkFull>(())
-        })
-        .unwrap();
-    }
-    chunks.push(buf.take());
-    let incompressible = Batch::new(8, chunks);
-    for (batch, method) in [(&compressible, 0x82), (&incompressible, 0x02)] {
-        let (_, first) = send_to_fake_server(batch, None).await;
-        let (_, second) = send_to_fake_server(&batch.clone(), None).await;
+    let incompressible = || {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut buf = RowBuffer::default();
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            buf.push_row(|b| {
+                b.extend_from_slice(&seed.to_le_bytes());
+                Ok::<_, batch_core::ChunkFull>(())
+            })
+            .unwrap();
+        }
+        Batch::new(8, vec![buf.take()])
+    };
+    // Two batches of the same rows, each framed anew (a batch keeps its frames for
+    // the retries of one delivery: see `a_retry_sends_the_frames_of_the_first_attempt`).
+    for (make, method) in [
+        (&(|| batch(5000, 250)) as &dyn Fn() -> Batch, 0x82),
+        (&incompressible, 0x02),
+    ] {
+        let (_, first) = send_to_fake_server(&make(), None).await;
+        let (_, second) = send_to_fake_server(&make(), None).await;
         assert_eq!(frames_of(&first)[0].0, method);
         assert!(first == second, "two attempts sent different bytes");
     }
+}
+
+/// A retry sends the frames its delivery's first attempt made, kept on the batch,
+/// without transcoding or compressing the rows again; on any endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_sends_the_frames_of_the_first_attempt() {
+    // A server that closes every connection as soon as it accepts it.
+    let refusing = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refusing_url = format!("http://{}", refusing.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = refusing.accept().await {
+            drop(conn);
+        }
+    });
+    let b = batch(5000, 250);
+    let err = native_sink(refusing_url).send(&b).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    let made = b.encoded::<Frames>().expect("the frames were kept");
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(serve_one(listener));
+    native_sink(url).send(&b.clone()).await.unwrap();
+    let (_, body) = server.await.unwrap();
+    let kept = b.encoded::<Frames>().unwrap();
+    assert!(Arc::ptr_eq(&made, &kept), "the retry made its frames again");
+    let sent: Vec<u8> = made
+        .0
+        .iter()
+        .flat_map(Frame::pieces)
+        .flatten()
+        .copied()
+        .collect();
+    assert!(
+        body == sent,
+        "the retry sent other bytes than the frames kept"
+    );
+    // A batch of the same rows, framed anew, is the same bytes.
+    assert!(send_native(&batch(5000, 250)).await.1 == body);
 }
 
 /// Rows LZ4 cannot shrink go out as one stored frame: its header, then the chunks.
@@ -261,7 +306,7 @@ async fn every_native_attempt_sends_the_same_block() {
     let b = batch(5000, 250);
     let (request_line, first) = send_native(&b).await;
     assert!(request_line.contains("FORMAT+Native"), "{request_line}");
-    let (_, second) = send_native(&b.clone()).await;
+    let (_, second) = send_native(&batch(5000, 250)).await;
     assert!(first == second, "two attempts sent different bytes");
     let block = NativeBlock::new([("id", &ChType::UInt64)])
         .unwrap()

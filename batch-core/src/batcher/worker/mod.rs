@@ -490,6 +490,8 @@ impl<S: Sender> Worker<S> {
             );
             return;
         };
+        // What the sink kept for retries goes with the memory reserved for the delivery.
+        sealed.batch.forget_encoded();
         self.shared.release(extra);
         match outcome {
             Ok(Delivered {

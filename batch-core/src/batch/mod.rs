@@ -1,7 +1,11 @@
 //! Encoded rows: the chunks producers fill and the frozen batches sinks send.
 
+mod encoded;
+
+use std::any::Any;
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -244,6 +248,8 @@ pub struct Batch {
     chunks: Vec<Chunk>,
     rows: usize,
     bytes: usize,
+    /// What the sink made of the batch during its current delivery.
+    encoded: encoded::Encoded,
 }
 
 impl Batch {
@@ -259,6 +265,7 @@ impl Batch {
             chunks,
             rows,
             bytes,
+            encoded: encoded::Encoded::default(),
         }
     }
 
@@ -366,6 +373,48 @@ impl Batch {
             base += c.rows();
         }
         out
+    }
+
+    /// What a sink kept of this batch with [`keep_encoded`](Batch::keep_encoded) during
+    /// the current delivery, if it is a `T`.
+    ///
+    /// A sink that transforms the rows before sending them (compresses them, say) can
+    /// keep the result for the next attempt, so that a retry sends the same bytes
+    /// without making them again. The batcher forgets it when the delivery ends
+    /// (committed, or failed for good), and counts it in the memory budget meanwhile
+    /// if the sink includes it in [`Sender::send_memory`](crate::Sender::send_memory).
+    /// A part made by [`slice`](Batch::slice) starts with nothing kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use batch_core::{Batch, ChunkFull, RowBuffer};
+    ///
+    /// let mut buf = RowBuffer::default();
+    /// buf.push_row(|out| { out.extend_from_slice(b"row"); Ok::<_, ChunkFull>(()) })?;
+    /// let batch = Batch::new(1, vec![buf.take()]);
+    /// assert!(batch.encoded::<Vec<u8>>().is_none());
+    /// batch.keep_encoded(Arc::new(b"ROW".to_vec()));
+    /// // A clone (the batcher's retry) sees it; a slice does not.
+    /// assert_eq!(batch.clone().encoded::<Vec<u8>>().as_deref(), Some(&b"ROW".to_vec()));
+    /// assert!(batch.slice(0..1).encoded::<Vec<u8>>().is_none());
+    /// # Ok::<_, ChunkFull>(())
+    /// ```
+    #[must_use]
+    pub fn encoded<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.encoded.get()
+    }
+
+    /// Keeps what the sink made of this batch for the next attempt of the same delivery
+    /// (replacing what was kept); see [`encoded`](Batch::encoded).
+    pub fn keep_encoded<T: Any + Send + Sync>(&self, made: Arc<T>) {
+        self.encoded.keep(made);
+    }
+
+    /// Drops what the sink kept: the delivery ended.
+    pub(crate) fn forget_encoded(&self) {
+        self.encoded.forget();
     }
 
     /// The rows of the sealed batch this batch holds: `0..rows()` for a whole batch, and
