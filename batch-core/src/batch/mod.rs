@@ -59,6 +59,7 @@ impl RowBuffer {
     /// # Errors
     ///
     /// The error of `write`, or `E::from(ChunkFull)` when the chunk is over 4 GiB.
+    #[inline(always)]
     pub fn push_row<E>(
         &mut self,
         write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
@@ -96,6 +97,35 @@ impl RowBuffer {
         let row = u32::try_from(self.ends.len() - 1).map_err(|_| E::from(ChunkFull))?;
         position::record(&mut self.runs, row, at);
         Ok(size)
+    }
+
+    /// The bytes, for a producer to write one row at their end and then call
+    /// [`end_row`](RowBuffer::end_row) (or truncate them back).
+    #[inline(always)]
+    pub(crate) fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+
+    /// Ends the row written from byte `start` to the end of the bytes, from `at` if
+    /// given. When the chunk would exceed 4 GiB, removes the row instead.
+    #[inline(always)]
+    pub(crate) fn end_row(&mut self, start: usize, at: Option<Position>) -> Result<(), ChunkFull> {
+        let Ok(end) = u32::try_from(self.bytes.len()) else {
+            self.bytes.truncate(start);
+            return Err(ChunkFull);
+        };
+        self.ends.push(end);
+        if let Some(at) = at {
+            self.record_last(at)?;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn record_last(&mut self, at: Position) -> Result<(), ChunkFull> {
+        let row = u32::try_from(self.ends.len() - 1).map_err(|_| ChunkFull)?;
+        position::record(&mut self.runs, row, at);
+        Ok(())
     }
 
     /// A copy of the rows written so far, leaving the buffer as it is.

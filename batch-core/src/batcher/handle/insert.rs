@@ -42,36 +42,67 @@ impl<F: Format, T> Unpin for Insert<'_, F, T> {}
 impl<F: Format, T: EncodeRow<F>> Future for Insert<'_, F, T> {
     type Output = Result<(), InsertError<T>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        loop {
-            if let Some(wait) = &mut this.wait {
-                std::task::ready!(wait.as_mut().poll(cx));
-                this.wait = None;
-            }
-            // `None` only when polled after completion.
+        // The common case, kept small: the first poll, and room for the row.
+        if this.wait.is_none() {
             let Some(row) = &this.row else {
-                return Poll::Pending;
+                return Poll::Pending; // polled after completion
             };
-            let refused = match this.shared.push(row) {
+            match this.shared.push(row) {
                 Ok(()) => {
                     this.row = None;
+                    return Poll::Ready(Ok(()));
+                }
+                Err(refused) => return this.poll_refused(cx, Some(refused)),
+            }
+        }
+        this.poll_refused(cx, None)
+    }
+}
+
+impl<F: Format, T: EncodeRow<F>> Insert<'_, F, T> {
+    /// Waits for room while the buffer is full, starting from the refusal of the first
+    /// poll if there was one; hands the row back on any other refusal.
+    #[inline(never)]
+    fn poll_refused(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut first: Option<Refused>,
+    ) -> Poll<Result<(), InsertError<T>>> {
+        loop {
+            if let Some(wait) = &mut self.wait {
+                std::task::ready!(wait.as_mut().poll(cx));
+                self.wait = None;
+            }
+            // `None` only when polled after completion.
+            let Some(row) = &self.row else {
+                return Poll::Pending;
+            };
+            let pushed = match first.take() {
+                Some(refused) => Err(refused),
+                None => self.shared.push(row),
+            };
+            let refused = match pushed {
+                Ok(()) => {
+                    self.row = None;
                     return Poll::Ready(Ok(()));
                 }
                 Err(Refused::Full) => {
                     // Register for room, then check again, so that room freed in
                     // between wakes us.
-                    let mut wait = Box::pin(this.shared.room.notified());
+                    let mut wait = Box::pin(self.shared.room.notified());
                     wait.as_mut().enable();
-                    match this.shared.push(row) {
+                    match self.shared.push(row) {
                         Ok(()) => {
-                            this.row = None;
+                            self.row = None;
                             return Poll::Ready(Ok(()));
                         }
                         Err(Refused::Full) => {
-                            this.shared.pressure.store(true, Ordering::Release);
-                            this.shared.wake.notify_one();
-                            this.wait = Some(wait);
+                            self.shared.pressure.store(true, Ordering::Release);
+                            self.shared.wake.notify_one();
+                            self.wait = Some(wait);
                             continue;
                         }
                         Err(refused) => refused,
@@ -79,7 +110,7 @@ impl<F: Format, T: EncodeRow<F>> Future for Insert<'_, F, T> {
                 }
                 Err(refused) => refused,
             };
-            return match this.row.take() {
+            return match self.row.take() {
                 Some(row) => Poll::Ready(Err(refusal(refused, row))),
                 None => Poll::Pending,
             };

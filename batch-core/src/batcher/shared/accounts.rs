@@ -2,9 +2,8 @@
 //! `close`, exact snapshots of the counts and of the rows not yet sent.
 
 use std::sync::atomic::Ordering;
-use std::sync::MutexGuard;
 
-use super::{lock, Settled, Shard, Shared, ERROR_BUDGET_USED};
+use super::{lock, Settled, ShardGuard, Shared, ERROR_BUDGET_USED};
 use crate::batch::Chunk;
 use crate::dead_letter::FailedBatch;
 use crate::error::{BatchesFailed, Error, Result};
@@ -83,7 +82,7 @@ impl<F: Format> Shared<F> {
 
     /// An exact snapshot of the accounting.
     pub(crate) fn stats(&self) -> Stats {
-        let shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(|s| lock(&s.0)).collect();
+        let shards: Vec<ShardGuard<'_>> = self.shards.iter().map(|s| s.0.lock()).collect();
         let ledger = self.ledger();
         let mut accepted = Count::default();
         let mut in_shards = Count::default();
@@ -109,7 +108,7 @@ impl<F: Format> Shared<F> {
     /// taken, oldest first, as chunks (the shards' rows copied). Every shard and the
     /// ledger are locked together, so no row is seen twice or missed while it moves.
     pub(crate) fn snapshot_rows(&self) -> Vec<Chunk> {
-        let shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(|s| lock(&s.0)).collect();
+        let shards: Vec<ShardGuard<'_>> = self.shards.iter().map(|s| s.0.lock()).collect();
         let ledger = self.ledger();
         let mut out: Vec<Chunk> = ledger.incoming.iter().map(|p| p.chunk.clone()).collect();
         out.extend(

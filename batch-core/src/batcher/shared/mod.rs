@@ -52,6 +52,11 @@ pub(crate) const ERROR_BUDGET_USED: &str =
 #[repr(align(128))]
 struct Padded<T>(T);
 
+/// The lock of a producer shard.
+type ShardLock = parking_lot::Mutex<Shard>;
+/// A locked producer shard.
+type ShardGuard<'a> = parking_lot::MutexGuard<'a, Shard>;
+
 /// One producer shard: rows being encoded, not yet handed to the worker.
 #[derive(Debug, Default)]
 struct Shard {
@@ -118,7 +123,7 @@ pub(crate) struct Shared<F: Format> {
     /// metrics and spans.
     pub(crate) name: Arc<str>,
     pub(crate) limits: Limits,
-    shards: Box<[Padded<Mutex<Shard>>]>,
+    shards: Box<[Padded<ShardLock>]>,
     ledger: Mutex<Ledger>,
     /// Bytes reserved: rows in shards, shard credit, and rows held by the worker.
     reserved: AtomicUsize,
@@ -160,6 +165,7 @@ impl<F: Format> Drop for Shared<F> {
 }
 
 /// A number for the current thread, assigned on first use.
+#[inline(always)]
 fn thread_slot() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
@@ -200,7 +206,7 @@ impl<F: Format> Shared<F> {
             table,
             limits,
             shards: (0..shards)
-                .map(|_| Padded(Mutex::new(Shard::default())))
+                .map(|_| Padded(ShardLock::new(Shard::default())))
                 .collect(),
             mask: shards - 1,
             ledger: Mutex::new(Ledger::default()),
@@ -231,7 +237,7 @@ impl<F: Format> Shared<F> {
         self.ledger().halted = Some(reason);
         self.closing.store(true, Ordering::Release);
         for shard in self.shards.iter() {
-            lock(&shard.0).closed = true;
+            shard.0.lock().closed = true;
         }
         self.room.notify_waiters();
         self.wake.notify_waiters();

@@ -1,12 +1,10 @@
 //! The producer side: picking and locking a shard, encoding a row into it, and handing
 //! a shard's rows to the worker.
 
-use std::sync::{MutexGuard, TryLockError};
-
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{lock, thread_slot, Piece, Shard, Shared, ERROR_BUDGET_USED};
+use super::{thread_slot, Piece, Shard, ShardGuard, Shared, ERROR_BUDGET_USED};
 use crate::batch::ChunkFull;
 use crate::format::{EncodeError, Format};
 use crate::outcome::Outcome;
@@ -53,15 +51,13 @@ impl From<ChunkFull> for Refused {
 /// (never across an `.await`), since other producers and the worker may need the shard.
 pub(crate) struct Producer<'a, F: Format> {
     shared: &'a Shared<F>,
-    shard: MutexGuard<'a, Shard>,
+    shard: ShardGuard<'a>,
 }
 
 impl<F: Format> Producer<'_, F> {
     /// Encodes and accepts one row.
     pub(crate) fn push<T: EncodeRow<F> + ?Sized>(&mut self, row: &T) -> Result<(), Refused> {
-        self.shared
-            .push_locked(&mut self.shard, row, None, false)
-            .map(drop)
+        self.shared.push_locked(&mut self.shard, row, None, |_| {})
     }
 
     /// Encodes and accepts one row from `at`.
@@ -71,9 +67,17 @@ impl<F: Format> Producer<'_, F> {
         at: Position,
     ) -> Result<(), Refused> {
         self.shared
-            .push_locked(&mut self.shard, row, Some(at), false)
-            .map(drop)
+            .push_locked(&mut self.shard, row, Some(at), |_| {})
     }
+}
+
+/// A receipt for the shard's last row.
+#[inline(never)]
+fn receipt_for_last(shard: &mut Shard) -> oneshot::Receiver<Outcome> {
+    let (tx, rx) = oneshot::channel();
+    let row = u32::try_from(shard.buf.rows() - 1).unwrap_or(u32::MAX);
+    shard.receipts.push((row, tx));
+    rx
 }
 
 impl<F: Format> Shared<F> {
@@ -82,33 +86,33 @@ impl<F: Format> Shared<F> {
     /// Shards are picked by thread, not by handle: a task runs on one thread at a time
     /// and never holds a shard across an await, so with at least as many shards as
     /// threads producers do not contend, and each shard stays in one core's cache.
-    fn lock_shard(&self) -> MutexGuard<'_, Shard> {
+    #[inline(always)]
+    fn lock_shard(&self) -> ShardGuard<'_> {
         let slot = thread_slot();
         for i in 0..4 {
-            match self.shards[(slot + i) & self.mask].0.try_lock() {
-                Ok(guard) => return guard,
-                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
-                Err(TryLockError::WouldBlock) => {}
+            if let Some(guard) = self.shards[(slot + i) & self.mask].0.try_lock() {
+                return guard;
             }
         }
-        lock(&self.shards[slot & self.mask].0)
+        self.shards[slot & self.mask].0.lock()
     }
 
     /// Encodes and accepts one row.
+    #[inline(always)]
     pub(crate) fn push<T: EncodeRow<F> + ?Sized>(&self, row: &T) -> Result<(), Refused> {
         let mut shard = self.lock_shard();
-        self.push_locked(&mut shard, row, None, false).map(drop)
+        self.push_locked(&mut shard, row, None, |_| {})
     }
 
     /// Locks the shard of stream `at`'s rows with aligned batches, or else as
     /// [`lock_shard`](Shared::lock_shard).
-    fn lock_shard_for(&self, at: Option<Position>) -> MutexGuard<'_, Shard> {
+    fn lock_shard_for(&self, at: Option<Position>) -> ShardGuard<'_> {
         match at {
             Some(at) if self.limits.shard_by_stream => {
                 // Fibonacci hashing spreads consecutive stream numbers over the shards.
                 let hash = at.stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
                 let index = usize::try_from(hash).unwrap_or(0) & self.mask;
-                lock(&self.shards[index].0)
+                self.shards[index].0.lock()
             }
             _ => self.lock_shard(),
         }
@@ -122,7 +126,13 @@ impl<F: Format> Shared<F> {
         receipt: bool,
     ) -> Result<Option<oneshot::Receiver<Outcome>>, Refused> {
         let mut shard = self.lock_shard_for(at);
-        self.push_locked(&mut shard, row, at, receipt)
+        let mut waiting = None;
+        self.push_locked(&mut shard, row, at, |shard| {
+            if receipt {
+                waiting = Some(receipt_for_last(shard));
+            }
+        })?;
+        Ok(waiting)
     }
 
     /// Locks a shard for several rows in a row (see [`Producer`]), the shard of
@@ -134,72 +144,80 @@ impl<F: Format> Shared<F> {
         }
     }
 
+    // Inlined into each caller: the path of a plain row is then one function with the
+    // encoder. `tag` runs once the row is in (before the shard may hand its chunk over).
+    #[inline(always)]
     fn push_locked<T: EncodeRow<F> + ?Sized>(
         &self,
         shard: &mut Shard,
         row: &T,
         at: Option<Position>,
-        receipt: bool,
-    ) -> Result<Option<oneshot::Receiver<Outcome>>, Refused> {
+        tag: impl FnOnce(&mut Shard),
+    ) -> Result<(), Refused> {
         if shard.closed {
-            return Err(match self.ledger().halted {
-                Some(reason) if reason == ERROR_BUDGET_USED => Refused::Halted(reason),
-                _ => Refused::Closed,
-            });
+            return Err(self.refusal_when_closed());
         }
         let credit = shard.credit;
+        let buf = shard.buf.bytes_mut();
+        let start = buf.len();
+        // If the encoder panics, the guard removes its partial row as the panic unwinds
+        // (the shard lock is then poisoned, which `lock` ignores).
+        let mut guard = Rollback {
+            buf,
+            start,
+            armed: true,
+        };
+        let encoded = row.encode_row(&self.columns, guard.buf);
+        guard.armed = false;
+        let size = guard.buf.len() - start;
         let mut granted = 0;
-        let columns = &*self.columns;
-        let max_bytes = self.limits.max_bytes;
-        let write = |buf: &mut Vec<u8>| {
-            let start = buf.len();
-            // If the encoder panics, the guard removes its partial row as the panic
-            // unwinds (the shard lock is then poisoned, which `lock` ignores).
-            let mut guard = Rollback {
-                buf,
-                start,
-                armed: true,
-            };
-            let encoded = row.encode_row(columns, guard.buf);
-            guard.armed = false;
-            let buf = &mut *guard.buf;
-            if let Err(e) = encoded {
-                return Err(Refused::Encode(e));
-            }
-            let size = buf.len() - start;
-            if size > max_bytes {
-                return Err(Refused::TooLarge {
-                    size,
-                    limit: max_bytes,
-                });
-            }
-            if size > credit {
-                granted = self.reserve(size - credit)?;
-            }
-            Ok(())
+        let checked = match encoded {
+            Err(e) => Err(Refused::Encode(e)),
+            Ok(()) if size > self.limits.max_bytes => Err(Refused::TooLarge {
+                size,
+                limit: self.limits.max_bytes,
+            }),
+            Ok(()) if size > credit => self.reserve(size - credit).map(|g| granted = g),
+            Ok(()) => Ok(()),
         };
-        let size = match at {
-            Some(at) => shard.buf.push_row_at(at, write)?,
-            None => shard.buf.push_row(write)?,
-        };
-        let waiting = receipt.then(|| {
-            let (tx, rx) = oneshot::channel();
-            let row = u32::try_from(shard.buf.rows() - 1).unwrap_or(u32::MAX);
-            shard.receipts.push((row, tx));
-            rx
-        });
+        if let Err(refused) = checked {
+            guard.buf.truncate(start);
+            return Err(refused);
+        }
+        drop(guard);
+        if let Err(full) = shard.buf.end_row(start, at) {
+            shard.credit = credit + granted;
+            return Err(full.into());
+        }
+        tag(shard);
         shard.credit = (credit + granted).saturating_sub(size);
         shard.accepted += Count::of(1, size);
         if shard.first_at.is_none() {
-            let now = Instant::now();
-            shard.first_at = Some(now);
-            self.arm(now);
+            self.first_row(shard);
         }
         if shard.buf.len() >= self.limits.chunk_bytes || shard.buf.rows() >= self.limits.chunk_rows
         {
             self.hand_off(shard, false, true);
         }
-        Ok(waiting)
+        Ok(())
+    }
+
+    /// Why a closed shard refuses rows.
+    #[cold]
+    #[inline(never)]
+    fn refusal_when_closed(&self) -> Refused {
+        match self.ledger().halted {
+            Some(reason) if reason == ERROR_BUDGET_USED => Refused::Halted(reason),
+            _ => Refused::Closed,
+        }
+    }
+
+    /// Notes when the first row of a shard's chunk arrived, and arms the worker's timer.
+    #[inline(never)]
+    fn first_row(&self, shard: &mut Shard) {
+        let now = Instant::now();
+        shard.first_at = Some(now);
+        self.arm(now);
     }
 
     /// Tells the worker that a row landed in an empty shard (arms its timer).
@@ -248,7 +266,7 @@ impl<F: Format> Shared<F> {
     pub(crate) fn pull_all(&self, close: bool) {
         self.ledger().unpulled_since = None;
         for shard in self.shards.iter() {
-            let mut shard = lock(&shard.0);
+            let mut shard = shard.0.lock();
             if close {
                 shard.closed = true;
             }
