@@ -303,7 +303,7 @@ impl NativeBlock {
         let len: usize = pieces.iter().map(|p| p.as_ref().len()).sum();
         let share = len.saturating_sub(fixed) / strings.len();
         for s in strings {
-            streams[s].reserve(share);
+            transcode::grow(&mut streams[s], share);
         }
     }
 
@@ -320,7 +320,7 @@ impl NativeBlock {
             .sum();
         let data: usize = streams.iter().map(Vec::len).sum();
         out.clear();
-        out.reserve(head.len() + columns + data);
+        transcode::grow(out, head.len() + columns + data);
         out.extend_from_slice(&head);
         let mut next = streams.iter();
         for c in &self.columns {

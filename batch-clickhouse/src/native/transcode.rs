@@ -180,7 +180,10 @@ impl<'a> Dict<'a> {
         // The index type: UInt8 up to 256 keys, else UInt16.
         let wide = self.key_count > 256;
         let width = if wide { 2 } else { 1 };
-        out.reserve(SECTION_HEAD + self.keys.len() + width * self.values.len());
+        grow(
+            out,
+            SECTION_HEAD + self.keys.len() + width * self.values.len(),
+        );
         // The index type (0: UInt8, 1: UInt16) with the flag "has additional keys"
         // (bit 9): the section's keys follow, and no shared dictionary is used.
         let kind = u64::from(wide) | (1 << 9);
@@ -308,6 +311,16 @@ impl<'a> Write<'a> {
     }
 }
 
+/// Makes room in `buf` for `additional` more bytes: with an eighth to spare when it must
+/// grow, so that a kept buffer serves the next batches, whose sizes vary a little,
+/// rather than doubling for a batch a few bytes larger.
+pub(super) fn grow(buf: &mut Vec<u8>, additional: usize) {
+    let need = buf.len().saturating_add(additional);
+    if buf.capacity() < need {
+        buf.reserve_exact(need.saturating_add(need / 8) - buf.len());
+    }
+}
+
 /// Room for the streams of `node` in a batch of `rows` rows, where it is known ahead:
 /// fixed-size values, null maps and array offsets of a column that is not inside an
 /// array; returns the bytes reserved. The streams of strings are listed in `strings`,
@@ -319,7 +332,7 @@ pub(super) fn reserve(
     strings: &mut Vec<usize>,
 ) -> usize {
     let mut room = |stream: usize, bytes: usize| {
-        streams[stream].reserve(bytes);
+        grow(&mut streams[stream], bytes);
         bytes
     };
     match node {

@@ -325,6 +325,8 @@ struct Prepared {
     /// The transcoder and the `INSERT` statement in Native, when batches are sent in
     /// [`InsertFormat::Native`].
     native: Option<(Arc<NativeBlock>, String)>,
+    /// Buffers of earlier batches' frames and copies, for the next ones.
+    buffers: Arc<frame::Buffers>,
 }
 
 impl ClickHouseSender {
