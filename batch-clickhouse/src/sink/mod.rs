@@ -221,8 +221,9 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///
 /// # Memory
 ///
-/// Each attempt makes the batch's frame on a blocking thread
-/// (`tokio::task::spawn_blocking`), not on the async worker threads. In
+/// The first attempt of a delivery makes the batch's frame on a blocking thread
+/// (`tokio::task::spawn_blocking`), not on the async worker threads; its retries send
+/// the same frame again ([`Batch::keep_encoded`](batch_core::Batch::keep_encoded)). In
 /// [`InsertFormat::Native`], the batch is first transcoded into one block, in one pass
 /// over the rows: each value goes to its column's stream, and the streams are then
 /// joined into the block. With LZ4 the block is compressed into the frame, which is
@@ -230,9 +231,10 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// counts the streams, the block, the dictionaries of `LowCardinality` columns and the
 /// frame. The streams and the block are kept for the next batch rather than freed
 /// (at most 32 MiB of them while no batch is being transcoded: the buffers of two
-/// default batches of short rows), which spares the kernel the work of handing out
-/// fresh memory for every batch; that is the one memory the sink holds outside
-/// `max_buffered_bytes`.
+/// default batches of short rows), and so are the buffers of LZ4 frames whose delivery
+/// is over and of the copies made to compress RowBinary batches (at most 20 MiB),
+/// which spares the kernel the work of handing out fresh memory for every batch; that
+/// is the only memory the sink holds outside `max_buffered_bytes`.
 ///
 /// In [`InsertFormat::RowBinary`] (and for batches LZ4 cannot shrink), rows that LZ4
 /// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
