@@ -159,6 +159,36 @@ fn text_types() {
     );
 }
 
+/// A NUL is found wherever it is, in values of every length around the 8-byte words the
+/// check reads, and bytes with the high bit set (UTF-8) are not taken for one.
+#[test]
+fn a_nul_is_found_at_every_position() {
+    for len in 0..40 {
+        let clean: String = "é".repeat(len / 2) + &"x".repeat(len % 2);
+        assert!(
+            enc(clean.as_str(), &text()).len() == 4 + clean.len(),
+            "{len}"
+        );
+        for at in 0..len {
+            let mut bytes = vec![b'a'; len];
+            bytes[at] = 0;
+            let with_nul = String::from_utf8(bytes).unwrap();
+            enc_err(with_nul.as_str(), &text());
+        }
+    }
+    // No other byte value is taken for a NUL, wherever it is and whatever is around it
+    // (the word test borrows across bytes); a NUL beside any of them is found.
+    for b in 1..=255u8 {
+        for at in 0..17 {
+            let mut bytes = [1u8; 17];
+            bytes[at] = b;
+            assert!(!super::text::has_nul(&bytes), "{b:#x} at {at}");
+            bytes[(at + 1) % 17] = 0;
+            assert!(super::text::has_nul(&bytes), "0 beside {b:#x} at {at}");
+        }
+    }
+}
+
 #[test]
 fn text_refuses_what_the_server_would_refuse() {
     let err = enc_err("a\0b", &text());

@@ -34,11 +34,30 @@ fn put_text(s: &str, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
 
 #[inline]
 fn check_nul(s: &str) -> Result<(), EncodeError> {
-    if s.as_bytes().contains(&0) {
+    if has_nul(s.as_bytes()) {
         Err(nul_error())
     } else {
         Ok(())
     }
+}
+
+/// Whether `bytes` holds a 0, eight bytes at a time: a byte of `x` is 0 exactly when
+/// its bit 7 is set in `(x - 0x01..01) & !x & 0x80..80` for some byte (the classic
+/// "has a zero byte" test), without a branch per word. Short text values, the common
+/// case, take a few instructions rather than a call.
+#[inline]
+pub(super) fn has_nul(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut zero = 0;
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let x = u64::from_ne_bytes(w);
+        zero |= x.wrapping_sub(ONES) & !x & HIGHS;
+    }
+    zero != 0 || words.remainder().contains(&0)
 }
 
 #[cold]
