@@ -160,8 +160,8 @@ impl<F: Format> Shared<F> {
         let credit = shard.credit;
         let buf = shard.buf.bytes_mut();
         let start = buf.len();
-        // If the encoder panics, the guard removes its partial row as the panic unwinds
-        // (the shard lock is then poisoned, which `lock` ignores).
+        // If the encoder panics, the guard removes its partial row as the panic unwinds,
+        // and the shard is unlocked as it was before the row (its lock has no poisoning).
         let mut guard = Rollback {
             buf,
             start,
