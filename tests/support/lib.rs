@@ -17,6 +17,7 @@ pub mod batches;
 pub mod clickhouse;
 pub mod counting;
 pub mod instance;
+pub mod memory;
 pub mod postgres;
 pub mod proxy;
 

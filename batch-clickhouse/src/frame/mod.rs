@@ -15,13 +15,10 @@
 //! and header followed by the chunks themselves. Storing incompressible rows thus saves
 //! both the LZ4 pass and every copy of the batch.
 
-mod buffers;
 mod cityhash;
 
 use batch_core::Batch;
-use bytes::Bytes;
-
-pub(crate) use buffers::Buffers;
+use bytes::{Bytes, BytesMut};
 
 /// The most bytes of rows in one frame. A batch up to this size is one frame; servers
 /// refuse frames over 1 GiB, and LZ4 may grow incompressible data a little.
@@ -118,9 +115,6 @@ pub(crate) enum FrameError {
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
     pieces: Vec<Bytes>,
-    /// Whether the frame is an LZ4 output of its own (not memory of the batch's), whose
-    /// buffer [`recycle`] can keep.
-    compressed: bool,
 }
 
 impl Frame {
@@ -183,13 +177,8 @@ pub(crate) fn send_memory(batch: &Batch, max_frame: usize, lz4: bool) -> usize {
 }
 /// The batch's rows in pieces of at most `max` bytes, as few as possible: one piece
 /// (without copying when the batch is one chunk) unless the batch is larger than `max`.
-/// Each piece is made when the iterator reaches it, in a buffer from `buffers`, so only
-/// one copy exists at a time if each is given back once compressed.
-fn pieces<'b>(
-    batch: &'b Batch,
-    max: usize,
-    buffers: &'b Buffers,
-) -> impl Iterator<Item = Bytes> + 'b {
+/// Each piece is made when the iterator reaches it, so only one copy exists at a time.
+fn pieces(batch: &Batch, max: usize) -> impl Iterator<Item = Bytes> + '_ {
     let max = max.max(1);
     let whole = batch.chunks().len() == 1 && batch.len() <= max;
     let mut chunks = batch.chunks();
@@ -203,9 +192,7 @@ fn pieces<'b>(
             return None;
         }
         let size = left.min(max);
-        let mut piece = buffers
-            .take(size)
-            .unwrap_or_else(|| Vec::with_capacity(buffers::room_for(size)));
+        let mut piece = BytesMut::with_capacity(size);
         while piece.len() < size {
             if current.is_empty() {
                 current = chunks.next()?;
@@ -215,26 +202,8 @@ fn pieces<'b>(
             piece.extend_from_slice(&current.split_to(take));
         }
         left -= size;
-        Some(Bytes::from(piece))
+        Some(piece.freeze())
     })
-}
-
-/// Gives `piece`'s buffer back to `buffers` if nothing else holds it (a copy
-/// [`pieces`] made; not a chunk of the batch).
-fn give_back(piece: Bytes, buffers: &Buffers) {
-    if let Ok(copy) = piece.try_into_mut() {
-        buffers.give(copy.into());
-    }
-}
-
-/// Keeps the buffers of LZ4 frames that nothing else holds any more (their delivery is
-/// over) for the next batches' frames.
-pub(crate) fn recycle(frames: Vec<Frame>, buffers: &Buffers) {
-    for frame in frames.into_iter().filter(|f| f.compressed) {
-        for piece in frame.pieces {
-            give_back(piece, buffers);
-        }
-    }
 }
 
 /// Compresses `raw` into one frame.
@@ -242,23 +211,10 @@ pub(crate) fn recycle(frames: Vec<Frame>, buffers: &Buffers) {
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn compress(raw: &[u8], buffers: &Buffers) -> Result<Bytes, FrameError> {
+pub(crate) fn compress(raw: &[u8]) -> Result<Bytes, FrameError> {
     let meta = CHECKSUM + HEADER;
-    let len = meta + lz4_flex::block::get_maximum_output_size(raw.len());
-    let mut out = match buffers.take(len) {
-        Some(mut kept) => {
-            kept.resize(len, 0);
-            kept
-        }
-        // Zeroed by the allocator, so that the pages LZ4 does not reach are never
-        // touched (nor resident); with room to spare, so that the buffer serves the
-        // next batches, whose sizes vary a little, once it is kept.
-        None => {
-            let mut fresh = vec![0u8; buffers::room_for(len)];
-            fresh.truncate(len);
-            fresh
-        }
-    };
+    // Zeroed, so that the pages LZ4 does not reach are never touched (nor resident).
+    let mut out = vec![0u8; meta + lz4_flex::block::get_maximum_output_size(raw.len())];
     let compressed = lz4_flex::block::compress_into(raw, &mut out[meta..])?;
     out.truncate(meta + compressed);
     out[CHECKSUM..meta].copy_from_slice(&header(LZ4, compressed, raw.len())?);
@@ -281,22 +237,14 @@ fn checksum_bytes(checksum: u128) -> [u8; CHECKSUM] {
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn frames(
-    batch: &Batch,
-    max_frame: usize,
-    lz4: bool,
-    buffers: &Buffers,
-) -> Result<Vec<Frame>, FrameError> {
+pub(crate) fn frames(batch: &Batch, max_frame: usize, lz4: bool) -> Result<Vec<Frame>, FrameError> {
     if !lz4 {
         return stored(batch.chunks(), batch.len(), max_frame);
     }
-    pieces(batch, max_frame, buffers)
+    pieces(batch, max_frame)
         .map(|piece| {
-            let frame = compress(&piece, buffers);
-            give_back(piece, buffers);
             Ok(Frame {
-                pieces: vec![frame?],
-                compressed: true,
+                pieces: vec![compress(&piece)?],
             })
         })
         .collect()
@@ -309,17 +257,12 @@ pub(crate) fn frames(
 /// # Errors
 ///
 /// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn block_frames(
-    block: &[u8],
-    max_frame: usize,
-    buffers: &Buffers,
-) -> Result<Vec<Frame>, FrameError> {
+pub(crate) fn block_frames(block: &[u8], max_frame: usize) -> Result<Vec<Frame>, FrameError> {
     block
         .chunks(max_frame.max(1))
         .map(|piece| {
             Ok(Frame {
-                pieces: vec![compress(piece, buffers)?],
-                compressed: true,
+                pieces: vec![compress(piece)?],
             })
         })
         .collect()
@@ -391,10 +334,7 @@ fn seal_stored(rows: Vec<Bytes>, size: usize) -> Result<Frame, FrameError> {
     let mut pieces = Vec::with_capacity(1 + rows.len());
     pieces.push(Bytes::copy_from_slice(&meta));
     pieces.extend(rows);
-    Ok(Frame {
-        pieces,
-        compressed: false,
-    })
+    Ok(Frame { pieces })
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ fn concat(batch: &Batch) -> Vec<u8> {
 
 /// The batch's frames, each as the bytes its pieces add up to.
 fn joined(batch: &Batch, max_frame: usize) -> Vec<Vec<u8>> {
-    frames(batch, max_frame, compressible(batch), &Buffers::default())
+    frames(batch, max_frame, compressible(batch))
         .unwrap()
         .into_iter()
         .map(|f| f.into_pieces().concat())
@@ -56,7 +56,7 @@ fn open(frame: &[u8]) -> Vec<u8> {
 #[test]
 fn a_batch_is_one_frame_the_crate_would_have_made() {
     for b in [batch(100, 1000), batch(5000, 250)] {
-        let sent = frames(&b, MAX_FRAME, compressible(&b), &Buffers::default()).unwrap();
+        let sent = frames(&b, MAX_FRAME, compressible(&b)).unwrap();
         assert_eq!(sent.len(), 1);
         let pieces = sent[0].clone().into_pieces();
         assert_eq!(pieces.len(), 1, "a compressed frame is one piece");
@@ -70,7 +70,7 @@ fn a_batch_is_one_frame_the_crate_would_have_made() {
 #[test]
 fn a_batch_of_one_chunk_is_compressed_without_a_copy() {
     let one = batch(100, 1000);
-    let piece = pieces(&one, MAX_FRAME, &Buffers::default()).next().unwrap();
+    let piece = pieces(&one, MAX_FRAME).next().unwrap();
     assert_eq!(piece.as_ptr(), one.chunks().next().unwrap().as_ptr());
     assert_eq!(send_memory(&one, MAX_FRAME, true), frame_bound(one.len()));
     let many = batch(1000, 64);
@@ -84,7 +84,7 @@ fn a_batch_of_one_chunk_is_compressed_without_a_copy() {
 fn a_batch_over_the_frame_size_is_split_into_full_frames() {
     let many = batch(1000, 64); // 8,000 bytes in chunks of 512
     for max in [1, 7, 100, 512, 1000, 7999, 8000, 8001] {
-        let sent: Vec<Bytes> = pieces(&many, max, &Buffers::default()).collect();
+        let sent: Vec<Bytes> = pieces(&many, max).collect();
         assert_eq!(sent.len(), 8000usize.div_ceil(max), "max {max}");
         assert!(sent[..sent.len() - 1].iter().all(|f| f.len() == max));
         assert_eq!(sent.concat(), concat(&many), "max {max}");
@@ -92,9 +92,7 @@ fn a_batch_over_the_frame_size_is_split_into_full_frames() {
         let opened: Vec<u8> = framed.iter().flat_map(|f| open(f)).collect();
         assert_eq!(opened, concat(&many), "max {max}");
     }
-    assert!(frames(&batch(0, 1), 10, true, &Buffers::default())
-        .unwrap()
-        .is_empty());
+    assert!(frames(&batch(0, 1), 10, true).unwrap().is_empty());
 }
 
 fn noise(len: usize) -> Vec<u8> {
@@ -150,7 +148,7 @@ fn incompressible_rows_are_stored_in_one_checksummed_frame_without_a_copy() {
     let b = noise_batch(4000, 100, 500);
     assert!(!compressible(&b));
     assert!(compressible(&batch(5000, 250)));
-    let sent = frames(&b, MAX_FRAME, compressible(&b), &Buffers::default()).unwrap();
+    let sent = frames(&b, MAX_FRAME, compressible(&b)).unwrap();
     assert_eq!(sent.len(), 1);
     let pieces = sent[0].clone().into_pieces();
     // The checksum and header, then the chunks themselves.
@@ -220,7 +218,7 @@ fn without_compression_rows_lz4_would_shrink_are_stored_without_a_copy() {
     assert!(compressible(&b));
     assert!(!InsertCompression::None.lz4_for(&b));
     assert!(InsertCompression::Lz4.lz4_for(&b));
-    let sent = frames(&b, MAX_FRAME, false, &Buffers::default()).unwrap();
+    let sent = frames(&b, MAX_FRAME, false).unwrap();
     let pieces = sent[0].clone().into_pieces();
     assert_eq!(pieces.len(), 1 + b.chunks().len());
     assert_eq!(pieces[0][16], 0x02, "method none");
@@ -243,10 +241,10 @@ fn without_compression_rows_lz4_would_shrink_are_stored_without_a_copy() {
     assert_eq!(split.len(), 40_000usize.div_ceil(30_000));
     assert!(block_send_memory(40_000, MAX_FRAME, false) < 200);
     // With LZ4: the frames the crate would make of the same bytes.
-    let lz4 = block_frames(&block, MAX_FRAME, &Buffers::default()).unwrap();
+    let lz4 = block_frames(&block, MAX_FRAME).unwrap();
     let theirs = clickhouse::_priv::lz4_compress(&block).unwrap();
     assert_eq!(lz4[0].clone().into_pieces(), [theirs]);
-    let split: Vec<u8> = block_frames(&block, 30_000, &Buffers::default())
+    let split: Vec<u8> = block_frames(&block, 30_000)
         .unwrap()
         .into_iter()
         .flat_map(|f| open(&f.into_pieces().concat()))
@@ -257,58 +255,8 @@ fn without_compression_rows_lz4_would_shrink_are_stored_without_a_copy() {
 #[test]
 fn the_bound_covers_incompressible_rows() {
     let raw = noise(1_000_000);
-    let frame = compress(&raw, &Buffers::default()).unwrap();
+    let frame = compress(&raw).unwrap();
     assert!(frame.len() <= frame_bound(raw.len()), "{}", frame.len());
     assert!(frame.len() > raw.len());
     assert_eq!(open(&frame), raw);
-}
-
-/// The copy of a batch's rows goes back to the buffers once compressed, and a frame's
-/// buffer once its delivery is over; the next batch's copy and frame are made in them,
-/// and are the same bytes as in fresh memory.
-#[test]
-fn buffers_are_used_again_and_leave_nothing_behind() {
-    let buffers = Buffers::default();
-    let first = noise_batch(4000, 40, 250); // 160,000 random bytes in 17 chunks
-    let sent = frames(&first, MAX_FRAME, true, &buffers).unwrap();
-    // The contiguous copy is idle again; the frame is still in use.
-    assert!(buffers.idle() >= first.len(), "{}", buffers.idle());
-    let frame_at = sent[0].pieces()[0].as_ptr();
-    recycle(sent, &buffers);
-    assert!(buffers.idle() >= 2 * first.len(), "{}", buffers.idle());
-
-    // A smaller batch of other rows: made in the kept buffers, the same bytes as a
-    // batch framed in fresh memory.
-    let second = batch(5000, 250);
-    let again = frames(&second, MAX_FRAME, true, &buffers).unwrap();
-    let fresh = frames(&second, MAX_FRAME, true, &Buffers::default()).unwrap();
-    assert_eq!(again[0].pieces()[0].as_ptr(), frame_at);
-    assert_eq!(again[0].pieces(), fresh[0].pieces());
-    assert_eq!(open(&again[0].pieces()[0]), concat(&second));
-
-    // A frame still held elsewhere is not taken back; stored frames (the batch's own
-    // memory) never are.
-    let held = again[0].pieces()[0].clone();
-    let idle = buffers.idle();
-    recycle(again, &buffers);
-    assert_eq!(buffers.idle(), idle);
-    drop(held);
-    recycle(
-        frames(&first, MAX_FRAME, false, &buffers).unwrap(),
-        &buffers,
-    );
-    assert_eq!(buffers.idle(), idle);
-}
-
-/// At most `KEEP` bytes of buffers stay idle.
-#[test]
-fn idle_buffers_are_bounded() {
-    let buffers = Buffers::default();
-    for _ in 0..4 {
-        buffers.give(Vec::with_capacity(buffers::KEEP / 3));
-    }
-    assert!(buffers.idle() <= buffers::KEEP);
-    assert!(buffers.idle() >= 3 * (buffers::KEEP / 3));
-    assert!(buffers.take(buffers::KEEP).is_none());
-    assert!(buffers.take(1).is_some());
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use batch_core::{Batch, SinkError};
 
 use super::Prepared;
-use crate::frame::{self, Buffers, Frame, InsertCompression, MAX_FRAME};
+use crate::frame::{self, Frame, InsertCompression, MAX_FRAME};
 use crate::native::NativeBlock;
 
 /// Makes the batch's frames on a blocking thread (the Native block, then LZ4 or the
@@ -15,7 +15,6 @@ pub(super) async fn frames(
     batch: &Batch,
     native: Option<Arc<NativeBlock>>,
     compression: InsertCompression,
-    buffers: Arc<Buffers>,
 ) -> Result<Vec<Frame>, SinkError> {
     let owned = batch.clone();
     let rows = batch.rows();
@@ -25,7 +24,7 @@ pub(super) async fn frames(
     let job = move || -> Result<Vec<Frame>, SinkError> {
         let Some(native) = native else {
             let lz4 = compression.lz4_for(&owned);
-            return frame::frames(&owned, MAX_FRAME, lz4, &buffers).map_err(framing);
+            return frame::frames(&owned, MAX_FRAME, lz4).map_err(framing);
         };
         // Rows that do not read as their columns' values (rows written by hand, or a
         // bug): the row is named, as the server names a row it cannot parse.
@@ -47,7 +46,7 @@ pub(super) async fn frames(
         let framed = match native.transcode_into(&owned, &mut scratch) {
             Err(e) => Err(transcode_error(e)),
             Ok(()) if compression == InsertCompression::Lz4 => {
-                frame::block_frames(scratch.block(), MAX_FRAME, &buffers).map_err(framing)
+                frame::block_frames(scratch.block(), MAX_FRAME).map_err(framing)
             }
             Ok(()) => {
                 frame::stored_block_frames(scratch.take_block().into(), MAX_FRAME).map_err(framing)

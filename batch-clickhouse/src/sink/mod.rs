@@ -231,10 +231,9 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// counts the streams, the block, the dictionaries of `LowCardinality` columns and the
 /// frame. The streams and the block are kept for the next batch rather than freed
 /// (at most 32 MiB of them while no batch is being transcoded: the buffers of two
-/// default batches of short rows), and so are the buffers of LZ4 frames whose delivery
-/// is over and of the copies made to compress RowBinary batches (at most 20 MiB),
-/// which spares the kernel the work of handing out fresh memory for every batch; that
-/// is the only memory the sink holds outside `max_buffered_bytes`.
+/// default batches of short rows), which spares the kernel the work of handing out
+/// fresh memory for every batch; that is the one memory the sink holds outside
+/// `max_buffered_bytes`.
 ///
 /// In [`InsertFormat::RowBinary`] (and for batches LZ4 cannot shrink), rows that LZ4
 /// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
@@ -327,8 +326,6 @@ struct Prepared {
     /// The transcoder and the `INSERT` statement in Native, when batches are sent in
     /// [`InsertFormat::Native`].
     native: Option<(Arc<NativeBlock>, String)>,
-    /// Buffers of earlier batches' frames and copies, for the next ones.
-    buffers: Arc<frame::Buffers>,
 }
 
 impl ClickHouseSender {

@@ -113,7 +113,6 @@ impl ClickHouseSink {
             token_prefix: self.deduplicate.then(dedup::prefix),
             endpoints: Arc::new(endpoints),
             native,
-            buffers: Arc::default(),
         };
         Ok(ClickHouseSender {
             sink: self,

@@ -11,21 +11,11 @@ use super::{ClickHouseSender, Prepared, GRACE};
 use crate::classify::{classify, server_code};
 use crate::dedup;
 use crate::endpoints::{Endpoint, Pick, PROBE_TIMEOUT};
-use crate::frame::{self, Buffers, Frame};
+use crate::frame::Frame;
 use crate::schema::{self, check_endpoint};
 
-/// The frames of a batch's insert, kept on the batch between the attempts of a delivery;
-/// their buffers go back to the sender's when the delivery is over.
-pub(super) struct Frames {
-    pub(super) frames: Vec<Frame>,
-    buffers: Arc<Buffers>,
-}
-
-impl Drop for Frames {
-    fn drop(&mut self) {
-        frame::recycle(std::mem::take(&mut self.frames), &self.buffers);
-    }
-}
+/// The frames of a batch's insert, kept on the batch between the attempts of a delivery.
+pub(super) struct Frames(pub(super) Vec<Frame>);
 
 impl ClickHouseSender {
     /// Sends `batch` as one `INSERT` by `deadline`: its frames made, an endpoint chosen,
@@ -61,17 +51,10 @@ impl ClickHouseSender {
         let frames = match batch.encoded::<Frames>() {
             Some(frames) => frames,
             None => {
-                let compress = framing::frames(
-                    batch,
-                    native.map(|(n, _)| n.clone()),
-                    self.sink.compression,
-                    p.buffers.clone(),
-                );
+                let compress =
+                    framing::frames(batch, native.map(|(n, _)| n.clone()), self.sink.compression);
                 let frames = match tokio::time::timeout_at(deadline, compress).await {
-                    Ok(frames) => Arc::new(Frames {
-                        frames: frames?,
-                        buffers: p.buffers.clone(),
-                    }),
+                    Ok(frames) => Arc::new(Frames(frames?)),
                     Err(_) => return Err(out_of_time(false, "")),
                 };
                 batch.keep_encoded(frames.clone());
@@ -271,7 +254,7 @@ impl ClickHouseSender {
         if let Some(prefix) = &p.token_prefix {
             insert = insert.with_setting(dedup::SETTING, dedup::token(prefix, batch));
         }
-        for piece in frames.frames.iter().flat_map(Frame::pieces) {
+        for piece in frames.0.iter().flat_map(Frame::pieces) {
             insert.send(piece.clone()).await?;
         }
         insert.end().await

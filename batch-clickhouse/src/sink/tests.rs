@@ -54,7 +54,6 @@ fn prepared(sink: ClickHouseSink, token_prefix: Option<&str>) -> ClickHouseSende
         token_prefix: token_prefix.map(str::to_owned),
         endpoints: Arc::new(sink.build_endpoints()),
         native: None,
-        buffers: Arc::default(),
     };
     ClickHouseSender { sink, prepared }
 }
@@ -221,7 +220,7 @@ async fn a_retry_sends_the_frames_of_the_first_attempt() {
     let kept = b.encoded::<Frames>().unwrap();
     assert!(Arc::ptr_eq(&made, &kept), "the retry made its frames again");
     let sent: Vec<u8> = made
-        .frames
+        .0
         .iter()
         .flat_map(Frame::pieces)
         .flatten()
