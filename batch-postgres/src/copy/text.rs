@@ -41,10 +41,10 @@ fn check_nul(s: &str) -> Result<(), EncodeError> {
     }
 }
 
-/// Whether `bytes` holds a 0, eight bytes at a time: a byte of `x` is 0 exactly when
-/// its bit 7 is set in `(x - 0x01..01) & !x & 0x80..80` for some byte (the classic
-/// "has a zero byte" test), without a branch per word. Short text values, the common
-/// case, take a few instructions rather than a call.
+/// Whether `bytes` holds a 0, eight bytes at a time: a word `x` holds a 0 byte exactly
+/// when `(x - 0x01..01) & !x & 0x80..80` is not 0 (the classic "has a zero byte"
+/// test), so the words need no branch each. Short text values, the common case, take a
+/// few instructions rather than a call.
 #[inline]
 pub(super) fn has_nul(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
