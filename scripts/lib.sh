@@ -27,6 +27,13 @@ load_server_env
 log() { printf '[batchrow] %s\n' "$*" >&2; }
 die() { printf '[batchrow] error: %s\n' "$*" >&2; exit 1; }
 
+# Runs a PostgreSQL cluster-inventory command (pg_lsclusters, pg_createcluster,
+# pg_dropcluster) as root under a lock. The inventory (/etc/postgresql/<version>/*) is
+# shared: tests run scripts/pg-instance.sh concurrently, and pg_lsclusters fails
+# ("Invalid data directory") on a cluster that another run is half-way through creating
+# or dropping, so these commands run one at a time.
+inventory() { as_root flock /tmp/batchrow-pg-clusters.lock "$@"; }
+
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
     die "this step needs root: $*"; fi

@@ -35,7 +35,7 @@ command -v pg_createcluster >/dev/null && [ -d "/usr/lib/postgresql/$ver" ] \
 
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
 # Field $1 of this cluster's pg_lsclusters line (3: port, 4: status), empty if absent.
-field() { pg_lsclusters -h | awk -v v="$ver" -v n="$name" -v f="$1" '$1==v && $2==n {print $f}'; }
+field() { inventory pg_lsclusters -h | awk -v v="$ver" -v n="$name" -v f="$1" '$1==v && $2==n {print $f}'; }
 status() { local s; s=$(field 4); case "$s" in '') echo absent;; online*) echo online;; *) echo down;; esac; }
 ready() { wait_for "PostgreSQL cluster $name on port $port" 60 as_postgres psql -p "$port" -qAtc 'select 1'; }
 ctl() { as_root pg_ctlcluster "$@"; }
@@ -43,7 +43,7 @@ ctl() { as_root pg_ctlcluster "$@"; }
 case "$cmd" in
   start)
     if [ "$(status)" = absent ]; then
-      as_root pg_createcluster --start-conf=manual -p "$port" "$ver" "$name" >/dev/null
+      inventory pg_createcluster --start-conf=manual -p "$port" "$ver" "$name" >/dev/null
       conf=/etc/postgresql/$ver/$name/postgresql.conf
       as_root sed -i "s/^#\?listen_addresses = .*/listen_addresses = '127.0.0.1'/" "$conf"
     fi
@@ -78,7 +78,7 @@ SQL
     if [ "$(status)" = absent ]; then
       # The copy first, then pg_createcluster adopts it (no initdb), with the primary's
       # configuration files, which it rewrites for this cluster's port and paths.
-      primary=$(pg_lsclusters -h | awk -v v="$ver" -v p="$primary_port" '$1==v && $3==p {print $2}')
+      primary=$(inventory pg_lsclusters -h | awk -v v="$ver" -v p="$primary_port" '$1==v && $3==p {print $2}')
       [ -n "$primary" ] || die "no PostgreSQL $ver cluster on port $primary_port"
       data=/var/lib/postgresql/$ver/$name
       as_root rm -rf "$data"
@@ -88,7 +88,7 @@ SQL
       for f in postgresql.conf pg_hba.conf pg_ident.conf; do
         as_root install -o postgres -g postgres -m 644 "/etc/postgresql/$ver/$primary/$f" "$data/$f"
       done
-      as_root pg_createcluster --start-conf=manual -p "$port" -d "$data" "$ver" "$name" >/dev/null
+      inventory pg_createcluster --start-conf=manual -p "$port" -d "$data" "$ver" "$name" >/dev/null
     fi
     [ "$(field 3)" = "$port" ] || die "cluster $name exists on port $(field 3), not $port"
     if [ "$(status)" != online ]; then
@@ -117,7 +117,7 @@ SQL
     status
     ;;
   drop)
-    if [ "$(status)" != absent ]; then as_root pg_dropcluster --stop "$ver" "$name"; fi
+    if [ "$(status)" != absent ]; then inventory pg_dropcluster --stop "$ver" "$name"; fi
     ;;
   *) die "unknown command $cmd";;
 esac

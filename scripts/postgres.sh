@@ -18,11 +18,11 @@ case "$host" in 127.0.0.1|localhost) ;; *) die "PostgreSQL at $BATCHROW_POSTGRES
 apt_install postgresql
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
 ver=$(ls /usr/lib/postgresql | sort -n | tail -1)
-if ! pg_lsclusters -h | awk '{print $1"/"$2}' | grep -qx "$ver/main"; then
-  as_root pg_createcluster "$ver" main >/dev/null
+if ! inventory pg_lsclusters -h | awk '{print $1"/"$2}' | grep -qx "$ver/main"; then
+  inventory pg_createcluster "$ver" main >/dev/null
 fi
 conf=/etc/postgresql/$ver/main/postgresql.conf
-cluster() { pg_lsclusters -h | awk -v v="$ver" -v f="$1" '$1==v && $2=="main" {print $f}'; }
+cluster() { inventory pg_lsclusters -h | awk -v v="$ver" -v f="$1" '$1==v && $2=="main" {print $f}'; }
 listening() { ss -ltn "sport = :$1" | grep -q LISTEN; }
 
 # Is the port the URL names held by something other than our own running cluster?
