@@ -7,17 +7,20 @@
 //!
 //! - **A cut before the server has the whole batch** (the proxy forwards only part of
 //!   the `INSERT`) loses nothing and duplicates nothing: the server stores nothing of the
-//!   failed attempt, and the retry stores the batch once. This holds because the sink
-//!   sends each batch as one compressed frame, which the server reads whole and checks
-//!   before it parses a row. It holds as well for rows LZ4 cannot shrink, whose frame is
-//!   stored (method "none") and sent as its header followed by the batch's chunks, each
-//!   an HTTP chunk of its own: a cut between two of them is a cut inside the frame.
-//!   ClickHouse 18.16 takes the end of a cut-off HTTP body for the end of the data
-//!   (ClickHouse issue #9666, fixed in 21.x), so a batch sent as several frames and cut
-//!   between two of them would be inserted in part, and again by the retry. For the
-//!   same reason a cut that withholds only the end of the chunked body (its last 7
-//!   bytes, after the data) is a cut after the server has the whole batch: 18.16 stores
-//!   it. The proxy does not make such cuts.
+//!   failed attempt, and the retry stores the batch once. ClickHouse 18.16 takes the
+//!   end of a cut-off HTTP body for the end of the data (ClickHouse issue #9666, fixed
+//!   in 21.x), so this holds only because of how the sink frames a batch. A Native
+//!   batch (the default) is one block, sent in LZ4 frames of at most 1 MiB: the server
+//!   stores a block only once it has read all of it, so a cut anywhere, a frame's end
+//!   included, stores nothing (`a_native_block_cut_at_a_frame_end_stores_nothing`).
+//!   RowBinary rows would be stored up to the last whole frame, so a RowBinary batch is
+//!   one frame, which the server reads whole and checks before it parses a row; rows
+//!   LZ4 cannot shrink go in RowBinary in one stored frame (method "none"), sent as its
+//!   header followed by the batch's chunks, each an HTTP chunk of its own: a cut between
+//!   two of them is a cut inside the frame. For the same reason a cut that withholds
+//!   only the end of the chunked body (its last 7 bytes, after the data) is a cut after
+//!   the server has the whole batch: 18.16 stores it. The proxy does not make such
+//!   cuts.
 //! - **A cut after the server has the whole batch** (the proxy drops the server's answer
 //!   to the `INSERT`) loses nothing, but the retry inserts the batch a second time: an
 //!   18.16 `MergeTree` has no insert deduplication. Delivery is at-least-once, and a
@@ -439,6 +442,102 @@ async fn the_proxy_truncates_only_requests_whose_data_it_withholds() {
             assert_eq!(proxy.truncated(), 1, "withholding {withheld} bytes");
         }
     }
+}
+
+/// One LZ4 frame of `raw` as the server reads it (`decompress=1`): the CityHash128
+/// checksum of the rest, the header (method, compressed size with the header, raw
+/// size), then the LZ4 block.
+fn lz4_frame(raw: &[u8]) -> Vec<u8> {
+    let data = lz4_flex::block::compress(raw);
+    let mut rest = vec![0x82];
+    rest.extend_from_slice(&u32::try_from(9 + data.len()).unwrap().to_le_bytes());
+    rest.extend_from_slice(&u32::try_from(raw.len()).unwrap().to_le_bytes());
+    rest.extend_from_slice(&data);
+    let checksum = cityhash_rs::cityhash_102_128(&rest).rotate_right(64);
+    [&checksum.to_le_bytes()[..], &rest].concat()
+}
+
+/// POSTs `body` as the data of `query` with `decompress=1`, straight to the server (a
+/// whole request, whose body ends where `body` ends); returns the HTTP status.
+async fn post_frames(database: &str, query: &str, body: &[u8]) -> u16 {
+    let (host, port) = upstream();
+    let mut conn = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /?database={database}&decompress=1&query={} HTTP/1.1\r\nHost: {host}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        query.replace(' ', "+"),
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"))
+}
+
+/// The sink sends a Native block in LZ4 frames of at most 1 MiB, so a request can end
+/// at a frame's end while the server lacks part of the block. ClickHouse 18.16 takes
+/// the end of a cut-off body for the end of the data (see the module docs), and reads
+/// a Native block only whole: the cut request fails and stores nothing. Checked with
+/// the same block sent whole, and cut after each of several frames; and against
+/// RowBinary rows in frames of whole rows, which the same cut stores in part (the
+/// reason RowBinary batches go in one frame).
+#[tokio::test]
+async fn a_native_block_cut_at_a_frame_end_stores_nothing() {
+    use batchrow::clickhouse::{native::NativeBlock, RowBinary};
+
+    let db = "batchrow_faults_native_frames";
+    let client = fresh_database(db).await;
+    exec(&client, TABLE).await;
+    const BLOCK_ROWS: u64 = 20_000;
+    let rows: Vec<Event> = (0..BLOCK_ROWS)
+        .map(|id| event(id, Rows::Compressible))
+        .collect();
+    let types = RowBinary::resolve_offline(Schema::of::<Event>()).unwrap();
+    let mut raw = Vec::new();
+    RowBinary::encode_rows(&rows, &types, &mut raw).unwrap();
+    let native = NativeBlock::new(Event::COLUMNS.iter().map(|c| c.name).zip(&types)).unwrap();
+    let block = native.transcode(&[&raw[..]]).unwrap();
+    // Frames of 64 KiB: the block's columns end inside frames and at their ends.
+    let frames: Vec<Vec<u8>> = block.chunks(64 << 10).map(lz4_frame).collect();
+    assert!(frames.len() >= 6, "{} frames", frames.len());
+    let insert = "INSERT INTO events FORMAT Native";
+    let count = "SELECT count() FROM events";
+    for cut in 1..frames.len() {
+        let status = post_frames(db, insert, &frames[..cut].concat()).await;
+        assert_ne!(status, 200, "a block cut after frame {cut} was taken");
+        assert_eq!(
+            tsv(&client, count).await.trim(),
+            "0",
+            "cut after frame {cut}"
+        );
+    }
+    // RowBinary in frames of 1,000 whole rows, cut after the third frame.
+    let mut row_frames = Vec::new();
+    for part in rows.chunks(1000) {
+        let mut bytes = Vec::new();
+        RowBinary::encode_rows(part, &types, &mut bytes).unwrap();
+        row_frames.push(lz4_frame(&bytes));
+    }
+    let rowbinary = "INSERT INTO events FORMAT RowBinary";
+    post_frames(db, rowbinary, &row_frames[..3].concat()).await;
+    assert_eq!(tsv(&client, count).await.trim(), "3000", "RowBinary cut");
+    exec(&client, "TRUNCATE TABLE events").await;
+    assert_eq!(post_frames(db, insert, &frames.concat()).await, 200);
+    assert_eq!(
+        tsv(&client, "SELECT count(), sum(id), max(name) FROM events")
+            .await
+            .trim(),
+        format!("{BLOCK_ROWS}\t{}\tevent-9999", (0..BLOCK_ROWS).sum::<u64>())
+    );
+    exec(&client, &format!("DROP DATABASE {db}")).await;
 }
 
 /// Checks a run with [`Fault::TruncateRequests`]: every row stored once; then drops its

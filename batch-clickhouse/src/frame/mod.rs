@@ -1,5 +1,6 @@
 //! A batch as ClickHouse compressed frames (what the server reads with
-//! `decompress=1`): one frame per batch, up to [`MAX_FRAME`] bytes of rows.
+//! `decompress=1`). RowBinary rows go in one frame per batch, up to [`MAX_FRAME`] bytes
+//! of rows; a Native block in frames of [`BLOCK_FRAME`] bytes ([`Lz4Framer`]).
 //!
 //! A frame is a 16-byte CityHash128 checksum (CityHash v1.0.2) of the rest, then a
 //! 9-byte header (the method, the compressed size counting the header, the raw size,
@@ -7,13 +8,15 @@
 //! `0x82`), or the raw bytes themselves (method `0x02`, "none") when a sample of the
 //! batch shows LZ4 would not shrink it. The server reads a frame whole and checks its
 //! checksum before it parses a row of it, so even a stored frame keeps a cut-off
-//! request from inserting part of a batch.
+//! request from inserting part of a batch. A Native block is one block whatever its
+//! frames: the server stores it only once it has read all of it, so a request cut at
+//! any byte, a frame's end included, stores nothing of it.
 //!
-//! A frame is sent as a list of pieces ([`Frame`]). A compressed frame is one piece. A
-//! stored frame copies nothing: its checksum is computed over the header and the
-//! batch's chunks in one pass ([`cityhash`]), and it is sent as the 25 bytes of checksum
-//! and header followed by the chunks themselves. Storing incompressible rows thus saves
-//! both the LZ4 pass and every copy of the batch.
+//! A frame is sent as a list of pieces ([`Frame`]): its checksum and header, then its
+//! data. Nothing is joined: the checksum is computed over the pieces in one pass
+//! ([`cityhash`]). A stored frame copies nothing at all: it is sent as the 25 bytes of
+//! checksum and header followed by the chunks themselves. Storing incompressible rows
+//! thus saves both the LZ4 pass and every copy of the batch.
 
 mod cityhash;
 
@@ -101,17 +104,14 @@ pub(crate) fn compressible(batch: &Batch) -> bool {
 /// Why a batch could not be framed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FrameError {
-    /// LZ4 refused the input (the output buffer was too small: a bug).
-    #[error("LZ4 compression failed: {0}")]
-    Compress(#[from] lz4_flex::block::CompressError),
     /// A size does not fit the header's `u32`.
     #[error("a compressed frame of {0} bytes does not fit the frame header")]
     TooLarge(usize),
 }
 
-/// One frame as the pieces it is sent in: in order, they are the frame's bytes. A
-/// compressed frame is one piece; a stored frame is its checksum and header, then its
-/// rows as slices of the batch's chunks (sharing their memory).
+/// One frame as the pieces it is sent in: in order, they are the frame's bytes: its
+/// checksum and header, then the LZ4 block of a compressed frame, or the rows of a
+/// stored frame as slices of the batch's chunks (sharing their memory).
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
     pieces: Vec<Bytes>,
@@ -206,21 +206,26 @@ fn pieces(batch: &Batch, max: usize) -> impl Iterator<Item = Bytes> + '_ {
     })
 }
 
-/// Compresses `raw` into one frame.
+/// Compresses `raw` into one frame: its checksum and header, then the LZ4 block.
+///
+/// LZ4 writes into fresh, uninitialised memory that is then cut to the compressed size,
+/// so no page beyond the compressed bytes is ever touched (zeroing the worst-case size
+/// first would fault in 110% of the input for output that is often a third of it). The
+/// checksum is computed over the header and the block in one pass, without joining
+/// them.
 ///
 /// # Errors
 ///
-/// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn compress(raw: &[u8]) -> Result<Bytes, FrameError> {
-    let meta = CHECKSUM + HEADER;
-    // Zeroed, so that the pages LZ4 does not reach are never touched (nor resident).
-    let mut out = vec![0u8; meta + lz4_flex::block::get_maximum_output_size(raw.len())];
-    let compressed = lz4_flex::block::compress_into(raw, &mut out[meta..])?;
-    out.truncate(meta + compressed);
-    out[CHECKSUM..meta].copy_from_slice(&header(LZ4, compressed, raw.len())?);
-    let checksum = cityhash_rs::cityhash_102_128(&out[CHECKSUM..]);
-    out[..CHECKSUM].copy_from_slice(&checksum_bytes(checksum));
-    Ok(Bytes::from(out))
+/// [`FrameError::TooLarge`] when a size does not fit the header.
+pub(crate) fn compress(raw: &[u8]) -> Result<Frame, FrameError> {
+    let data = Bytes::from(lz4_flex::block::compress(raw));
+    let mut meta = [0u8; CHECKSUM + HEADER];
+    meta[CHECKSUM..].copy_from_slice(&header(LZ4, data.len(), raw.len())?);
+    let checksum = cityhash::cityhash_102_128([&meta[CHECKSUM..], &data[..]]);
+    meta[..CHECKSUM].copy_from_slice(&checksum_bytes(checksum));
+    Ok(Frame {
+        pieces: vec![Bytes::copy_from_slice(&meta), data],
+    })
 }
 
 /// A checksum as the frame holds it: ClickHouse writes the two halves of CityHash128
@@ -242,30 +247,101 @@ pub(crate) fn frames(batch: &Batch, max_frame: usize, lz4: bool) -> Result<Vec<F
         return stored(batch.chunks(), batch.len(), max_frame);
     }
     pieces(batch, max_frame)
-        .map(|piece| {
-            Ok(Frame {
-                pieces: vec![compress(&piece)?],
-            })
-        })
+        .map(|piece| compress(&piece))
         .collect()
 }
 
-/// A block made from the batch (a Native block) as LZ4 frames of at most `max_frame`
-/// bytes each: one frame unless the block is larger. The block is only read, so its
-/// buffer can be used again.
+/// A block (a Native block) as LZ4 frames of at most `max_frame` bytes each: one frame
+/// unless the block is larger.
 ///
 /// # Errors
 ///
-/// A [`FrameError`] when LZ4 fails or a size does not fit the header.
+/// A [`FrameError`] when a size does not fit the header.
+#[cfg(test)]
 pub(crate) fn block_frames(block: &[u8], max_frame: usize) -> Result<Vec<Frame>, FrameError> {
-    block
-        .chunks(max_frame.max(1))
-        .map(|piece| {
-            Ok(Frame {
-                pieces: vec![compress(piece)?],
-            })
-        })
-        .collect()
+    let mut framer = Lz4Framer::new(max_frame);
+    framer.write(block)?;
+    framer.finish()
+}
+
+/// The raw bytes of one LZ4 frame of a block written in parts
+/// ([`Lz4Framer`]): ClickHouse's own clients compress in frames of this size
+/// (`max_compress_block_size`).
+pub(crate) const BLOCK_FRAME: usize = 1 << 20;
+
+/// Parts smaller than this are gathered with their neighbours into one frame; larger ones
+/// are compressed where they lie.
+const GATHER: usize = 64 << 10;
+
+/// Makes the LZ4 frames of a stream of bytes written in parts (the head and columns of
+/// a Native block), compressing each part where it lies instead of joining the parts
+/// first. Large parts are cut into frames of at most the framer's size; small ones are
+/// gathered with their neighbours (copying at most [`GATHER`] bytes of a large part
+/// that follows them), so frames are seldom small.
+///
+/// The frames are only a way of sending the bytes: the server reads the frames as one
+/// stream, so where a frame ends inside the block changes nothing it stores. The same
+/// parts always make the same frames.
+#[derive(Debug)]
+pub(crate) struct Lz4Framer {
+    max: usize,
+    gathered: Vec<u8>,
+    frames: Vec<Frame>,
+}
+
+impl Lz4Framer {
+    /// A framer making frames of at most `max` raw bytes.
+    pub(crate) fn new(max: usize) -> Self {
+        Lz4Framer {
+            max: max.max(1),
+            gathered: Vec::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    /// Adds the next part of the stream.
+    ///
+    /// # Errors
+    ///
+    /// A [`FrameError`] when a size does not fit the header.
+    pub(crate) fn write(&mut self, mut part: &[u8]) -> Result<(), FrameError> {
+        let gather = GATHER.min(self.max);
+        if part.len() < gather || !self.gathered.is_empty() {
+            // Top up what is gathered to a frame of its own size.
+            let take = part.len().min(gather.saturating_sub(self.gathered.len()));
+            self.gathered.extend_from_slice(&part[..take]);
+            part = &part[take..];
+            if self.gathered.len() < gather {
+                return Ok(());
+            }
+            self.flush()?;
+        }
+        while part.len() >= gather {
+            let take = part.len().min(self.max);
+            self.frames.push(compress(&part[..take])?);
+            part = &part[take..];
+        }
+        self.gathered.extend_from_slice(part);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), FrameError> {
+        if !self.gathered.is_empty() {
+            self.frames.push(compress(&self.gathered)?);
+            self.gathered.clear();
+        }
+        Ok(())
+    }
+
+    /// The frames of everything written.
+    ///
+    /// # Errors
+    ///
+    /// A [`FrameError`] when a size does not fit the header.
+    pub(crate) fn finish(mut self) -> Result<Vec<Frame>, FrameError> {
+        self.flush()?;
+        Ok(self.frames)
+    }
 }
 
 /// A block as stored frames of at most `max_frame` bytes each, sharing the block's
@@ -282,16 +358,18 @@ pub(crate) fn stored_block_frames(
     stored(std::iter::once(block), len, max_frame)
 }
 
-/// The bytes the sink holds, beyond the block, while it compresses and sends a block of
-/// `len` bytes with [`block_frames`]: the frames (stored frames only their checksums,
-/// headers and pieces, as they share the block's memory).
+/// The bytes the sink holds, beyond the block, while it sends a block of `len` bytes:
+/// its LZ4 frames ([`Lz4Framer`] of `max_frame`: all but the last hold at least
+/// [`GATHER`] bytes, or `max_frame`), or its stored frames (only their checksums, headers
+/// and pieces, as they share the block's memory).
 #[must_use]
 pub(crate) fn block_send_memory(len: usize, max_frame: usize, lz4: bool) -> usize {
-    let frames = len.div_ceil(max_frame.max(1));
+    let per_frame = CHECKSUM + HEADER + 3 * std::mem::size_of::<Bytes>();
     if !lz4 {
-        return frames * (CHECKSUM + HEADER + 3 * std::mem::size_of::<Bytes>());
+        return len.div_ceil(max_frame.max(1)) * per_frame;
     }
-    frame_bound(len) + frames.saturating_sub(1) * frame_bound(0)
+    let frames = len / GATHER.min(max_frame).max(1) + 1;
+    frame_bound(len) + frames * (frame_bound(0) + per_frame)
 }
 
 /// Frames of method "none", made of slices of `chunks` (`len` bytes in all): nothing is

@@ -33,11 +33,13 @@ mod transcode;
 #[cfg(test)]
 mod tests;
 
+use std::convert::Infallible;
 use std::fmt;
 
 use batch_core::Batch;
 
 use crate::error::{Error, Result};
+use crate::frame::{Frame, FrameError, Lz4Framer};
 use crate::rowbinary::put_len;
 use crate::types::ChType;
 use plan::{Node, Numbering, DICT_ENTRY, SECTION_KEYS};
@@ -206,6 +208,7 @@ impl NativeBlock {
     pub fn transcode<B: AsRef<[u8]>>(&self, pieces: &[B]) -> Result<Vec<u8>> {
         let mut scratch = Scratch::default();
         self.transcode_counted(pieces, 0, &mut scratch)?;
+        self.assemble(&mut scratch);
         Ok(scratch.block)
     }
 
@@ -218,11 +221,14 @@ impl NativeBlock {
     pub fn transcode_batch(&self, batch: &Batch) -> Result<Vec<u8>> {
         let mut scratch = Scratch::default();
         self.transcode_into(batch, &mut scratch)?;
+        self.assemble(&mut scratch);
         Ok(scratch.block)
     }
 
     /// As [`transcode_batch`](NativeBlock::transcode_batch), into the buffers of
-    /// `scratch` (the block is [`Scratch::block`]).
+    /// `scratch`: the block's columns, which [`assemble`](NativeBlock::assemble) joins
+    /// into one block and [`lz4_frames`](NativeBlock::lz4_frames) compresses where they
+    /// lie.
     pub(crate) fn transcode_into(&self, batch: &Batch, scratch: &mut Scratch) -> Result<()> {
         let chunks: Vec<bytes::Bytes> = batch.chunks().collect();
         let rows = self.transcode_counted(&chunks, batch.rows(), scratch)?;
@@ -281,9 +287,9 @@ impl NativeBlock {
             for c in &self.columns {
                 w.finish(&c.node);
             }
-            self.assemble(rows, &w.streams, &mut scratch.block);
         }
         scratch.streams = w.streams;
+        scratch.rows = rows;
         read.map(|()| rows)
     }
 
@@ -307,31 +313,64 @@ impl NativeBlock {
         }
     }
 
-    /// The block: its head, then each column's name, type, prefix and streams in order
-    /// (stream ids are numbered in that order).
-    fn assemble(&self, rows: usize, streams: &[Vec<u8>], out: &mut Vec<u8>) {
+    /// The parts of the block transcoded into `scratch`, in order: its head, then each
+    /// column's name, type, prefix and streams (stream ids are numbered in that order).
+    fn parts<E>(
+        &self,
+        scratch: &Scratch,
+        mut part: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let rows = scratch.rows;
         let mut head = Vec::new();
         put_len(&mut head, self.columns.len());
         put_len(&mut head, rows);
-        let columns: usize = self
-            .columns
-            .iter()
-            .map(|c| c.head.len() + if rows > 0 { c.prefix.len() } else { 0 })
-            .sum();
-        let data: usize = streams.iter().map(Vec::len).sum();
-        out.clear();
-        transcode::grow(out, head.len() + columns + data);
-        out.extend_from_slice(&head);
-        let mut next = streams.iter();
+        part(&head)?;
+        let mut next = scratch.streams.iter();
         for c in &self.columns {
-            out.extend_from_slice(&c.head);
+            part(&c.head)?;
             if rows > 0 {
-                out.extend_from_slice(&c.prefix);
+                part(&c.prefix)?;
             }
             for stream in next.by_ref().take(count_streams(&c.node)) {
-                out.extend_from_slice(stream);
+                part(stream)?;
             }
         }
+        Ok(())
+    }
+
+    /// Joins the columns transcoded into `scratch` into one block ([`Scratch::block`]).
+    pub(crate) fn assemble(&self, scratch: &mut Scratch) {
+        let mut out = std::mem::take(&mut scratch.block);
+        out.clear();
+        let mut len = 0;
+        self.parts(scratch, |p| {
+            len += p.len();
+            Ok::<(), Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
+        transcode::grow(&mut out, len);
+        self.parts(scratch, |p| {
+            out.extend_from_slice(p);
+            Ok::<(), Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
+        scratch.block = out;
+    }
+
+    /// The block transcoded into `scratch` as LZ4 frames of at most `max_frame` raw
+    /// bytes, compressed from the columns where they lie: the block is never joined.
+    ///
+    /// # Errors
+    ///
+    /// A [`FrameError`] when a size does not fit a frame's header.
+    pub(crate) fn lz4_frames(
+        &self,
+        scratch: &Scratch,
+        max_frame: usize,
+    ) -> std::result::Result<Vec<Frame>, FrameError> {
+        let mut framer = Lz4Framer::new(max_frame);
+        self.parts(scratch, |p| framer.write(p))?;
+        framer.finish()
     }
 
     /// An upper bound of the memory [`transcode_batch`](NativeBlock::transcode_batch)
@@ -402,11 +441,14 @@ pub(crate) const KEEP_SPARE: usize = 32 << 20;
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     streams: Vec<Vec<u8>>,
+    /// The rows of the last transcoding.
+    rows: usize,
     block: Vec<u8>,
 }
 
 impl Scratch {
-    /// The block written by the last transcoding.
+    /// The block joined by the last [`assemble`](NativeBlock::assemble).
+    #[cfg(test)]
     pub(crate) fn block(&self) -> &[u8] {
         &self.block
     }

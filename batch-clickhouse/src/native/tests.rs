@@ -466,6 +466,7 @@ fn buffers_kept_from_one_batch_make_the_same_block_for_the_next() {
     let first = batch(&rows(0, 3000), 100);
     let mut scratch = n.scratch();
     n.transcode_into(&first, &mut scratch).unwrap();
+    n.assemble(&mut scratch);
     assert_eq!(scratch.block(), n.transcode_batch(&first).unwrap());
     let block_at = scratch.block().as_ptr();
     n.recycle(scratch);
@@ -474,6 +475,7 @@ fn buffers_kept_from_one_batch_make_the_same_block_for_the_next() {
     let second = batch(&rows(5000, 1000), 64);
     let mut scratch = n.scratch();
     n.transcode_into(&second, &mut scratch).unwrap();
+    n.assemble(&mut scratch);
     assert_eq!(
         scratch.block().as_ptr(),
         block_at,
@@ -484,6 +486,7 @@ fn buffers_kept_from_one_batch_make_the_same_block_for_the_next() {
     let bad = batch(&[vec![1, 2, 3]], 1);
     assert!(n.transcode_into(&bad, &mut scratch).is_err());
     n.transcode_into(&first, &mut scratch).unwrap();
+    n.assemble(&mut scratch);
     assert_eq!(scratch.block(), n.transcode_batch(&first).unwrap());
     // Buffers over the limit are not kept.
     let mut big = Scratch::default();
@@ -491,4 +494,66 @@ fn buffers_kept_from_one_batch_make_the_same_block_for_the_next() {
     n.recycle(big);
     n.recycle(scratch);
     assert!(n.scratch().block.capacity() <= KEEP_SPARE);
+}
+
+/// Opens LZ4 frames as the server reads them (checksum, header, block) and returns
+/// the bytes they hold, one `Vec` per frame.
+fn open_frames(frames: Vec<crate::frame::Frame>) -> Vec<Vec<u8>> {
+    frames
+        .into_iter()
+        .map(|f| {
+            let frame = f.into_pieces().concat();
+            let checksum = u128::from_le_bytes(frame[..16].try_into().unwrap()).rotate_left(64);
+            assert_eq!(checksum, cityhash_rs::cityhash_102_128(&frame[16..]));
+            assert_eq!(frame[16], 0x82, "an LZ4 frame");
+            let sized = u32::from_le_bytes(frame[17..21].try_into().unwrap()) as usize;
+            assert_eq!(sized, frame.len() - 16);
+            let raw = u32::from_le_bytes(frame[21..25].try_into().unwrap()) as usize;
+            lz4_flex::block::decompress(&frame[25..], raw).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn lz4_frames_hold_the_block_without_joining_it() {
+    let n = native(&[
+        ("id", "UInt64"),
+        ("lc", "LowCardinality(String)"),
+        ("s", "String"),
+    ]);
+    let rows: Vec<Vec<u8>> = (0..60_000u64)
+        .map(|i| {
+            [
+                rb(&i, "UInt64"),
+                rb(["a", "b", "c"][usize::try_from(i % 3).unwrap()], "String"),
+                rb(&format!("payload {i:>12}"), "String"),
+            ]
+            .concat()
+        })
+        .collect();
+    let b = batch(&rows, 997);
+    let block = n.transcode_batch(&b).unwrap();
+    assert!(block.len() > 1_500_000, "{}", block.len());
+    for max in [crate::frame::BLOCK_FRAME, 100_000, 30_000, 1000] {
+        let mut scratch = n.scratch();
+        n.transcode_into(&b, &mut scratch).unwrap();
+        let frames = n.lz4_frames(&scratch, max).unwrap();
+        assert!(scratch.block.is_empty(), "the block was joined");
+        let opened = open_frames(frames);
+        assert!(opened.iter().all(|f| f.len() <= max), "a frame over {max}");
+        // The small parts (the heads of the block and of its columns) are gathered
+        // into frames with their neighbours, not sent alone: only the last frame may
+        // be smaller than 64 KiB (or the frame size).
+        let sizes: Vec<usize> = opened.iter().map(Vec::len).collect();
+        assert!(
+            sizes[..sizes.len() - 1]
+                .iter()
+                .all(|&f| f >= (64 << 10).min(max)),
+            "a small frame: {sizes:?}"
+        );
+        assert_eq!(opened.concat(), block, "max {max}");
+        // The same columns make the same frames: a retry sends the same bytes.
+        let again = open_frames(n.lz4_frames(&scratch, max).unwrap());
+        assert_eq!(again, opened);
+    }
 }

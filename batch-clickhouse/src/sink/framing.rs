@@ -6,7 +6,7 @@ use std::sync::Arc;
 use batch_core::{Batch, SinkError};
 
 use super::Prepared;
-use crate::frame::{self, Frame, InsertCompression, MAX_FRAME};
+use crate::frame::{self, Frame, InsertCompression, BLOCK_FRAME, MAX_FRAME};
 use crate::native::NativeBlock;
 
 /// Makes the batch's frames on a blocking thread (the Native block, then LZ4 or the
@@ -41,14 +41,15 @@ pub(super) async fn frames(
             .with_source(e)
         };
         // The buffers of an earlier batch, given back for the next one once the block
-        // is compressed (a stored frame takes the block itself).
+        // is compressed from its columns (a stored frame takes the joined block itself).
         let mut scratch = native.scratch();
         let framed = match native.transcode_into(&owned, &mut scratch) {
             Err(e) => Err(transcode_error(e)),
             Ok(()) if compression == InsertCompression::Lz4 => {
-                frame::block_frames(scratch.block(), MAX_FRAME).map_err(framing)
+                native.lz4_frames(&scratch, BLOCK_FRAME).map_err(framing)
             }
             Ok(()) => {
+                native.assemble(&mut scratch);
                 frame::stored_block_frames(scratch.take_block().into(), MAX_FRAME).map_err(framing)
             }
         };

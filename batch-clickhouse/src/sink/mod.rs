@@ -1,6 +1,6 @@
 //! [`ClickHouseSink`]: the schema check, then one `INSERT ... FORMAT Native` (or
 //! `RowBinary`) per batch through the `clickhouse` crate's formatted-insert API, the
-//! batch transcoded and compressed by the sink into one frame.
+//! batch transcoded and compressed by the sink into checksummed frames.
 //!
 //! - `builder`: the sink's settings;
 //! - `prepare`: the schema check on every endpoint, and the statements it resolves;
@@ -27,7 +27,7 @@ use clickhouse::Client;
 use tokio::time::Instant;
 
 use crate::endpoints::Endpoints;
-use crate::frame::{self, InsertCompression, MAX_FRAME};
+use crate::frame::{self, InsertCompression, BLOCK_FRAME, MAX_FRAME};
 use crate::native::{InsertFormat, NativeBlock};
 use crate::rowbinary::RowBinary;
 use crate::types::ChType;
@@ -102,19 +102,23 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///
 /// # Delivery
 ///
-/// Each batch is one `INSERT`, its rows sent as one checksummed frame (with
+/// Each batch is one `INSERT`, its rows sent in checksummed frames (with
 /// `decompress=1`: LZ4-compressed, or stored as they are when LZ4 would not shrink
 /// them or with [`compression`](ClickHouseSink::compression) `None`), and a failed
-/// attempt is retried with the same bytes. When a
-/// connection fails, what the table holds depends on when:
+/// attempt is retried with the same bytes. A Native batch is one block, in LZ4 frames
+/// of at most 1 MiB; a RowBinary batch is one frame. When a connection fails, what the
+/// table holds depends on when:
 ///
 /// - **Before the server has the whole batch:** nothing of the attempt is stored, and
-///   the retry stores the batch once. The server reads the whole frame and checks its
-///   checksum before it parses a row, so a cut anywhere inside the frame fails the
-///   insert. This matters on servers before 21.x, such as 18.16, which take the end of a
-///   cut-off HTTP body for the end of the data (ClickHouse issue #9666): a batch over
-///   512 MiB is sent as several frames, and a cut between two of them can store the
-///   first rows of the batch, which the retry stores again.
+///   the retry stores the batch once. This matters on servers before 21.x, such as
+///   18.16, which take the end of a cut-off HTTP body for the end of the data
+///   (ClickHouse issue #9666). The server stores a Native block only once it has read
+///   all of it, so a cut anywhere fails the insert, even at a frame's end. RowBinary
+///   rows are parsed as they arrive, so the sink sends them in one frame, which the
+///   server reads whole and checks before it parses a row: a cut anywhere inside it
+///   fails the insert. A RowBinary batch over 512 MiB is sent as several frames, and a
+///   cut between two of them can store the first rows of the batch, which the retry
+///   stores again.
 /// - **After the server stored the batch, before the client read the answer** (a lost
 ///   answer, a server killed after it wrote the part, an insert that ran past its time
 ///   limit): the sink cannot tell this from a failed insert, so the batch is sent again
@@ -170,7 +174,7 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///
 /// # Exactly-once with replicas
 ///
-/// Every attempt at a batch sends the same frame (the rows, compressed or stored, are
+/// Every attempt at a batch sends the same frames (the rows, compressed or stored, are
 /// deterministic), and a `Replicated*MergeTree` table drops an inserted block whose
 /// hash it already recorded in ZooKeeper: on the same replica and on any other replica
 /// of the shard, silently (the insert succeeds). The hash is of the parsed block, not of
@@ -221,15 +225,18 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 ///
 /// # Memory
 ///
-/// The first attempt of a delivery makes the batch's frame on a blocking thread
+/// The first attempt of a delivery makes the batch's frames on a blocking thread
 /// (`tokio::task::spawn_blocking`), not on the async worker threads; its retries send
-/// the same frame again ([`Batch::keep_encoded`](batch_core::Batch::keep_encoded)). In
+/// the same frames again ([`Batch::keep_encoded`](batch_core::Batch::keep_encoded)). In
 /// [`InsertFormat::Native`], the batch is first transcoded into one block, in one pass
-/// over the rows: each value goes to its column's stream, and the streams are then
-/// joined into the block. With LZ4 the block is compressed into the frame, which is
-/// held until it is sent; without compression the block itself is sent. The sink
-/// counts the streams, the block, the dictionaries of `LowCardinality` columns and the
-/// frame. The streams and the block are kept for the next batch rather than freed
+/// over the rows: each value goes to its column's stream. With LZ4 the streams are
+/// compressed where they lie, in frames of at most 1 MiB (small parts such as column
+/// names gathered into one), and the frames are held until they are sent; the block is
+/// never joined. Without compression the streams are joined into the block, which is
+/// sent itself. LZ4 writes each frame into memory cut to its compressed size, so no
+/// more is touched than the frames hold. The sink counts the streams, the block, the
+/// dictionaries of `LowCardinality` columns and the frames. The streams and the block
+/// are kept for the next batch rather than freed
 /// (at most 32 MiB of them while no batch is being transcoded: the buffers of two
 /// default batches of short rows), which spares the kernel the work of handing out
 /// fresh memory for every batch; that is the one memory the sink holds outside
@@ -382,8 +389,8 @@ impl Sender for ClickHouseSender {
             .await
     }
 
-    /// Sends one batch as one `INSERT`, compressed into one frame unless the batch is
-    /// over 512 MiB, and ends it at `deadline` (or after
+    /// Sends one batch as one `INSERT` (a Native block in frames of 1 MiB, RowBinary rows
+    /// in one frame unless the batch is over 512 MiB), and ends it at `deadline` (or after
     /// [`insert_timeout`](ClickHouseSink::insert_timeout), if that comes first); see
     /// `# Time limits` and `# Delivery` in [`ClickHouseSink`].
     ///
@@ -406,7 +413,7 @@ impl Sender for ClickHouseSender {
     /// In [`InsertFormat::Native`], for rows LZ4 shrinks: the block the batch is
     /// transcoded into (a bound computed from the batch's size, or, for tables with
     /// arrays or maps, by reading its rows), the dictionaries of `LowCardinality`
-    /// columns, and the frame the block is compressed into.
+    /// columns, and the frames the block is compressed into.
     ///
     /// In [`InsertFormat::RowBinary`], for rows LZ4 shrinks: the frame the batch is
     /// compressed into, plus the contiguous copy of its rows made for compressing it
@@ -418,8 +425,9 @@ impl Sender for ClickHouseSender {
         match native_for(p, self.sink.compression, batch) {
             Some((native, _)) => {
                 let lz4 = self.sink.compression == InsertCompression::Lz4;
+                let max_frame = if lz4 { BLOCK_FRAME } else { MAX_FRAME };
                 native.memory_bound(batch)
-                    + frame::block_send_memory(native.block_bound(batch), MAX_FRAME, lz4)
+                    + frame::block_send_memory(native.block_bound(batch), max_frame, lz4)
             }
             None => frame::send_memory(batch, MAX_FRAME, self.sink.compression.lz4_for(batch)),
         }
