@@ -385,6 +385,15 @@ impl NativeBlock {
         3 * block + dicts
     }
 
+    /// An upper bound of the memory of transcoding `batch` into its columns without
+    /// joining them ([`lz4_frames`](NativeBlock::lz4_frames) compresses them where they
+    /// lie): [`memory_bound`](NativeBlock::memory_bound) without the block.
+    #[must_use]
+    pub(crate) fn columns_bound(&self, batch: &Batch) -> usize {
+        let (block, dicts) = self.bounds(batch);
+        2 * block + dicts
+    }
+
     /// An upper bound of the block's bytes alone.
     #[must_use]
     pub(crate) fn block_bound(&self, batch: &Batch) -> usize {

@@ -380,6 +380,15 @@ fn the_memory_bound_covers_the_block() {
     // The streams (up to twice their bytes when they grow) and the block they are
     // joined into.
     assert!(bound >= 3 * block.len(), "{bound} < 3 * {}", block.len());
+    // Compressed where they lie, the streams are never joined: the block is not
+    // counted.
+    let columns = flat.columns_bound(&b);
+    assert!(
+        columns >= 2 * block.len(),
+        "{columns} < 2 * {}",
+        block.len()
+    );
+    assert_eq!(bound - columns, flat.block_bound(&b));
     let nested = native(&[("a", "Array(Nullable(Int64))")]);
     let rows: Vec<Vec<u8>> = (0..500)
         .map(|_| rb(&vec![None::<i64>; 3], "Array(Nullable(Int64))"))

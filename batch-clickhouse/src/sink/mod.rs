@@ -410,10 +410,11 @@ impl Sender for ClickHouseSender {
         self.run_send(batch, deadline).await
     }
 
-    /// In [`InsertFormat::Native`], for rows LZ4 shrinks: the block the batch is
+    /// In [`InsertFormat::Native`], for rows LZ4 shrinks: the columns the batch is
     /// transcoded into (a bound computed from the batch's size, or, for tables with
     /// arrays or maps, by reading its rows), the dictionaries of `LowCardinality`
-    /// columns, and the frames the block is compressed into.
+    /// columns, and the frames the columns are compressed into; without compression,
+    /// the block the columns are joined into instead of the frames.
     ///
     /// In [`InsertFormat::RowBinary`], for rows LZ4 shrinks: the frame the batch is
     /// compressed into, plus the contiguous copy of its rows made for compressing it
@@ -426,8 +427,13 @@ impl Sender for ClickHouseSender {
             Some((native, _)) => {
                 let lz4 = self.sink.compression == InsertCompression::Lz4;
                 let max_frame = if lz4 { BLOCK_FRAME } else { MAX_FRAME };
-                native.memory_bound(batch)
-                    + frame::block_send_memory(native.block_bound(batch), max_frame, lz4)
+                // With LZ4 the columns are compressed where they lie, never joined.
+                let transcoding = if lz4 {
+                    native.columns_bound(batch)
+                } else {
+                    native.memory_bound(batch)
+                };
+                transcoding + frame::block_send_memory(native.block_bound(batch), max_frame, lz4)
             }
             None => frame::send_memory(batch, MAX_FRAME, self.sink.compression.lz4_for(batch)),
         }
