@@ -19,9 +19,12 @@
 //! thus saves both the LZ4 pass and every copy of the batch.
 
 mod cityhash;
+mod copies;
+
+pub(crate) use copies::Copies;
 
 use batch_core::Batch;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// The most bytes of rows in one frame. A batch up to this size is one frame; servers
 /// refuse frames over 1 GiB, and LZ4 may grow incompressible data a little.
@@ -175,35 +178,36 @@ pub(crate) fn send_memory(batch: &Batch, max_frame: usize, lz4: bool) -> usize {
     };
     frame_bound(len) + frames.saturating_sub(1) * frame_bound(0) + copy
 }
-/// The batch's rows in pieces of at most `max` bytes, as few as possible: one piece
-/// (without copying when the batch is one chunk) unless the batch is larger than `max`.
-/// Each piece is made when the iterator reaches it, so only one copy exists at a time.
-fn pieces(batch: &Batch, max: usize) -> impl Iterator<Item = Bytes> + '_ {
+/// Calls `each` with the batch's rows in pieces of at most `max` bytes, as few as
+/// possible: one piece (the chunk itself when the batch is one chunk) unless the batch
+/// is larger than `max`. Pieces of several chunks are copied into `buf`, one at a time.
+fn pieces<E>(
+    batch: &Batch,
+    max: usize,
+    buf: &mut Vec<u8>,
+    mut each: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
     let max = max.max(1);
-    let whole = batch.chunks().len() == 1 && batch.len() <= max;
-    let mut chunks = batch.chunks();
-    let mut current = Bytes::new();
-    let mut left = batch.len();
-    std::iter::from_fn(move || {
-        if whole {
-            return chunks.next();
-        }
-        if left == 0 {
-            return None;
-        }
-        let size = left.min(max);
-        let mut piece = BytesMut::with_capacity(size);
-        while piece.len() < size {
-            if current.is_empty() {
-                current = chunks.next()?;
-                continue;
+    if batch.chunks().len() == 1 && batch.len() <= max {
+        return batch.chunks().try_for_each(|chunk| each(&chunk));
+    }
+    buf.clear();
+    for chunk in batch.chunks() {
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            let take = rest.len().min(max - buf.len());
+            buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if buf.len() == max {
+                each(buf)?;
+                buf.clear();
             }
-            let take = current.len().min(size - piece.len());
-            piece.extend_from_slice(&current.split_to(take));
         }
-        left -= size;
-        Some(piece.freeze())
-    })
+    }
+    if !buf.is_empty() {
+        each(buf)?;
+    }
+    Ok(())
 }
 
 /// Compresses `raw` into one frame: its checksum and header, then the LZ4 block.
@@ -235,20 +239,31 @@ fn checksum_bytes(checksum: u128) -> [u8; CHECKSUM] {
 }
 
 /// The batch as frames of at most `max_frame` raw bytes each: one frame unless the
-/// batch is larger. Each piece's contiguous copy is dropped as soon as it is compressed;
-/// stored frames copy nothing. CPU-bound (LZ4, or the checksum's pass over the rows):
-/// call it off the async worker threads.
+/// batch is larger. A batch of several chunks is compressed from a contiguous copy, in
+/// a buffer taken from `copies` and given back once compressed; stored frames copy
+/// nothing. CPU-bound (LZ4, or the checksum's pass over the rows): call it off the
+/// async worker threads.
 ///
 /// # Errors
 ///
-/// A [`FrameError`] when LZ4 fails or a size does not fit the header.
-pub(crate) fn frames(batch: &Batch, max_frame: usize, lz4: bool) -> Result<Vec<Frame>, FrameError> {
+/// A [`FrameError`] when a size does not fit the header.
+pub(crate) fn frames(
+    batch: &Batch,
+    max_frame: usize,
+    lz4: bool,
+    copies: &Copies,
+) -> Result<Vec<Frame>, FrameError> {
     if !lz4 {
         return stored(batch.chunks(), batch.len(), max_frame);
     }
-    pieces(batch, max_frame)
-        .map(|piece| compress(&piece))
-        .collect()
+    let mut buf = copies.take();
+    let mut frames = Vec::with_capacity(batch.len().div_ceil(max_frame.max(1)));
+    let made = pieces(batch, max_frame, &mut buf, |piece| {
+        frames.push(compress(piece)?);
+        Ok(())
+    });
+    copies.keep(buf);
+    made.map(|()| frames)
 }
 
 /// A block (a Native block) as LZ4 frames of at most `max_frame` bytes each: one frame

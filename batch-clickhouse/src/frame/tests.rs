@@ -29,7 +29,7 @@ fn concat(batch: &Batch) -> Vec<u8> {
 
 /// The batch's frames, each as the bytes its pieces add up to.
 fn joined(batch: &Batch, max_frame: usize) -> Vec<Vec<u8>> {
-    frames(batch, max_frame, compressible(batch))
+    frames(batch, max_frame, compressible(batch), &Copies::default())
         .unwrap()
         .into_iter()
         .map(|f| f.into_pieces().concat())
@@ -56,7 +56,7 @@ fn open(frame: &[u8]) -> Vec<u8> {
 #[test]
 fn a_batch_is_one_frame_the_crate_would_have_made() {
     for b in [batch(100, 1000), batch(5000, 250)] {
-        let sent = frames(&b, MAX_FRAME, compressible(&b)).unwrap();
+        let sent = frames(&b, MAX_FRAME, compressible(&b), &Copies::default()).unwrap();
         assert_eq!(sent.len(), 1);
         let pieces = sent[0].clone().into_pieces();
         assert_eq!(pieces.len(), 2, "checksum and header, then the LZ4 block");
@@ -72,8 +72,13 @@ fn a_batch_is_one_frame_the_crate_would_have_made() {
 #[test]
 fn a_batch_of_one_chunk_is_compressed_without_a_copy() {
     let one = batch(100, 1000);
-    let piece = pieces(&one, MAX_FRAME).next().unwrap();
-    assert_eq!(piece.as_ptr(), one.chunks().next().unwrap().as_ptr());
+    let mut seen = Vec::new();
+    pieces(&one, MAX_FRAME, &mut Vec::new(), |p| {
+        seen.push(p.as_ptr());
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    assert_eq!(seen, [one.chunks().next().unwrap().as_ptr()]);
     assert_eq!(send_memory(&one, MAX_FRAME, true), frame_bound(one.len()));
     let many = batch(1000, 64);
     assert_eq!(
@@ -86,7 +91,12 @@ fn a_batch_of_one_chunk_is_compressed_without_a_copy() {
 fn a_batch_over_the_frame_size_is_split_into_full_frames() {
     let many = batch(1000, 64); // 8,000 bytes in chunks of 512
     for max in [1, 7, 100, 512, 1000, 7999, 8000, 8001] {
-        let sent: Vec<Bytes> = pieces(&many, max).collect();
+        let mut sent: Vec<Vec<u8>> = Vec::new();
+        pieces(&many, max, &mut Vec::new(), |p| {
+            sent.push(p.to_vec());
+            Ok::<(), ()>(())
+        })
+        .unwrap();
         assert_eq!(sent.len(), 8000usize.div_ceil(max), "max {max}");
         assert!(sent[..sent.len() - 1].iter().all(|f| f.len() == max));
         assert_eq!(sent.concat(), concat(&many), "max {max}");
@@ -94,7 +104,35 @@ fn a_batch_over_the_frame_size_is_split_into_full_frames() {
         let opened: Vec<u8> = framed.iter().flat_map(|f| open(f)).collect();
         assert_eq!(opened, concat(&many), "max {max}");
     }
-    assert!(frames(&batch(0, 1), 10, true).unwrap().is_empty());
+    assert!(frames(&batch(0, 1), 10, true, &Copies::default())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn the_copy_a_batch_is_compressed_from_is_kept_for_the_next() {
+    let copies = Copies::default();
+    let many = batch(5000, 250);
+    let first = frames(&many, MAX_FRAME, true, &copies).unwrap();
+    let held = copies.held();
+    assert!(held >= many.len(), "{held}");
+    // The next batch takes the same buffer, and gives it back: no second one.
+    let again = frames(&many, MAX_FRAME, true, &copies).unwrap();
+    assert_eq!(copies.held(), held);
+    let open_all = |f: Vec<Frame>| -> Vec<u8> {
+        f.into_iter()
+            .flat_map(|f| open(&f.into_pieces().concat()))
+            .collect()
+    };
+    assert_eq!(open_all(first), concat(&many));
+    assert_eq!(open_all(again), concat(&many));
+    // A batch of one chunk is compressed where it lies: no copy is taken.
+    let fresh = Copies::default();
+    frames(&batch(100, 1000), MAX_FRAME, true, &fresh).unwrap();
+    assert_eq!(fresh.held(), 0);
+    // Buffers beyond the limit are let go.
+    copies.keep(Vec::with_capacity(copies::KEEP_COPIES));
+    assert_eq!(copies.held(), held);
 }
 
 fn noise(len: usize) -> Vec<u8> {
@@ -150,7 +188,7 @@ fn incompressible_rows_are_stored_in_one_checksummed_frame_without_a_copy() {
     let b = noise_batch(4000, 100, 500);
     assert!(!compressible(&b));
     assert!(compressible(&batch(5000, 250)));
-    let sent = frames(&b, MAX_FRAME, compressible(&b)).unwrap();
+    let sent = frames(&b, MAX_FRAME, compressible(&b), &Copies::default()).unwrap();
     assert_eq!(sent.len(), 1);
     let pieces = sent[0].clone().into_pieces();
     // The checksum and header, then the chunks themselves.
@@ -220,7 +258,7 @@ fn without_compression_rows_lz4_would_shrink_are_stored_without_a_copy() {
     assert!(compressible(&b));
     assert!(!InsertCompression::None.lz4_for(&b));
     assert!(InsertCompression::Lz4.lz4_for(&b));
-    let sent = frames(&b, MAX_FRAME, false).unwrap();
+    let sent = frames(&b, MAX_FRAME, false, &Copies::default()).unwrap();
     let pieces = sent[0].clone().into_pieces();
     assert_eq!(pieces.len(), 1 + b.chunks().len());
     assert_eq!(pieces[0][16], 0x02, "method none");

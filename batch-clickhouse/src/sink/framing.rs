@@ -6,7 +6,7 @@ use std::sync::Arc;
 use batch_core::{Batch, SinkError};
 
 use super::Prepared;
-use crate::frame::{self, Frame, InsertCompression, BLOCK_FRAME, MAX_FRAME};
+use crate::frame::{self, Copies, Frame, InsertCompression, BLOCK_FRAME, MAX_FRAME};
 use crate::native::NativeBlock;
 
 /// Makes the batch's frames on a blocking thread (the Native block, then LZ4 or the
@@ -14,6 +14,7 @@ use crate::native::NativeBlock;
 pub(super) async fn frames(
     batch: &Batch,
     native: Option<Arc<NativeBlock>>,
+    copies: Arc<Copies>,
     compression: InsertCompression,
 ) -> Result<Vec<Frame>, SinkError> {
     let owned = batch.clone();
@@ -24,7 +25,7 @@ pub(super) async fn frames(
     let job = move || -> Result<Vec<Frame>, SinkError> {
         let Some(native) = native else {
             let lz4 = compression.lz4_for(&owned);
-            return frame::frames(&owned, MAX_FRAME, lz4).map_err(framing);
+            return frame::frames(&owned, MAX_FRAME, lz4, &copies).map_err(framing);
         };
         // Rows that do not read as their columns' values (rows written by hand, or a
         // bug): the row is named, as the server names a row it cannot parse.

@@ -27,7 +27,7 @@ use clickhouse::Client;
 use tokio::time::Instant;
 
 use crate::endpoints::Endpoints;
-use crate::frame::{self, InsertCompression, BLOCK_FRAME, MAX_FRAME};
+use crate::frame::{self, Copies, InsertCompression, BLOCK_FRAME, MAX_FRAME};
 use crate::native::{InsertFormat, NativeBlock};
 use crate::rowbinary::RowBinary;
 use crate::types::ChType;
@@ -239,18 +239,20 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// are kept for the next batch rather than freed
 /// (at most 32 MiB of them while no batch is being transcoded: the buffers of two
 /// default batches of short rows), which spares the kernel the work of handing out
-/// fresh memory for every batch; that is the one memory the sink holds outside
-/// `max_buffered_bytes`.
+/// fresh memory for every batch.
 ///
 /// In [`InsertFormat::RowBinary`] (and for batches LZ4 cannot shrink), rows that LZ4
 /// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
-/// chunks is first copied into one piece of memory, dropped as soon as it is
-/// compressed, and the frame is held until it is sent. Rows that LZ4 would not shrink,
+/// chunks is first copied into one piece of memory, given back as soon as it is
+/// compressed and kept for the next batch (at most 32 MiB of such copies, for the
+/// same reason), and the frame is held until it is sent. Rows that LZ4 would not shrink,
 /// and every batch with [`InsertCompression::None`], are stored as they are, without a
 /// copy: the frame's checksum is computed over the batch's chunks, which are then sent
 /// themselves after 25 bytes of checksum and header. The sink reports what it holds
 /// ([`Sender::send_memory`](batch_core::Sender::send_memory)), so that the batcher counts it within its
-/// `max_buffered_bytes`.
+/// `max_buffered_bytes`. The buffers kept for the next batch, the transcoder's in Native
+/// and the copies in RowBinary (at most 32 MiB each), are the memory the sink holds
+/// outside `max_buffered_bytes`.
 ///
 /// # Examples
 ///
@@ -333,6 +335,8 @@ struct Prepared {
     /// The transcoder and the `INSERT` statement in Native, when batches are sent in
     /// [`InsertFormat::Native`].
     native: Option<(Arc<NativeBlock>, String)>,
+    /// Buffers for the contiguous copies RowBinary batches are compressed from.
+    copies: Arc<Copies>,
 }
 
 impl ClickHouseSender {

@@ -113,6 +113,7 @@ impl ClickHouseSink {
             token_prefix: self.deduplicate.then(dedup::prefix),
             endpoints: Arc::new(endpoints),
             native,
+            copies: Arc::default(),
         };
         Ok(ClickHouseSender {
             sink: self,

@@ -51,8 +51,12 @@ impl ClickHouseSender {
         let frames = match batch.encoded::<Frames>() {
             Some(frames) => frames,
             None => {
-                let compress =
-                    framing::frames(batch, native.map(|(n, _)| n.clone()), self.sink.compression);
+                let compress = framing::frames(
+                    batch,
+                    native.map(|(n, _)| n.clone()),
+                    p.copies.clone(),
+                    self.sink.compression,
+                );
                 let frames = match tokio::time::timeout_at(deadline, compress).await {
                     Ok(frames) => Arc::new(Frames(frames?)),
                     Err(_) => return Err(out_of_time(false, "")),
