@@ -12,11 +12,13 @@
 //! frames: the server stores it only once it has read all of it, so a request cut at
 //! any byte, a frame's end included, stores nothing of it.
 //!
-//! A frame is sent as a list of pieces ([`Frame`]): its checksum and header, then its
-//! data. Nothing is joined: the checksum is computed over the pieces in one pass
-//! ([`cityhash`]). A stored frame copies nothing at all: it is sent as the 25 bytes of
-//! checksum and header followed by the chunks themselves. Storing incompressible rows
-//! thus saves both the LZ4 pass and every copy of the batch.
+//! A frame is sent as a list of pieces ([`Frame`]). The LZ4 frames of a Native block lie
+//! back to back in one buffer, kept from block to block ([`Lz4Buffers`]). A RowBinary
+//! batch's LZ4 frame is its checksum and header, then the LZ4 block LZ4 wrote; the
+//! checksum is computed over the two in one pass ([`cityhash`]). A stored frame copies
+//! nothing at all: it is sent as the 25 bytes of checksum and header followed by the
+//! chunks themselves. Storing incompressible rows thus saves both the LZ4 pass and
+//! every copy of the batch.
 
 mod cityhash;
 mod copies;
@@ -107,6 +109,9 @@ pub(crate) fn compressible(batch: &Batch) -> bool {
 /// Why a batch could not be framed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FrameError {
+    /// LZ4 refused the input (its output buffer was too small: a bug).
+    #[error("LZ4 compression failed: {0}")]
+    Compress(#[from] lz4_flex::block::CompressError),
     /// A size does not fit the header's `u32`.
     #[error("a compressed frame of {0} bytes does not fit the frame header")]
     TooLarge(usize),
@@ -274,9 +279,9 @@ pub(crate) fn frames(
 /// A [`FrameError`] when a size does not fit the header.
 #[cfg(test)]
 pub(crate) fn block_frames(block: &[u8], max_frame: usize) -> Result<Vec<Frame>, FrameError> {
-    let mut framer = Lz4Framer::new(max_frame);
+    let mut framer = Lz4Framer::new(max_frame, Lz4Buffers::default());
     framer.write(block)?;
-    framer.finish()
+    Ok(framer.finish()?.0.frames)
 }
 
 /// The raw bytes of one LZ4 frame of a block written in parts
@@ -287,6 +292,29 @@ pub(crate) const BLOCK_FRAME: usize = 1 << 20;
 /// Parts smaller than this are gathered with their neighbours into one frame; larger ones
 /// are compressed where they lie.
 const GATHER: usize = 64 << 10;
+
+/// The memory an [`Lz4Framer`] writes into, kept by its caller from one block to the
+/// next: LZ4 writes each frame into `block` (the worst case of one frame, zeroed once),
+/// and the frame is then copied to the end of `frames`, where the block's frames lie
+/// back to back.
+///
+/// Memory of these sizes (a megabyte and more), freed and allocated again, comes back
+/// from the allocator as fresh pages the kernel must hand out, and fault in, again: a
+/// fresh worst-case buffer for every frame faults in every byte LZ4 writes. Kept, the
+/// same pages serve every block.
+#[derive(Debug, Default)]
+pub(crate) struct Lz4Buffers {
+    pub(crate) block: Vec<u8>,
+    pub(crate) frames: Vec<u8>,
+}
+
+/// The LZ4 frames of a block: slices of one buffer, `whole`, which holds them back to
+/// back, and which can be given back (see [`Lz4Buffers`]) once the frames are dropped.
+#[derive(Debug)]
+pub(crate) struct Lz4Frames {
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) whole: Bytes,
+}
 
 /// Makes the LZ4 frames of a stream of bytes written in parts (the head and columns of
 /// a Native block), compressing each part where it lies instead of joining the parts
@@ -301,16 +329,20 @@ const GATHER: usize = 64 << 10;
 pub(crate) struct Lz4Framer {
     max: usize,
     gathered: Vec<u8>,
-    frames: Vec<Frame>,
+    buffers: Lz4Buffers,
+    /// Where each frame ends in `buffers.frames`.
+    ends: Vec<usize>,
 }
 
 impl Lz4Framer {
-    /// A framer making frames of at most `max` raw bytes.
-    pub(crate) fn new(max: usize) -> Self {
+    /// A framer making frames of at most `max` raw bytes, into `buffers` (emptied).
+    pub(crate) fn new(max: usize, mut buffers: Lz4Buffers) -> Self {
+        buffers.frames.clear();
         Lz4Framer {
             max: max.max(1),
             gathered: Vec::new(),
-            frames: Vec::new(),
+            buffers,
+            ends: Vec::new(),
         }
     }
 
@@ -333,29 +365,62 @@ impl Lz4Framer {
         }
         while part.len() >= gather {
             let take = part.len().min(self.max);
-            self.frames.push(compress(&part[..take])?);
+            self.compress(&part[..take])?;
             part = &part[take..];
         }
         self.gathered.extend_from_slice(part);
         Ok(())
     }
 
+    /// Compresses `raw` into the next frame.
+    fn compress(&mut self, raw: &[u8]) -> Result<(), FrameError> {
+        let Lz4Buffers { block, frames } = &mut self.buffers;
+        let bound = lz4_flex::block::get_maximum_output_size(raw.len());
+        if block.len() < bound {
+            block.resize(bound, 0);
+        }
+        let data = lz4_flex::block::compress_into(raw, block)?;
+        let start = frames.len();
+        frames.extend_from_slice(&[0; CHECKSUM]);
+        frames.extend_from_slice(&header(LZ4, data, raw.len())?);
+        frames.extend_from_slice(&block[..data]);
+        let checksum = cityhash_rs::cityhash_102_128(&frames[start + CHECKSUM..]);
+        frames[start..start + CHECKSUM].copy_from_slice(&checksum_bytes(checksum));
+        self.ends.push(frames.len());
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<(), FrameError> {
         if !self.gathered.is_empty() {
-            self.frames.push(compress(&self.gathered)?);
+            let gathered = std::mem::take(&mut self.gathered);
+            self.compress(&gathered)?;
+            self.gathered = gathered;
             self.gathered.clear();
         }
         Ok(())
     }
 
-    /// The frames of everything written.
+    /// The frames of everything written, and the buffer LZ4 wrote into, to keep.
     ///
     /// # Errors
     ///
     /// A [`FrameError`] when a size does not fit the header.
-    pub(crate) fn finish(mut self) -> Result<Vec<Frame>, FrameError> {
+    pub(crate) fn finish(mut self) -> Result<(Lz4Frames, Vec<u8>), FrameError> {
         self.flush()?;
-        Ok(self.frames)
+        let whole = Bytes::from(self.buffers.frames);
+        let mut start = 0;
+        let frames = self
+            .ends
+            .iter()
+            .map(|&end| {
+                let frame = whole.slice(start..end);
+                start = end;
+                Frame {
+                    pieces: vec![frame],
+                }
+            })
+            .collect();
+        Ok((Lz4Frames { frames, whole }, self.buffers.block))
     }
 }
 

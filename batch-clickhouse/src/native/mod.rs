@@ -39,7 +39,7 @@ use std::fmt;
 use batch_core::Batch;
 
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameError, Lz4Framer};
+use crate::frame::{FrameError, Lz4Buffers, Lz4Framer, Lz4Frames};
 use crate::rowbinary::put_len;
 use crate::types::ChType;
 use plan::{Node, Numbering, DICT_ENTRY, SECTION_KEYS};
@@ -365,12 +365,28 @@ impl NativeBlock {
     /// A [`FrameError`] when a size does not fit a frame's header.
     pub(crate) fn lz4_frames(
         &self,
-        scratch: &Scratch,
+        scratch: &mut Scratch,
         max_frame: usize,
-    ) -> std::result::Result<Vec<Frame>, FrameError> {
-        let mut framer = Lz4Framer::new(max_frame);
+    ) -> std::result::Result<Lz4Frames, FrameError> {
+        let buffers = Lz4Buffers {
+            block: std::mem::take(&mut scratch.lz4),
+            frames: self.spare.take_frames(),
+        };
+        let mut framer = Lz4Framer::new(max_frame, buffers);
         self.parts(scratch, |p| framer.write(p))?;
-        framer.finish()
+        let (frames, block) = framer.finish()?;
+        scratch.lz4 = block;
+        Ok(frames)
+    }
+
+    /// Keeps the buffer of a block's frames (`whole` of [`Lz4Frames`]) for the next
+    /// block, once nothing refers to the frames any more.
+    pub(crate) fn recycle_frames(&self, whole: bytes::Bytes) {
+        if let Ok(mut buf) = whole.try_into_mut() {
+            // Emptied first, so that taking the vector back moves no byte.
+            buf.clear();
+            self.spare.keep_frames(buf.into());
+        }
     }
 
     /// An upper bound of the memory [`transcode_batch`](NativeBlock::transcode_batch)
@@ -453,6 +469,8 @@ pub(crate) struct Scratch {
     /// The rows of the last transcoding.
     rows: usize,
     block: Vec<u8>,
+    /// What LZ4 writes a frame into.
+    lz4: Vec<u8>,
 }
 
 impl Scratch {
@@ -468,14 +486,30 @@ impl Scratch {
     }
 
     fn capacity(&self) -> usize {
-        self.block.capacity() + self.streams.iter().map(Vec::capacity).sum::<usize>()
+        self.block.capacity()
+            + self.lz4.capacity()
+            + self.streams.iter().map(Vec::capacity).sum::<usize>()
     }
 }
 
-/// Idle [`Scratch`]es, at most [`KEEP_SPARE`] bytes of them. A clone of the transcoder
-/// starts with none.
+/// Idle buffers: [`Scratch`]es, and the buffers blocks' LZ4 frames were written into
+/// (given back once the frames were sent), at most [`KEEP_SPARE`] bytes of them. A clone
+/// of the transcoder starts with none.
 #[derive(Debug, Default)]
-struct Spare(std::sync::Mutex<Vec<Scratch>>);
+struct Spare(std::sync::Mutex<Idle>);
+
+#[derive(Debug, Default)]
+struct Idle {
+    scratches: Vec<Scratch>,
+    frames: Vec<Vec<u8>>,
+}
+
+impl Idle {
+    fn held(&self) -> usize {
+        self.scratches.iter().map(Scratch::capacity).sum::<usize>()
+            + self.frames.iter().map(Vec::capacity).sum::<usize>()
+    }
+}
 
 impl Clone for Spare {
     fn clone(&self) -> Self {
@@ -484,22 +518,31 @@ impl Clone for Spare {
 }
 
 impl Spare {
-    fn take(&self) -> Scratch {
-        let mut idle = self
-            .0
+    fn idle(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        idle.pop().unwrap_or_default()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn take(&self) -> Scratch {
+        self.idle().scratches.pop().unwrap_or_default()
     }
 
     fn keep(&self, scratch: Scratch) {
-        let mut idle = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let held: usize = idle.iter().map(Scratch::capacity).sum();
-        if held + scratch.capacity() <= KEEP_SPARE {
-            idle.push(scratch);
+        let mut idle = self.idle();
+        if idle.held() + scratch.capacity() <= KEEP_SPARE {
+            idle.scratches.push(scratch);
+        }
+    }
+
+    fn take_frames(&self) -> Vec<u8> {
+        self.idle().frames.pop().unwrap_or_default()
+    }
+
+    fn keep_frames(&self, buf: Vec<u8>) {
+        let mut idle = self.idle();
+        if idle.held() + buf.capacity() <= KEEP_SPARE {
+            idle.frames.push(buf);
         }
     }
 }

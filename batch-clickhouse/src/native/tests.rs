@@ -7,6 +7,7 @@
 use batch_core::{Batch, ChunkFull, Encode, RowBuffer};
 
 use super::*;
+use crate::frame::Lz4Frames;
 use crate::RowBinary;
 
 fn ty(s: &str) -> ChType {
@@ -546,7 +547,7 @@ fn lz4_frames_hold_the_block_without_joining_it() {
     for max in [crate::frame::BLOCK_FRAME, 100_000, 30_000, 1000] {
         let mut scratch = n.scratch();
         n.transcode_into(&b, &mut scratch).unwrap();
-        let frames = n.lz4_frames(&scratch, max).unwrap();
+        let frames = n.lz4_frames(&mut scratch, max).unwrap().frames;
         assert!(scratch.block.is_empty(), "the block was joined");
         let opened = open_frames(frames);
         assert!(opened.iter().all(|f| f.len() <= max), "a frame over {max}");
@@ -562,7 +563,38 @@ fn lz4_frames_hold_the_block_without_joining_it() {
         );
         assert_eq!(opened.concat(), block, "max {max}");
         // The same columns make the same frames: a retry sends the same bytes.
-        let again = open_frames(n.lz4_frames(&scratch, max).unwrap());
+        let again = open_frames(n.lz4_frames(&mut scratch, max).unwrap().frames);
         assert_eq!(again, opened);
     }
+}
+
+#[test]
+fn the_buffer_of_sent_frames_serves_the_next_block() {
+    let n = native(&[("id", "UInt64"), ("s", "String")]);
+    let rows: Vec<Vec<u8>> = (0..20_000u64)
+        .map(|i| [rb(&i, "UInt64"), rb(&format!("row {i}"), "String")].concat())
+        .collect();
+    let b = batch(&rows, 1000);
+    let block = n.transcode_batch(&b).unwrap();
+    let mut scratch = n.scratch();
+    n.transcode_into(&b, &mut scratch).unwrap();
+    let first = n.lz4_frames(&mut scratch, 100_000).unwrap();
+    assert!(first.frames.len() > 1);
+    let at = first.whole.as_ptr();
+    // While a frame is still referred to (a retry may send it), the buffer is not
+    // taken back.
+    let held = first.frames[0].clone();
+    n.recycle_frames(first.whole.clone());
+    drop(first);
+    let second = n.lz4_frames(&mut scratch, 100_000).unwrap();
+    assert_ne!(second.whole.as_ptr(), at, "a buffer in use was taken back");
+    drop(held);
+    // Sent and dropped, the frames give their buffer to the next block.
+    let at = second.whole.as_ptr();
+    let Lz4Frames { frames, whole } = second;
+    drop(frames);
+    n.recycle_frames(whole);
+    let third = n.lz4_frames(&mut scratch, 100_000).unwrap();
+    assert_eq!(third.whole.as_ptr(), at, "the buffer was not kept");
+    assert_eq!(open_frames(third.frames).concat(), block);
 }

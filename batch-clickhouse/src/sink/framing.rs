@@ -4,10 +4,38 @@
 use std::sync::Arc;
 
 use batch_core::{Batch, SinkError};
+use bytes::Bytes;
 
 use super::Prepared;
 use crate::frame::{self, Copies, Frame, InsertCompression, BLOCK_FRAME, MAX_FRAME};
 use crate::native::NativeBlock;
+
+/// The frames of a batch's insert, kept on the batch between the attempts of a delivery
+/// ([`Batch::keep_encoded`]).
+pub(super) struct Frames {
+    frames: Vec<Frame>,
+    /// For LZ4 frames of a Native block: the buffer they lie in, given back to the
+    /// transcoder for the next block once the frames are dropped (when the batcher
+    /// forgets them, at the end of the delivery).
+    kept: Option<(Bytes, Arc<NativeBlock>)>,
+}
+
+impl Frames {
+    /// The bytes of the insert, in order.
+    pub(super) fn pieces(&self) -> impl Iterator<Item = &Bytes> {
+        self.frames.iter().flat_map(Frame::pieces)
+    }
+}
+
+impl Drop for Frames {
+    fn drop(&mut self) {
+        // The frames are slices of the kept buffer: dropped first, so that it is free.
+        self.frames.clear();
+        if let Some((whole, native)) = self.kept.take() {
+            native.recycle_frames(whole);
+        }
+    }
+}
 
 /// Makes the batch's frames on a blocking thread (the Native block, then LZ4 or the
 /// checksum's pass over the rows of a stored frame).
@@ -16,16 +44,17 @@ pub(super) async fn frames(
     native: Option<Arc<NativeBlock>>,
     copies: Arc<Copies>,
     compression: InsertCompression,
-) -> Result<Vec<Frame>, SinkError> {
+) -> Result<Frames, SinkError> {
     let owned = batch.clone();
     let rows = batch.rows();
     let framing = move |e: frame::FrameError| {
         SinkError::permanent(format!("ClickHouse: compressing {rows} rows: {e}")).with_source(e)
     };
-    let job = move || -> Result<Vec<Frame>, SinkError> {
+    let job = move || -> Result<Frames, SinkError> {
         let Some(native) = native else {
             let lz4 = compression.lz4_for(&owned);
-            return frame::frames(&owned, MAX_FRAME, lz4, &copies).map_err(framing);
+            let frames = frame::frames(&owned, MAX_FRAME, lz4, &copies).map_err(framing)?;
+            return Ok(Frames { frames, kept: None });
         };
         // Rows that do not read as their columns' values (rows written by hand, or a
         // bug): the row is named, as the server names a row it cannot parse.
@@ -46,12 +75,18 @@ pub(super) async fn frames(
         let mut scratch = native.scratch();
         let framed = match native.transcode_into(&owned, &mut scratch) {
             Err(e) => Err(transcode_error(e)),
-            Ok(()) if compression == InsertCompression::Lz4 => {
-                native.lz4_frames(&scratch, BLOCK_FRAME).map_err(framing)
-            }
+            Ok(()) if compression == InsertCompression::Lz4 => native
+                .lz4_frames(&mut scratch, BLOCK_FRAME)
+                .map(|made| Frames {
+                    frames: made.frames,
+                    kept: Some((made.whole, native.clone())),
+                })
+                .map_err(framing),
             Ok(()) => {
                 native.assemble(&mut scratch);
-                frame::stored_block_frames(scratch.take_block().into(), MAX_FRAME).map_err(framing)
+                frame::stored_block_frames(scratch.take_block().into(), MAX_FRAME)
+                    .map(|frames| Frames { frames, kept: None })
+                    .map_err(framing)
             }
         };
         native.recycle(scratch);

@@ -233,13 +233,12 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// compressed where they lie, in frames of at most 1 MiB (small parts such as column
 /// names gathered into one), and the frames are held until they are sent; the block is
 /// never joined. Without compression the streams are joined into the block, which is
-/// sent itself. LZ4 writes each frame into memory cut to its compressed size, so no
-/// more is touched than the frames hold. The sink counts the streams, the block, the
-/// dictionaries of `LowCardinality` columns and the frames. The streams and the block
-/// are kept for the next batch rather than freed
-/// (at most 32 MiB of them while no batch is being transcoded: the buffers of two
-/// default batches of short rows), which spares the kernel the work of handing out
-/// fresh memory for every batch.
+/// sent itself. The sink counts the streams, the block, the dictionaries of
+/// `LowCardinality` columns and the frames. The streams and the block, and the buffer
+/// the frames lie in once the delivery is over, are kept for the next batch rather than
+/// freed (at most 32 MiB of them while no batch is being transcoded or sent: the
+/// buffers of two default batches of short rows), which spares the kernel the work of
+/// handing out fresh memory for every batch.
 ///
 /// In [`InsertFormat::RowBinary`] (and for batches LZ4 cannot shrink), rows that LZ4
 /// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several

@@ -6,16 +6,12 @@ use std::sync::Arc;
 use batch_core::{Batch, SinkError, SinkErrorKind};
 use tokio::time::Instant;
 
-use super::framing::{self, native_for};
+use super::framing::{self, native_for, Frames};
 use super::{ClickHouseSender, Prepared, GRACE};
 use crate::classify::{classify, server_code};
 use crate::dedup;
 use crate::endpoints::{Endpoint, Pick, PROBE_TIMEOUT};
-use crate::frame::Frame;
 use crate::schema::{self, check_endpoint};
-
-/// The frames of a batch's insert, kept on the batch between the attempts of a delivery.
-pub(super) struct Frames(pub(super) Vec<Frame>);
 
 impl ClickHouseSender {
     /// Sends `batch` as one `INSERT` by `deadline`: its frames made, an endpoint chosen,
@@ -58,7 +54,7 @@ impl ClickHouseSender {
                     self.sink.compression,
                 );
                 let frames = match tokio::time::timeout_at(deadline, compress).await {
-                    Ok(frames) => Arc::new(Frames(frames?)),
+                    Ok(frames) => Arc::new(frames?),
                     Err(_) => return Err(out_of_time(false, "")),
                 };
                 batch.keep_encoded(frames.clone());
@@ -258,7 +254,7 @@ impl ClickHouseSender {
         if let Some(prefix) = &p.token_prefix {
             insert = insert.with_setting(dedup::SETTING, dedup::token(prefix, batch));
         }
-        for piece in frames.0.iter().flat_map(Frame::pieces) {
+        for piece in frames.pieces() {
             insert.send(piece.clone()).await?;
         }
         insert.end().await

@@ -2,11 +2,10 @@
 //! attempt.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::send::Frames;
+use super::framing::Frames;
 use super::test_server::{frames_of, serve_one, silent_server};
 use super::*;
 use crate::dedup;
-use crate::frame::Frame;
 use batch_core::RowBuffer;
 use batch_core::SinkErrorKind;
 use tokio::net::TcpListener;
@@ -220,13 +219,7 @@ async fn a_retry_sends_the_frames_of_the_first_attempt() {
     let (_, body) = server.await.unwrap();
     let kept = b.encoded::<Frames>().unwrap();
     assert!(Arc::ptr_eq(&made, &kept), "the retry made its frames again");
-    let sent: Vec<u8> = made
-        .0
-        .iter()
-        .flat_map(Frame::pieces)
-        .flatten()
-        .copied()
-        .collect();
+    let sent: Vec<u8> = made.pieces().flatten().copied().collect();
     assert!(
         body == sent,
         "the retry sent other bytes than the frames kept"
