@@ -341,6 +341,10 @@ impl NativeBlock {
     /// Joins the columns transcoded into `scratch` into one block ([`Scratch::block`]).
     pub(crate) fn assemble(&self, scratch: &mut Scratch) {
         let mut out = std::mem::take(&mut scratch.block);
+        if out.capacity() == 0 {
+            // The block of a batch sent in stored frames, given back once sent.
+            out = self.spare.take_frames();
+        }
         out.clear();
         let mut len = 0;
         self.parts(scratch, |p| {
@@ -379,8 +383,9 @@ impl NativeBlock {
         Ok(frames)
     }
 
-    /// Keeps the buffer of a block's frames (`whole` of [`Lz4Frames`]) for the next
-    /// block, once nothing refers to the frames any more.
+    /// Keeps the buffer of a block's frames (`whole` of [`Lz4Frames`], or the block
+    /// sent in stored frames) for the next block, once nothing refers to the frames any
+    /// more.
     pub(crate) fn recycle_frames(&self, whole: bytes::Bytes) {
         if let Ok(mut buf) = whole.try_into_mut() {
             // Emptied first, so that taking the vector back moves no byte.

@@ -598,3 +598,26 @@ fn the_buffer_of_sent_frames_serves_the_next_block() {
     assert_eq!(third.whole.as_ptr(), at, "the buffer was not kept");
     assert_eq!(open_frames(third.frames).concat(), block);
 }
+
+#[test]
+fn a_block_sent_in_stored_frames_is_joined_into_again_for_the_next() {
+    let n = native(&[("id", "UInt64"), ("s", "String")]);
+    let rows: Vec<Vec<u8>> = (0..5_000u64)
+        .map(|i| [rb(&i, "UInt64"), rb(&format!("row {i}"), "String")].concat())
+        .collect();
+    let b = batch(&rows, 1000);
+    let mut scratch = n.scratch();
+    n.transcode_into(&b, &mut scratch).unwrap();
+    n.assemble(&mut scratch);
+    let sent = bytes::Bytes::from(scratch.take_block());
+    let at = sent.as_ptr();
+    n.recycle_frames(sent);
+    n.transcode_into(&b, &mut scratch).unwrap();
+    n.assemble(&mut scratch);
+    assert_eq!(
+        scratch.block().as_ptr(),
+        at,
+        "the sent block's buffer was not kept"
+    );
+    assert_eq!(scratch.block(), n.transcode_batch(&b).unwrap());
+}

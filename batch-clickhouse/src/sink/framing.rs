@@ -14,9 +14,10 @@ use crate::native::NativeBlock;
 /// ([`Batch::keep_encoded`]).
 pub(super) struct Frames {
     frames: Vec<Frame>,
-    /// For LZ4 frames of a Native block: the buffer they lie in, given back to the
-    /// transcoder for the next block once the frames are dropped (when the batcher
-    /// forgets them, at the end of the delivery).
+    /// For the frames of a Native block: the buffer they lie in (the LZ4 frames, or the
+    /// block itself in stored frames), given back to the transcoder for the next block
+    /// once the frames are dropped (when the batcher forgets them, at the end of the
+    /// delivery).
     kept: Option<(Bytes, Arc<NativeBlock>)>,
 }
 
@@ -84,8 +85,12 @@ pub(super) async fn frames(
                 .map_err(framing),
             Ok(()) => {
                 native.assemble(&mut scratch);
-                frame::stored_block_frames(scratch.take_block().into(), MAX_FRAME)
-                    .map(|frames| Frames { frames, kept: None })
+                let block = Bytes::from(scratch.take_block());
+                frame::stored_block_frames(block.clone(), MAX_FRAME)
+                    .map(|frames| Frames {
+                        frames,
+                        kept: Some((block, native.clone())),
+                    })
                     .map_err(framing)
             }
         };
