@@ -21,9 +21,9 @@
 //! every copy of the batch.
 
 mod cityhash;
-mod copies;
+mod kept;
 
-pub(crate) use copies::Copies;
+pub(crate) use kept::Kept;
 
 use batch_core::Batch;
 use bytes::Bytes;
@@ -160,10 +160,12 @@ pub(crate) fn frame_bound(len: usize) -> usize {
     CHECKSUM + HEADER + len + len / 255 + 16
 }
 
-/// The bytes the sink holds, beyond the batch, while it sends `batch`: the frames, and
-/// the contiguous copy of the rows of one frame while it is compressed (none when the
-/// frame's rows are one piece of memory already); for stored frames, which share the
-/// batch's memory, only their checksums and headers and the lists of their pieces.
+/// The bytes the sink holds, beyond the batch, while it sends `batch`: the frames (and
+/// the room LZ4 asks for beyond the compressed size while it writes one, a tenth of its
+/// rows), and the contiguous copy of the rows of one frame while it is compressed
+/// (none when the frame's rows are one piece of memory already); for stored frames,
+/// which share the batch's memory, only their checksums and headers and the lists of
+/// their pieces.
 #[must_use]
 pub(crate) fn send_memory(batch: &Batch, max_frame: usize, lz4: bool) -> usize {
     let len = batch.len();
@@ -181,7 +183,17 @@ pub(crate) fn send_memory(batch: &Batch, max_frame: usize, lz4: bool) -> usize {
     } else {
         len.min(max_frame)
     };
-    frame_bound(len) + frames.saturating_sub(1) * frame_bound(0) + copy
+    frame_bound(len)
+        + frames.saturating_sub(1) * frame_bound(0)
+        + lz4_room(len.min(max_frame))
+        + copy
+}
+
+/// What LZ4 asks for beyond [`frame_bound`] while it writes a frame of `len` bytes of
+/// rows: its worst case is 110% of the input and 20 bytes.
+fn lz4_room(len: usize) -> usize {
+    (lz4_flex::block::get_maximum_output_size(len) + CHECKSUM + HEADER)
+        .saturating_sub(frame_bound(len))
 }
 /// Calls `each` with the batch's rows in pieces of at most `max` bytes, as few as
 /// possible: one piece (the chunk itself when the batch is one chunk) unless the batch
@@ -197,6 +209,7 @@ fn pieces<E>(
         return batch.chunks().try_for_each(|chunk| each(&chunk));
     }
     buf.clear();
+    buf.reserve_exact(batch.len().min(max));
     for chunk in batch.chunks() {
         let mut rest = &chunk[..];
         while !rest.is_empty() {
@@ -215,26 +228,50 @@ fn pieces<E>(
     Ok(())
 }
 
-/// Compresses `raw` into one frame: its checksum and header, then the LZ4 block.
-///
-/// LZ4 writes into fresh, uninitialised memory that is then cut to the compressed size,
-/// so no page beyond the compressed bytes is ever touched (zeroing the worst-case size
-/// first would fault in 110% of the input for output that is often a third of it). The
-/// checksum is computed over the header and the block in one pass, without joining
-/// them.
+/// Appends the LZ4 frame of `raw` to `out`: its checksum and header, then the LZ4
+/// block. LZ4 writes into `out` itself, zeroed first up to the worst case (on a kept
+/// buffer, memory already in place), then cut to the compressed size.
 ///
 /// # Errors
 ///
-/// [`FrameError::TooLarge`] when a size does not fit the header.
+/// A [`FrameError`] when LZ4 fails or a size does not fit the header.
+fn append_lz4(out: &mut Vec<u8>, raw: &[u8]) -> Result<(), FrameError> {
+    let start = out.len();
+    let meta = start + CHECKSUM + HEADER;
+    let room = CHECKSUM + HEADER + lz4_flex::block::get_maximum_output_size(raw.len());
+    // No more than that: a buffer grown by doubling might not be kept (see `Kept`).
+    out.reserve_exact(room);
+    out.resize(start + room, 0);
+    let data = lz4_flex::block::compress_into(raw, &mut out[meta..])?;
+    out.truncate(meta + data);
+    out[start + CHECKSUM..meta].copy_from_slice(&header(LZ4, data, raw.len())?);
+    let checksum = cityhash_rs::cityhash_102_128(&out[start + CHECKSUM..]);
+    out[start..start + CHECKSUM].copy_from_slice(&checksum_bytes(checksum));
+    Ok(())
+}
+
+/// Compresses `raw` into one frame.
+#[cfg(test)]
 pub(crate) fn compress(raw: &[u8]) -> Result<Frame, FrameError> {
-    let data = Bytes::from(lz4_flex::block::compress(raw));
-    let mut meta = [0u8; CHECKSUM + HEADER];
-    meta[CHECKSUM..].copy_from_slice(&header(LZ4, data.len(), raw.len())?);
-    let checksum = cityhash::cityhash_102_128([&meta[CHECKSUM..], &data[..]]);
-    meta[..CHECKSUM].copy_from_slice(&checksum_bytes(checksum));
+    let mut out = Vec::new();
+    append_lz4(&mut out, raw)?;
     Ok(Frame {
-        pieces: vec![Bytes::copy_from_slice(&meta), data],
+        pieces: vec![Bytes::from(out)],
     })
+}
+
+/// Frames lying back to back in `whole`, ending at `ends`.
+fn slices(whole: &Bytes, ends: &[usize]) -> Vec<Frame> {
+    let mut start = 0;
+    ends.iter()
+        .map(|&end| {
+            let frame = whole.slice(start..end);
+            start = end;
+            Frame {
+                pieces: vec![frame],
+            }
+        })
+        .collect()
 }
 
 /// A checksum as the frame holds it: ClickHouse writes the two halves of CityHash128
@@ -244,10 +281,11 @@ fn checksum_bytes(checksum: u128) -> [u8; CHECKSUM] {
 }
 
 /// The batch as frames of at most `max_frame` raw bytes each: one frame unless the
-/// batch is larger. A batch of several chunks is compressed from a contiguous copy, in
-/// a buffer taken from `copies` and given back once compressed; stored frames copy
-/// nothing. CPU-bound (LZ4, or the checksum's pass over the rows): call it off the
-/// async worker threads.
+/// batch is larger, and with LZ4 the buffer the frames lie in, to give back to `kept`
+/// once they are dropped ([`Kept::recycle_frames`]). A batch of several chunks is
+/// compressed from a contiguous copy; the copy's buffer and the frames' come from
+/// `kept`. Stored frames copy nothing. CPU-bound (LZ4, or the checksum's pass over the
+/// rows): call it off the async worker threads.
 ///
 /// # Errors
 ///
@@ -256,19 +294,23 @@ pub(crate) fn frames(
     batch: &Batch,
     max_frame: usize,
     lz4: bool,
-    copies: &Copies,
-) -> Result<Vec<Frame>, FrameError> {
+    kept: &Kept,
+) -> Result<(Vec<Frame>, Option<Bytes>), FrameError> {
     if !lz4 {
-        return stored(batch.chunks(), batch.len(), max_frame);
+        return Ok((stored(batch.chunks(), batch.len(), max_frame)?, None));
     }
-    let mut buf = copies.take();
-    let mut frames = Vec::with_capacity(batch.len().div_ceil(max_frame.max(1)));
-    let made = pieces(batch, max_frame, &mut buf, |piece| {
-        frames.push(compress(piece)?);
-        Ok(())
+    let mut copy = kept.take_copy();
+    let mut out = kept.take_frames();
+    let mut ends = Vec::with_capacity(batch.len().div_ceil(max_frame.max(1)));
+    let made = pieces(batch, max_frame, &mut copy, |piece| {
+        append_lz4(&mut out, piece)?;
+        ends.push(out.len());
+        Ok::<(), FrameError>(())
     });
-    copies.keep(buf);
-    made.map(|()| frames)
+    kept.keep_copy(copy);
+    made?;
+    let whole = Bytes::from(out);
+    Ok((slices(&whole, &ends), Some(whole)))
 }
 
 /// A block (a Native block) as LZ4 frames of at most `max_frame` bytes each: one frame
@@ -408,18 +450,7 @@ impl Lz4Framer {
     pub(crate) fn finish(mut self) -> Result<(Lz4Frames, Vec<u8>), FrameError> {
         self.flush()?;
         let whole = Bytes::from(self.buffers.frames);
-        let mut start = 0;
-        let frames = self
-            .ends
-            .iter()
-            .map(|&end| {
-                let frame = whole.slice(start..end);
-                start = end;
-                Frame {
-                    pieces: vec![frame],
-                }
-            })
-            .collect();
+        let frames = slices(&whole, &self.ends);
         Ok((Lz4Frames { frames, whole }, self.buffers.block))
     }
 }

@@ -7,18 +7,25 @@ use batch_core::{Batch, SinkError};
 use bytes::Bytes;
 
 use super::Prepared;
-use crate::frame::{self, Copies, Frame, InsertCompression, BLOCK_FRAME, MAX_FRAME};
+use crate::frame::{self, Frame, InsertCompression, Kept, BLOCK_FRAME, MAX_FRAME};
 use crate::native::NativeBlock;
 
 /// The frames of a batch's insert, kept on the batch between the attempts of a delivery
 /// ([`Batch::keep_encoded`]).
 pub(super) struct Frames {
     frames: Vec<Frame>,
-    /// For the frames of a Native block: the buffer they lie in (the LZ4 frames, or the
-    /// block itself in stored frames), given back to the transcoder for the next block
-    /// once the frames are dropped (when the batcher forgets them, at the end of the
-    /// delivery).
-    kept: Option<(Bytes, Arc<NativeBlock>)>,
+    /// The buffer the frames lie in (LZ4 frames, or a Native block in stored frames),
+    /// given back for the next batch once the frames are dropped (when the batcher
+    /// forgets them, at the end of the delivery).
+    kept: Option<(Bytes, Keeper)>,
+}
+
+/// Who takes back the buffer of a batch's frames.
+enum Keeper {
+    /// The transcoder, for the next block.
+    Native(Arc<NativeBlock>),
+    /// The sender's RowBinary buffers.
+    RowBinary(Arc<Kept>),
 }
 
 impl Frames {
@@ -32,8 +39,10 @@ impl Drop for Frames {
     fn drop(&mut self) {
         // The frames are slices of the kept buffer: dropped first, so that it is free.
         self.frames.clear();
-        if let Some((whole, native)) = self.kept.take() {
-            native.recycle_frames(whole);
+        match self.kept.take() {
+            Some((whole, Keeper::Native(native))) => native.recycle_frames(whole),
+            Some((whole, Keeper::RowBinary(kept))) => kept.recycle_frames(whole),
+            None => {}
         }
     }
 }
@@ -43,7 +52,7 @@ impl Drop for Frames {
 pub(super) async fn frames(
     batch: &Batch,
     native: Option<Arc<NativeBlock>>,
-    copies: Arc<Copies>,
+    kept: Arc<Kept>,
     compression: InsertCompression,
 ) -> Result<Frames, SinkError> {
     let owned = batch.clone();
@@ -54,8 +63,11 @@ pub(super) async fn frames(
     let job = move || -> Result<Frames, SinkError> {
         let Some(native) = native else {
             let lz4 = compression.lz4_for(&owned);
-            let frames = frame::frames(&owned, MAX_FRAME, lz4, &copies).map_err(framing)?;
-            return Ok(Frames { frames, kept: None });
+            let (frames, whole) = frame::frames(&owned, MAX_FRAME, lz4, &kept).map_err(framing)?;
+            return Ok(Frames {
+                frames,
+                kept: whole.map(|whole| (whole, Keeper::RowBinary(kept))),
+            });
         };
         // Rows that do not read as their columns' values (rows written by hand, or a
         // bug): the row is named, as the server names a row it cannot parse.
@@ -80,7 +92,7 @@ pub(super) async fn frames(
                 .lz4_frames(&mut scratch, BLOCK_FRAME)
                 .map(|made| Frames {
                     frames: made.frames,
-                    kept: Some((made.whole, native.clone())),
+                    kept: Some((made.whole, Keeper::Native(native.clone()))),
                 })
                 .map_err(framing),
             Ok(()) => {
@@ -89,7 +101,7 @@ pub(super) async fn frames(
                 frame::stored_block_frames(block.clone(), MAX_FRAME)
                     .map(|frames| Frames {
                         frames,
-                        kept: Some((block, native.clone())),
+                        kept: Some((block, Keeper::Native(native.clone()))),
                     })
                     .map_err(framing)
             }

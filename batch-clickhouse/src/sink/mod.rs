@@ -27,7 +27,7 @@ use clickhouse::Client;
 use tokio::time::Instant;
 
 use crate::endpoints::Endpoints;
-use crate::frame::{self, Copies, InsertCompression, BLOCK_FRAME, MAX_FRAME};
+use crate::frame::{self, InsertCompression, Kept, BLOCK_FRAME, MAX_FRAME};
 use crate::native::{InsertFormat, NativeBlock};
 use crate::rowbinary::RowBinary;
 use crate::types::ChType;
@@ -243,15 +243,16 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// In [`InsertFormat::RowBinary`] (and for batches LZ4 cannot shrink), rows that LZ4
 /// shrinks (judged on the first 64 KiB of the batch) are compressed: a batch of several
 /// chunks is first copied into one piece of memory, given back as soon as it is
-/// compressed and kept for the next batch (at most 32 MiB of such copies, for the
-/// same reason), and the frame is held until it is sent. Rows that LZ4 would not shrink,
+/// compressed, and the frame is held until the delivery is over; both buffers are then
+/// kept for the next batch (at most 40 MiB of them, for the same reason). Rows that LZ4
+/// would not shrink,
 /// and every batch with [`InsertCompression::None`], are stored as they are, without a
 /// copy: the frame's checksum is computed over the batch's chunks, which are then sent
 /// themselves after 25 bytes of checksum and header. The sink reports what it holds
 /// ([`Sender::send_memory`](batch_core::Sender::send_memory)), so that the batcher counts it within its
 /// `max_buffered_bytes`. The buffers kept for the next batch, the transcoder's in Native
-/// and the copies in RowBinary (at most 32 MiB each), are the memory the sink holds
-/// outside `max_buffered_bytes`.
+/// (at most 32 MiB) and the copies and frames in RowBinary (at most 40 MiB), are the
+/// memory the sink holds outside `max_buffered_bytes`.
 ///
 /// # Examples
 ///
@@ -334,8 +335,8 @@ struct Prepared {
     /// The transcoder and the `INSERT` statement in Native, when batches are sent in
     /// [`InsertFormat::Native`].
     native: Option<(Arc<NativeBlock>, String)>,
-    /// Buffers for the contiguous copies RowBinary batches are compressed from.
-    copies: Arc<Copies>,
+    /// The buffers RowBinary batches are compressed through, kept between batches.
+    kept: Arc<Kept>,
 }
 
 impl ClickHouseSender {

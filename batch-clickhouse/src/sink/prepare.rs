@@ -113,7 +113,7 @@ impl ClickHouseSink {
             token_prefix: self.deduplicate.then(dedup::prefix),
             endpoints: Arc::new(endpoints),
             native,
-            copies: Arc::default(),
+            kept: Arc::default(),
         };
         Ok(ClickHouseSender {
             sink: self,

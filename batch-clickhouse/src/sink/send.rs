@@ -50,7 +50,7 @@ impl ClickHouseSender {
                 let compress = framing::frames(
                     batch,
                     native.map(|(n, _)| n.clone()),
-                    p.copies.clone(),
+                    p.kept.clone(),
                     self.sink.compression,
                 );
                 let frames = match tokio::time::timeout_at(deadline, compress).await {

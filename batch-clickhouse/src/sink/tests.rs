@@ -53,7 +53,7 @@ fn prepared(sink: ClickHouseSink, token_prefix: Option<&str>) -> ClickHouseSende
         token_prefix: token_prefix.map(str::to_owned),
         endpoints: Arc::new(sink.build_endpoints()),
         native: None,
-        copies: Arc::default(),
+        kept: Arc::default(),
     };
     ClickHouseSender { sink, prepared }
 }
