@@ -79,15 +79,21 @@ pub(crate) struct Snapshot {
     at: Instant,
     own_cpu: f64,
     children_cpu: f64,
+    /// Minor page faults of this process and of the children it waited for.
+    faults: u64,
     server_cpu: f64,
 }
 
 impl Snapshot {
     pub(crate) fn take(server: Server) -> Self {
+        let own = usage(UsageWho::RUSAGE_SELF);
+        let children = usage(UsageWho::RUSAGE_CHILDREN);
+        let faults = |u: &Usage| u64::try_from(u.minor_page_faults()).unwrap_or(0);
         Snapshot {
             at: Instant::now(),
-            own_cpu: seconds(&usage(UsageWho::RUSAGE_SELF)),
-            children_cpu: seconds(&usage(UsageWho::RUSAGE_CHILDREN)),
+            own_cpu: seconds(&own),
+            children_cpu: seconds(&children),
+            faults: faults(&own) + faults(&children),
             server_cpu: server.cpu(),
         }
     }
@@ -99,6 +105,9 @@ pub(crate) struct Figures {
     pub(crate) wall_s: f64,
     /// This process and the children it waited for (curl, psql).
     pub(crate) client_cpu_s: f64,
+    /// Minor page faults of this process and the children it waited for: the kernel's
+    /// work of handing out fresh memory, which counts the same from run to run.
+    pub(crate) client_faults: u64,
     pub(crate) server_cpu_s: f64,
     /// Peak RSS of the inserting process (this one, or the tool it ran), in KiB.
     pub(crate) peak_rss_kib: u64,
@@ -116,6 +125,7 @@ impl Figures {
             wall_s: after.at.duration_since(before.at).as_secs_f64(),
             client_cpu_s: (after.own_cpu - before.own_cpu)
                 + (after.children_cpu - before.children_cpu),
+            client_faults: after.faults.saturating_sub(before.faults),
             server_cpu_s: after.server_cpu - before.server_cpu,
             peak_rss_kib,
         }
@@ -124,8 +134,12 @@ impl Figures {
     /// One line on stdout, read back by the driver with [`Figures::parse`].
     pub(crate) fn line(&self) -> String {
         format!(
-            "E2E-FIGURES {} {} {} {}",
-            self.wall_s, self.client_cpu_s, self.server_cpu_s, self.peak_rss_kib
+            "E2E-FIGURES {} {} {} {} {}",
+            self.wall_s,
+            self.client_cpu_s,
+            self.server_cpu_s,
+            self.peak_rss_kib,
+            self.client_faults
         )
     }
 
@@ -139,6 +153,7 @@ impl Figures {
             client_cpu_s: f.get(1)?.parse().ok()?,
             server_cpu_s: f.get(2)?.parse().ok()?,
             peak_rss_kib: f.get(3)?.parse().ok()?,
+            client_faults: f.get(4)?.parse().ok()?,
         })
     }
 }

@@ -50,7 +50,7 @@ pub(crate) fn table(
         out,
         "{} rows per run, {runs} runs of each contender, alternating; medians, with the \
          range of rows/s; the order of the contenders rotates between rounds. CPU in \
-         seconds per 1M rows.\n",
+         seconds and page faults per 1M rows.\n",
         thousands(rows as f64)
     );
     for (backend, title, baselines) in [
@@ -85,12 +85,15 @@ pub(crate) fn table(
             Backend::ClickHouse => "client CPU × Inserter (same compression)",
             Backend::Postgres => "client CPU × BinaryCopyInWriter",
         };
-        let _ = writeln!(out, " client CPU | {cpu_label} | server CPU | peak RSS |");
+        let _ = writeln!(
+            out,
+            " client CPU | {cpu_label} | client page faults | server CPU | peak RSS |"
+        );
         let _ = write!(out, "|---|---:|---:|");
         for _ in baselines.iter() {
             let _ = write!(out, "---:|");
         }
-        let _ = writeln!(out, "---:|---:|---:|---:|");
+        let _ = writeln!(out, "---:|---:|---:|---:|---:|");
         for c in mine {
             let Some(fs) = results.get(c.name) else {
                 continue;
@@ -111,6 +114,11 @@ pub(crate) fn table(
                 let _ = write!(out, " {:.2} |", med / rate(base));
             }
             let client = cpu(fs);
+            let faults = median(
+                fs.iter()
+                    .map(|f| f.client_faults as f64 * per_million)
+                    .collect(),
+            );
             let server = median(fs.iter().map(|f| f.server_cpu_s * per_million).collect());
             let rss = fs.iter().map(|f| f.peak_rss_kib).max().unwrap_or(0);
             let who = if c.external { " (tool)" } else { "" };
@@ -120,7 +128,8 @@ pub(crate) fn table(
                 .map_or_else(|| "–".to_owned(), |b| format!("{:.2}", client / cpu(b)));
             let _ = writeln!(
                 out,
-                " {client:.2} s | {versus} | {server:.2} s | {} MiB{who} |",
+                " {client:.2} s | {versus} | {} | {server:.2} s | {} MiB{who} |",
+                thousands(faults),
                 rss / 1024
             );
         }
