@@ -72,10 +72,8 @@ impl Kept {
     /// Keeps the buffer a batch's frames lie in, once nothing refers to them any more,
     /// within [`KEEP`].
     pub(crate) fn recycle_frames(&self, whole: Bytes) {
-        if let Ok(mut buf) = whole.try_into_mut() {
-            // Emptied first, so that taking the vector back moves no byte.
-            buf.clear();
-            self.idle().keep(buf.into(), true);
+        if let Some(buf) = super::reclaim(whole) {
+            self.idle().keep(buf, true);
         }
     }
 

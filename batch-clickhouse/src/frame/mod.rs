@@ -280,6 +280,15 @@ fn slices(whole: &Bytes, ends: &[usize]) -> Vec<Frame> {
         .collect()
 }
 
+/// The buffer behind `whole`, emptied, when nothing else refers to it any more (no frame
+/// sliced from it is still held), to keep for the next batch.
+pub(crate) fn reclaim(whole: Bytes) -> Option<Vec<u8>> {
+    let mut buf = whole.try_into_mut().ok()?;
+    // Emptied first, so that taking the vector back moves no byte.
+    buf.clear();
+    Some(buf.into())
+}
+
 /// A checksum as the frame holds it: ClickHouse writes the two halves of CityHash128
 /// low word first.
 fn checksum_bytes(checksum: u128) -> [u8; CHECKSUM] {

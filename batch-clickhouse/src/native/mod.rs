@@ -387,10 +387,8 @@ impl NativeBlock {
     /// sent in stored frames) for the next block, once nothing refers to the frames any
     /// more.
     pub(crate) fn recycle_frames(&self, whole: bytes::Bytes) {
-        if let Ok(mut buf) = whole.try_into_mut() {
-            // Emptied first, so that taking the vector back moves no byte.
-            buf.clear();
-            self.spare.keep_frames(buf.into());
+        if let Some(buf) = crate::frame::reclaim(whole) {
+            self.spare.keep_frames(buf);
         }
     }
 
