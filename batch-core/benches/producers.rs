@@ -7,6 +7,10 @@
 //! gets a receipt (a oneshot channel the worker answers when the batch is settled),
 //! dropped by the producer as soon as it has it.
 //!
+//! Two floors no producer path can go under, on one thread: `encode_only` encodes the
+//! rows into a reused buffer and nothing else; `encode_locked` also takes an uncontended
+//! lock around each row, as any buffer shared with a consumer needs.
+//!
 //! Both sides move the same small row to a consumer that discards it. Each iteration
 //! inserts `ROWS` rows in total and times until every producer is done.
 //!
@@ -201,6 +205,26 @@ fn encode_only_round() -> Duration {
     start.elapsed()
 }
 
+/// [`encode_only_round`] with the buffer behind an uncontended lock taken for each row:
+/// what any producer path that shares its buffer with a consumer pays at least, before
+/// accounting, limits or hand-off.
+fn encode_locked_round() -> Duration {
+    let shared = parking_lot::Mutex::new(RowBuffer::with_capacity(68 << 10, 4096));
+    let start = Instant::now();
+    for i in 0..ROWS {
+        let mut buf = shared.lock();
+        buf.push_row(|b| {
+            EncodeRow::<Bin>::encode_row(&event(i), &[(), (), ()], b).map_err(|_| ChunkFull)
+        })
+        .unwrap();
+        if buf.len() >= 64 << 10 {
+            std::hint::black_box(buf.take());
+        }
+    }
+    std::hint::black_box(shared.lock().take());
+    start.elapsed()
+}
+
 async fn mpsc_round(producers: u64) -> Duration {
     let (tx, mut rx) = mpsc::channel::<Event<'static>>(4096);
     let consumer = tokio::spawn(async move {
@@ -253,6 +277,9 @@ fn producers(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ROWS));
     group.bench_function(BenchmarkId::new("encode_only", 1), |b| {
         b.iter_custom(|iters| (0..iters).map(|_| encode_only_round()).sum());
+    });
+    group.bench_function(BenchmarkId::new("encode_locked", 1), |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| encode_locked_round()).sum());
     });
     for p in [1_u64, 4, 16] {
         group.bench_function(BenchmarkId::new("batcher", p), |b| {
