@@ -87,8 +87,10 @@ impl<F: Format> Shared<F> {
         let mut accepted = Count::default();
         let mut in_shards = Count::default();
         for shard in &shards {
-            accepted += shard.accepted;
-            in_shards += Count::of(shard.buf.rows(), shard.buf.len());
+            let held = Count::of(shard.buf.rows(), shard.buf.len());
+            accepted += shard.handed;
+            accepted += held;
+            in_shards += held;
         }
         Stats {
             accepted,

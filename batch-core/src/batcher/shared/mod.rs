@@ -65,8 +65,9 @@ struct Shard {
     first_at: Option<Instant>,
     /// Budget reserved by this shard and not used yet.
     credit: usize,
-    /// Every row ever accepted through this shard.
-    accepted: Count,
+    /// Every row this shard handed to the worker. With the rows in `buf`, every row
+    /// ever accepted through it (counted per chunk, not per row).
+    handed: Count,
     /// Set by the worker when the batcher closes; no row is accepted after.
     closed: bool,
     /// Receipts of rows in `buf`, by row index.

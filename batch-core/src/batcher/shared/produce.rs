@@ -191,7 +191,6 @@ impl<F: Format> Shared<F> {
         }
         tag(shard);
         shard.credit = (credit + granted).saturating_sub(size);
-        shard.accepted += Count::of(1, size);
         if shard.first_at.is_none() {
             self.first_row(shard);
         }
@@ -241,6 +240,7 @@ impl<F: Format> Shared<F> {
                 self.limits.chunk_rows,
             );
             let count = Count::of(chunk.rows(), chunk.len());
+            shard.handed += count;
             {
                 let mut ledger = self.ledger();
                 ledger.incoming.push(Piece {
