@@ -15,8 +15,8 @@
 //! another contender: the order rotates between rounds), each in a fresh child
 //! process (this binary with `--child NAME`), so that each run's peak RSS and CPU are
 //! its own. The child times the insert (from building the client to the last answer),
-//! with the CPU and minor page faults of this process and of the tools it waited for
-//! (getrusage `RUSAGE_SELF` and `RUSAGE_CHILDREN`) and the server's CPU (`/proc/<pid>/stat` of
+//! with the CPU (and, of it, the user time) and minor page faults of this process and of
+//! the tools it waited for (getrusage `RUSAGE_SELF` and `RUSAGE_CHILDREN`) and the server's CPU (`/proc/<pid>/stat` of
 //! `clickhouse-server`; of the postmaster and all its children for PostgreSQL). After
 //! each run the driver reads `count()` and a sum over every column from the server and
 //! fails unless they match the rows sent. The table goes to stdout, and to

@@ -66,7 +66,11 @@ fn stat(pid: u32) -> Option<Stat> {
 }
 
 fn seconds(u: &Usage) -> f64 {
-    (u.user_time().num_microseconds() + u.system_time().num_microseconds()) as f64 / 1e6
+    user_seconds(u) + u.system_time().num_microseconds() as f64 / 1e6
+}
+
+fn user_seconds(u: &Usage) -> f64 {
+    u.user_time().num_microseconds() as f64 / 1e6
 }
 
 fn usage(who: UsageWho) -> Usage {
@@ -79,6 +83,8 @@ pub(crate) struct Snapshot {
     at: Instant,
     own_cpu: f64,
     children_cpu: f64,
+    /// The user-time part of `own_cpu + children_cpu`.
+    user_cpu: f64,
     /// Minor page faults of this process and of the children it waited for.
     faults: u64,
     server_cpu: f64,
@@ -93,6 +99,7 @@ impl Snapshot {
             at: Instant::now(),
             own_cpu: seconds(&own),
             children_cpu: seconds(&children),
+            user_cpu: user_seconds(&own) + user_seconds(&children),
             faults: faults(&own) + faults(&children),
             server_cpu: server.cpu(),
         }
@@ -105,6 +112,9 @@ pub(crate) struct Figures {
     pub(crate) wall_s: f64,
     /// This process and the children it waited for (curl, psql).
     pub(crate) client_cpu_s: f64,
+    /// The part of `client_cpu_s` spent in user space; the rest is the kernel's (system
+    /// calls, page faults).
+    pub(crate) client_user_s: f64,
     /// Minor page faults of this process and the children it waited for: the kernel's
     /// work of handing out fresh memory, which counts the same from run to run.
     pub(crate) client_faults: u64,
@@ -125,6 +135,7 @@ impl Figures {
             wall_s: after.at.duration_since(before.at).as_secs_f64(),
             client_cpu_s: (after.own_cpu - before.own_cpu)
                 + (after.children_cpu - before.children_cpu),
+            client_user_s: after.user_cpu - before.user_cpu,
             client_faults: after.faults.saturating_sub(before.faults),
             server_cpu_s: after.server_cpu - before.server_cpu,
             peak_rss_kib,
@@ -134,12 +145,13 @@ impl Figures {
     /// One line on stdout, read back by the driver with [`Figures::parse`].
     pub(crate) fn line(&self) -> String {
         format!(
-            "E2E-FIGURES {} {} {} {} {}",
+            "E2E-FIGURES {} {} {} {} {} {}",
             self.wall_s,
             self.client_cpu_s,
             self.server_cpu_s,
             self.peak_rss_kib,
-            self.client_faults
+            self.client_faults,
+            self.client_user_s
         )
     }
 
@@ -154,6 +166,7 @@ impl Figures {
             server_cpu_s: f.get(2)?.parse().ok()?,
             peak_rss_kib: f.get(3)?.parse().ok()?,
             client_faults: f.get(4)?.parse().ok()?,
+            client_user_s: f.get(5)?.parse().ok()?,
         })
     }
 }

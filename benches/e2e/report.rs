@@ -45,6 +45,8 @@ pub(crate) fn table(
         })
     };
     let cpu = |fs: &Vec<Figures>| median(fs.iter().map(|f| f.client_cpu_s * per_million).collect());
+    let user =
+        |fs: &Vec<Figures>| median(fs.iter().map(|f| f.client_user_s * per_million).collect());
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -87,13 +89,14 @@ pub(crate) fn table(
         };
         let _ = writeln!(
             out,
-            " client CPU | {cpu_label} | client page faults | server CPU | peak RSS |"
+            " client CPU | {cpu_label} | of it user CPU, × the same | client page faults | \
+             server CPU | peak RSS |"
         );
         let _ = write!(out, "|---|---:|---:|");
         for _ in baselines.iter() {
             let _ = write!(out, "---:|");
         }
-        let _ = writeln!(out, "---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "---:|---:|---:|---:|---:|---:|");
         for c in mine {
             let Some(fs) = results.get(c.name) else {
                 continue;
@@ -122,13 +125,16 @@ pub(crate) fn table(
             let server = median(fs.iter().map(|f| f.server_cpu_s * per_million).collect());
             let rss = fs.iter().map(|f| f.peak_rss_kib).max().unwrap_or(0);
             let who = if c.external { " (tool)" } else { "" };
-            let versus = c
-                .cpu_baseline
-                .and_then(|b| results.get(b))
-                .map_or_else(|| "–".to_owned(), |b| format!("{:.2}", client / cpu(b)));
+            let baseline = c.cpu_baseline.and_then(|b| results.get(b));
+            let versus =
+                baseline.map_or_else(|| "–".to_owned(), |b| format!("{:.2}", client / cpu(b)));
+            let in_user = user(fs);
+            let user_versus =
+                baseline.map_or_else(String::new, |b| format!(", {:.2}", in_user / user(b)));
             let _ = writeln!(
                 out,
-                " {client:.2} s | {versus} | {} | {server:.2} s | {} MiB{who} |",
+                " {client:.2} s | {versus} | {in_user:.2} s{user_versus} | {} | {server:.2} s | \
+                 {} MiB{who} |",
                 thousands(faults),
                 rss / 1024
             );
