@@ -128,8 +128,11 @@ pub trait Sender: Send + Sync + 'static {
 
     /// The bytes the sender holds, beyond the batch itself, while it sends `batch` (a copy
     /// made contiguous, a compressed frame). The batcher reserves them from
-    /// `max_buffered_bytes` before the send starts, so that the memory bound covers them.
-    /// The provided implementation returns 0.
+    /// `max_buffered_bytes` before the send starts, so that the memory bound covers them,
+    /// and returns them when the delivery ends. A sender that holds less once it has
+    /// encoded the batch says so with
+    /// [`Batch::shrink_send_memory`](crate::Batch::shrink_send_memory), and the rest is
+    /// returned then. The provided implementation returns 0.
     fn send_memory(&self, batch: &Batch) -> usize {
         let _ = batch;
         0

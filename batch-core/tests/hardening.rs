@@ -244,6 +244,42 @@ async fn memory_a_sink_holds_while_sending_is_reserved_from_the_budget() {
     assert!(sink.max_concurrent() <= 2, "{}", sink.max_concurrent());
 }
 
+/// 400 rows in batches of 100 into a sink that says it needs 5 × a batch's bytes to
+/// send it, then waits at its closed gate: how many sends get under way.
+async fn sends_under_way(holds_while_sending: Option<usize>) -> usize {
+    let sink = MemorySink::new();
+    sink.send_memory_factor(5);
+    if let Some(bytes) = holds_while_sending {
+        sink.holds_while_sending(bytes);
+    }
+    sink.close_gate();
+    let h = spawn(&sink, |b| {
+        b.max_rows(100)
+            .max_in_flight(4)
+            .max_wait(Duration::from_secs(3600))
+            .max_buffered_bytes(1200 * EMPTY_ROW)
+    })
+    .await;
+    h.insert_many((0..400).map(Ev::new)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let under_way = sink.max_concurrent();
+    sink.open_gate();
+    let stats = h.close().await.unwrap();
+    assert_eq!(stats.committed.rows, 400);
+    conserved(&stats);
+    under_way
+}
+
+#[tokio::test(start_paused = true)]
+async fn memory_a_sink_gives_back_while_it_sends_serves_the_next_delivery() {
+    // The rows take 400 of the 1,200 rows' worth of budget and each send reserves 500
+    // more: one send at a time (the first always starts).
+    assert_eq!(sends_under_way(None).await, 1);
+    // A sink that says it holds nothing more once it started gives its 500 back, so
+    // every batch gets under way.
+    assert_eq!(sends_under_way(Some(0)).await, 4);
+}
+
 #[tokio::test(start_paused = true)]
 async fn ready_waits_for_room_and_a_cancelled_wait_keeps_the_row() {
     let sink = MemorySink::new();

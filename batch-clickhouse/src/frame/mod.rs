@@ -40,6 +40,8 @@ pub(crate) const MAX_FRAME: usize = 512 << 20;
 
 const CHECKSUM: usize = 16;
 const HEADER: usize = 9;
+/// A frame's checksum and header: the bytes before its data.
+pub(crate) const FRAME_HEAD: usize = CHECKSUM + HEADER;
 const LZ4: u8 = 0x82;
 const NONE: u8 = 0x02;
 

@@ -33,6 +33,13 @@ impl Frames {
     pub(super) fn pieces(&self) -> impl Iterator<Item = &Bytes> {
         self.frames.iter().flat_map(Frame::pieces)
     }
+
+    /// The bytes these frames hold beyond the batch's rows: the buffer they lie in, and
+    /// the heads of frames whose data are the rows themselves.
+    pub(super) fn held(&self) -> usize {
+        let whole = self.kept.as_ref().map_or(0, |(whole, _)| whole.len());
+        whole + self.frames.len() * frame::FRAME_HEAD
+    }
 }
 
 impl Drop for Frames {

@@ -58,6 +58,9 @@ impl ClickHouseSender {
                     Err(_) => return Err(out_of_time(false, "")),
                 };
                 batch.keep_encoded(frames.clone());
+                // The working buffers are given back: from now on this delivery holds
+                // the frames only, and the rest of its send memory serves others.
+                batch.shrink_send_memory(frames.held());
                 frames
             }
         };

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use crate::position::{self, PositionRange};
 
 pub use chunk::Chunk;
+pub(crate) use encoded::Release;
 pub use row_buffer::{ChunkFull, RowBuffer};
 
 /// A sealed batch: frozen chunks of encoded rows, sent to a sink as one insert.
@@ -190,6 +191,54 @@ impl Batch {
     /// (replacing what was kept); see [`encoded`](Batch::encoded).
     pub fn keep_encoded<T: Any + Send + Sync>(&self, made: Arc<T>) {
         self.encoded.keep(made);
+    }
+
+    /// Tells the batcher that, for the rest of the current delivery, the sink holds no
+    /// more than `bytes` beyond the batch's rows while it sends the batch: less than
+    /// [`Sender::send_memory`](crate::Sender::send_memory) said it might need before the
+    /// send started. The batcher gives the difference back to `max_buffered_bytes` at
+    /// once, so that producers and other deliveries can use it.
+    ///
+    /// Call it once what the sink holds is known and will not grow again in this
+    /// delivery: typically right after [`keep_encoded`](Batch::keep_encoded), when the
+    /// working buffers of the encoding are freed and only its result is kept for the
+    /// attempts. It never raises the reservation, and does nothing outside a delivery
+    /// (a batch the batcher is not sending).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use batch_core::{Batch, ChunkFull, RowBuffer};
+    ///
+    /// // In a sender's `send`: compress once, keep the result, and say what is held.
+    /// fn compress(batch: &Batch) -> Arc<Vec<u8>> {
+    ///     let frame: Vec<u8> = batch.chunks().flat_map(|c| c.to_vec()).collect();
+    ///     let frame = Arc::new(frame);
+    ///     batch.keep_encoded(frame.clone());
+    ///     batch.shrink_send_memory(frame.len());
+    ///     frame
+    /// }
+    ///
+    /// let mut buf = RowBuffer::default();
+    /// buf.push_row(|out| { out.extend_from_slice(b"row"); Ok::<_, ChunkFull>(()) })?;
+    /// let batch = Batch::new(1, vec![buf.take()]);
+    /// assert_eq!(compress(&batch).as_slice(), b"row");
+    /// # Ok::<_, ChunkFull>(())
+    /// ```
+    pub fn shrink_send_memory(&self, bytes: usize) {
+        self.encoded.shrink_send(bytes);
+    }
+
+    /// Notes the bytes the batcher reserved for this delivery's send.
+    pub(crate) fn reserve_send(&self, bytes: usize, release: encoded::Release) {
+        self.encoded.reserve_send(bytes, release);
+    }
+
+    /// The bytes still reserved for this delivery's send, which the caller gives back:
+    /// the delivery ended.
+    pub(crate) fn end_send(&self) -> usize {
+        self.encoded.end_send()
     }
 
     /// Drops what the sink kept: the delivery ended.

@@ -31,8 +31,10 @@
 //! `flush` or `close` — stay within [`max_buffered_bytes`](Builder::max_buffered_bytes)
 //! plus one row. What a sink holds while it sends a batch (a compressed frame, a copy
 //! made contiguous: [`Sender::send_memory`](crate::Sender::send_memory)) is reserved from the same budget before the
-//! send starts; one send may always proceed, so the bound is exceeded by at most that
-//! send's extra memory. At the bound, [`insert`](Handle::insert) waits and
+//! send starts, and what the sink gives back once it knows what it holds
+//! ([`Batch::shrink_send_memory`](crate::Batch::shrink_send_memory)) serves other
+//! batches and producers at once; one send may always proceed, so the bound is exceeded
+//! by at most that send's extra memory. At the bound, [`insert`](Handle::insert) waits and
 //! [`try_insert`](Handle::try_insert) hands the row back in
 //! [`InsertError::Full`](crate::InsertError::Full).
 //!

@@ -171,6 +171,9 @@ pub struct MemorySink {
     prepare_hangs: Arc<std::sync::atomic::AtomicBool>,
     /// `send_memory` reports this many times the batch's bytes.
     memory_factor: Arc<std::sync::atomic::AtomicUsize>,
+    /// When set, `send` says it holds this many bytes (`Batch::shrink_send_memory`) as
+    /// soon as it starts.
+    holds: Arc<Mutex<Option<usize>>>,
 }
 
 impl Default for MemorySink {
@@ -181,6 +184,7 @@ impl Default for MemorySink {
             prepare_error: Arc::default(),
             prepare_hangs: Arc::default(),
             memory_factor: Arc::default(),
+            holds: Arc::default(),
         }
     }
 }
@@ -214,6 +218,11 @@ impl MemorySink {
     pub fn send_memory_factor(&self, factor: usize) {
         self.memory_factor
             .store(factor, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Each attempt says it holds `bytes` while it sends, before it waits at the gate.
+    pub fn holds_while_sending(&self, bytes: usize) {
+        *self.holds.lock().unwrap() = Some(bytes);
     }
 
     /// While closed, attempts wait before doing anything.
@@ -347,6 +356,9 @@ impl Sender for Ready {
             batch.id(),
             batch.chunks().flat_map(|c| c.to_vec()).collect(),
         ));
+        if let Some(bytes) = *this.holds.lock().unwrap() {
+            batch.shrink_send_memory(bytes);
+        }
         this.inner.changed.notify_waiters();
         let mut gate = this.gate.subscribe();
         gate.wait_for(|open| *open).await.unwrap();

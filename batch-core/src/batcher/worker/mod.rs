@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{self, JoinError, JoinSet};
 use tokio::time::Instant;
 
-use crate::batch::Batch;
+use crate::batch::{Batch, Release};
 use crate::batcher::deliver::{deliver, panic_message, Delivered};
 use crate::batcher::shared::{Piece, Shared};
 use crate::dead_letter::{FailedBatch, FailureCause};
@@ -113,11 +113,11 @@ impl Sealed {
 /// A failed part and how it failed, as the bisection holds it.
 type Failed = (Sealed, FailureCause, u32);
 
-/// A delivery under way, and the bytes reserved for the sink's send.
+/// A delivery under way. The bytes reserved for the sink's send are noted on its batch
+/// (the sink may give part of them back while it sends).
 #[derive(Debug)]
 struct InFlight {
     sealed: Sealed,
-    extra: usize,
 }
 
 #[derive(Debug)]
@@ -166,6 +166,8 @@ pub(crate) struct Worker<S: Sender> {
     reporter: Reporter,
     bisector: Bisector<Failed>,
     on_commit: Option<CommitHook>,
+    /// Gives send memory back to the budget, and wakes the worker to use it.
+    release: Release,
 }
 
 impl<S: Sender> std::fmt::Debug for Worker<S> {
@@ -197,7 +199,15 @@ impl<S: Sender> Worker<S> {
         on_commit: Option<CommitHook>,
         rng: fastrand::Rng,
     ) -> Self {
+        let weak = Arc::downgrade(&shared);
+        let release: Release = Arc::new(move |bytes| {
+            if let Some(shared) = weak.upgrade() {
+                shared.release(bytes);
+                shared.wake.notify_one();
+            }
+        });
         let mut worker = Worker {
+            release,
             shared,
             sink,
             commands,
@@ -455,6 +465,7 @@ impl<S: Sender> Worker<S> {
                 self.ready.push_front(sealed);
                 break;
             }
+            sealed.batch.reserve_send(extra, self.release.clone());
             let delivery = deliver(
                 self.sink.clone(),
                 sealed.batch.clone(),
@@ -463,8 +474,7 @@ impl<S: Sender> Worker<S> {
                 self.rng.fork(),
             );
             let handle = self.tasks.spawn(delivery);
-            self.in_flight
-                .insert(handle.id(), InFlight { sealed, extra });
+            self.in_flight.insert(handle.id(), InFlight { sealed });
             started = true;
         }
         if started {
@@ -483,7 +493,7 @@ impl<S: Sender> Worker<S> {
             Err(e) => (e.id(), Err(e)),
         };
         self.update_in_flight();
-        let Some(InFlight { sealed, extra }) = self.in_flight.remove(&id) else {
+        let Some(InFlight { sealed }) = self.in_flight.remove(&id) else {
             tracing::error!(
                 table = self.shared.table,
                 "batchrow: a delivery finished that the worker does not know; this is a bug"
@@ -491,8 +501,9 @@ impl<S: Sender> Worker<S> {
             return;
         };
         // What the sink kept for retries goes with the memory reserved for the delivery.
+        let reserved = sealed.batch.end_send();
         sealed.batch.forget_encoded();
-        self.shared.release(extra);
+        self.shared.release(reserved);
         match outcome {
             Ok(Delivered {
                 result: Ok(()),
