@@ -249,12 +249,13 @@ const DISTRIBUTED_SYNC: &str = "insert_distributed_sync";
 /// and every batch with [`InsertCompression::None`], are stored as they are, without a
 /// copy: the frame's checksum is computed over the batch's chunks, which are then sent
 /// themselves after 25 bytes of checksum and header. The sink reports what it holds
-/// ([`Sender::send_memory`](batch_core::Sender::send_memory)), so that the batcher counts it within its
-/// `max_buffered_bytes`: the most a batch's encoding can take, before it starts. Once the
-/// frames are made, it says what they hold ([`Batch::shrink_send_memory`]), and the
-/// batcher gives the rest back for other batches and producers to use. The buffers kept for the next batch, the transcoder's in Native
-/// (at most 32 MiB) and the copies and frames in RowBinary (at most 40 MiB), are the
-/// memory the sink holds outside `max_buffered_bytes`.
+/// ([`Sender::send_memory`](batch_core::Sender::send_memory)), so that the batcher
+/// counts it within its `max_buffered_bytes`: the most a batch's encoding can take,
+/// before it starts. Once the frames are made, it says what they hold
+/// ([`Batch::shrink_send_memory`]), and the batcher gives the rest back for other
+/// batches and producers to use. The buffers kept for the next batch, the transcoder's
+/// in Native (at most 32 MiB) and the copies and frames in RowBinary (at most 40 MiB),
+/// are the memory the sink holds outside `max_buffered_bytes`.
 ///
 /// # Examples
 ///
