@@ -150,6 +150,21 @@ start() {
   done
   apt_install clickhouse-server curl
   write_config "$http_port"
+  # A server that exits at start (a port it needs held for a moment by another
+  # process, say) is started again, at most three times in all, two seconds apart. Why
+  # it exited is printed each time.
+  local attempt
+  for attempt in 1 2 3; do
+    launch && return 0
+    log "ClickHouse instance $name exited at start (attempt $attempt of 3). Its last words:"
+    last_words >&2
+    [ "$attempt" = 3 ] || sleep 2
+  done
+  die "ClickHouse instance $name exited at start three times: see $dir/server.out and $dir/log/server.err.log"
+}
+
+# launch: starts the server and waits until it answers; fails if it exits first.
+launch() {
   # No --daemon: the server stays a child of this shell's background job, whose pid is
   # the server's. setsid keeps it out of the caller's process group and terminal.
   setsid /usr/sbin/clickhouse-server --config-file="$etc/config.xml" \
@@ -162,10 +177,16 @@ start() {
       echo "$(url_of "$http_port")"
       return 0
     fi
-    server_pid >/dev/null || die "ClickHouse instance $name exited at start: see $dir/server.out and $dir/log/server.err.log"
+    server_pid >/dev/null || return 1
     sleep 0.25
   done
   die "ClickHouse instance $name did not answer within 30 s: see $dir/log/server.err.log"
+}
+
+# The end of the server's output and error log.
+last_words() {
+  tail -n 5 "$dir/server.out" 2>/dev/null || true
+  tail -n 15 "$dir/log/server.err.log" 2>/dev/null || true
 }
 
 # signal_and_wait SIGNAL SECONDS: sends SIGNAL and waits for the server to exit.
