@@ -113,13 +113,6 @@ impl Sealed {
 /// A failed part and how it failed, as the bisection holds it.
 type Failed = (Sealed, FailureCause, u32);
 
-/// A delivery under way. The bytes reserved for the sink's send are noted on its batch
-/// (the sink may give part of them back while it sends).
-#[derive(Debug)]
-struct InFlight {
-    sealed: Sealed,
-}
-
 #[derive(Debug)]
 struct Closing {
     deadline: Option<Instant>,
@@ -160,7 +153,9 @@ pub(crate) struct Worker<S: Sender> {
     incoming: Vec<Piece>,
     ready: VecDeque<Sealed>,
     tasks: JoinSet<Delivered>,
-    in_flight: HashMap<task::Id, InFlight>,
+    /// The deliveries under way, by task. The bytes reserved for each one's send are
+    /// noted on its batch (the sink may give part of them back while it sends).
+    in_flight: HashMap<task::Id, Sealed>,
     barriers: Barriers<Reply>,
     closing: Option<Closing>,
     reporter: Reporter,
@@ -474,7 +469,7 @@ impl<S: Sender> Worker<S> {
                 self.rng.fork(),
             );
             let handle = self.tasks.spawn(delivery);
-            self.in_flight.insert(handle.id(), InFlight { sealed });
+            self.in_flight.insert(handle.id(), sealed);
             started = true;
         }
         if started {
@@ -493,7 +488,7 @@ impl<S: Sender> Worker<S> {
             Err(e) => (e.id(), Err(e)),
         };
         self.update_in_flight();
-        let Some(InFlight { sealed }) = self.in_flight.remove(&id) else {
+        let Some(sealed) = self.in_flight.remove(&id) else {
             tracing::error!(
                 table = self.shared.table,
                 "batchrow: a delivery finished that the worker does not know; this is a bug"
